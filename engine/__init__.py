@@ -1,0 +1,1 @@
+"""ftop engine: tracefs control, state restore, trace_pipe streaming and the ring. No UI imports."""

@@ -1,0 +1,1 @@
+"""ftop themes: Textual themes as data."""

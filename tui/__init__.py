@@ -1,0 +1,1 @@
+"""ftop TUI: Textual screens over the engine."""
