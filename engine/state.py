@@ -1,0 +1,504 @@
+"""Snapshot of everything ftop may change in tracefs, and exact restore by diff.
+
+A :class:`State` is plain data (it round-trips through JSON for the journal).
+:func:`restore` compares the state now with a target state and writes only what
+differs, in an order the kernel accepts: triggers off first (they can flip
+``tracing_on`` while we work), the tracer, filters, events, knobs, probes and
+instances, and ``tracing_on`` last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+from .errors import TracefsError
+from .tracefs import Tracefs, list_dir
+
+STACK_TRACER_SYSCTL = "/proc/sys/kernel/stack_tracer_enabled"
+
+# Function-filter files: one value per line, triggers (set_ftrace_filter only)
+# as `func:cmd[:args]:count=N|unlimited`.
+FUNCTION_FILTER_FILES = (
+    "set_ftrace_filter",
+    "set_ftrace_notrace",
+    "set_graph_function",
+    "set_graph_notrace",
+)
+
+# One-value knobs, in the order restore writes them.
+SCALAR_FILES = (
+    "trace_clock",
+    "tracing_thresh",
+    "max_graph_depth",
+    "tracing_cpumask",
+    "buffer_percent",
+)
+
+PID_FILES = ("set_ftrace_pid", "set_ftrace_notrace_pid", "set_event_pid", "set_event_notrace_pid")
+
+PROBE_FILES = ("kprobe_events", "uprobe_events")
+
+_COUNT_RE = re.compile(r":count=(\d+)")
+_FUNC_MOD_RE = re.compile(r"^(\S+) \[(\S+)\]$")
+
+
+@dataclass
+class State:
+    """What one tracefs directory (top level or an instance) is set to.
+
+    ``None`` for a value means the file is absent or unreadable here (EPERM on a
+    locked-down kernel): restore leaves such files alone.
+    """
+
+    root: str
+    instance: Optional[str] = None
+    current_tracer: Optional[str] = None
+    tracing_on: Optional[str] = None
+    function_filters: Dict[str, Optional[List[str]]] = field(default_factory=dict)
+    function_triggers: Optional[List[str]] = None
+    scalars: Dict[str, Optional[str]] = field(default_factory=dict)
+    pids: Dict[str, Optional[List[str]]] = field(default_factory=dict)
+    buffer_size_kb: Optional[str] = None
+    per_cpu_buffer_kb: Dict[str, str] = field(default_factory=dict)
+    options: Dict[str, str] = field(default_factory=dict)
+    events_enabled: List[str] = field(default_factory=list)
+    event_filters: Dict[str, str] = field(default_factory=dict)
+    event_triggers: Dict[str, List[str]] = field(default_factory=dict)
+    # Top level only (global to the machine):
+    stack_tracer_enabled: Optional[str] = None
+    stack_trace_filter: Optional[List[str]] = None
+    probes: Dict[str, Optional[List[str]]] = field(default_factory=dict)
+    instances: List[str] = field(default_factory=list)
+
+    def to_json(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> State:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def comparable(self) -> Dict[str, Any]:
+        """The state as a dict for equality checks in tests and `doctor`."""
+        return self.to_json()
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+def _lines(text: Optional[str]) -> Optional[List[str]]:
+    if text is None:
+        return None
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def _selected(text: str) -> str:
+    """The bracketed choice in a `[a] b c` list (trace_clock)."""
+    m = re.search(r"\[([^\]]+)\]", text)
+    return m.group(1) if m else text.strip()
+
+
+def _buffer_kb(text: str) -> str:
+    # "7 (expanded: 1408)": the buffer is not allocated yet; 1408 is what it will
+    # be, and what any write would make it, so that is the value that matters.
+    m = re.search(r"expanded:\s*(\d+)", text)
+    return m.group(1) if m else text.strip()
+
+
+def _pids(text: Optional[str]) -> Optional[List[str]]:
+    lines = _lines(text)
+    if lines is None:
+        return None
+    return sorted(ln for ln in lines if ln != "no pid")
+
+
+def split_function_filter(lines: List[str]) -> tuple[List[str], List[str]]:
+    """(functions, triggers) from a read of set_ftrace_filter."""
+    funcs, triggers = [], []
+    for ln in lines:
+        if ":" in ln and not _FUNC_MOD_RE.match(ln):
+            triggers.append(ln)
+        else:
+            funcs.append(ln)
+    return funcs, triggers
+
+
+def read_event_list(tfs: Tracefs) -> List[str]:
+    """Enabled events as `sys/event`, from set_event (one read, not 2,000)."""
+    out = []
+    for ln in tfs.read_lines("set_event"):
+        sys_, _, ev = ln.partition(":")
+        out.append(f"{sys_}/{ev}")
+    return sorted(out)
+
+
+def snapshot(tfs: Tracefs) -> State:
+    """Read the full state of one tracefs directory. Changes nothing."""
+    st = State(root=str(tfs.root), instance=tfs.instance)
+    r = tfs.read_or
+    t = r("current_tracer")
+    st.current_tracer = t.strip() if t is not None else None
+    t = r("tracing_on")
+    st.tracing_on = t.strip() if t is not None else None
+    for name in FUNCTION_FILTER_FILES:
+        lines = _lines(r(name))
+        if lines is not None and name == "set_ftrace_filter":
+            lines, st.function_triggers = split_function_filter(lines)
+        st.function_filters[name] = sorted(lines) if lines is not None else None
+    for name in SCALAR_FILES:
+        v = r(name)
+        if v is not None:
+            v = _selected(v) if name == "trace_clock" else v.strip()
+        st.scalars[name] = v
+    for name in PID_FILES:
+        st.pids[name] = _pids(r(name))
+    b = r("buffer_size_kb")
+    if b is not None:
+        st.buffer_size_kb = _buffer_kb(b)
+        if st.buffer_size_kb == "X":
+            for cpu in list_dir(tfs, "per_cpu"):
+                v = r(f"per_cpu/{cpu}/buffer_size_kb")
+                if v is not None:
+                    st.per_cpu_buffer_kb[cpu] = _buffer_kb(v)
+    for opt in list_dir(tfs, "options"):
+        v = r(f"options/{opt}")
+        if v is not None:
+            st.options[opt] = v.strip()
+    try:
+        st.events_enabled = read_event_list(tfs)
+    except TracefsError:
+        st.events_enabled = []
+    for sys_ in list_dir(tfs, "events"):
+        sys_path = tfs.path / "events" / sys_
+        if not sys_path.is_dir():
+            continue
+        for ev in list_dir(tfs, f"events/{sys_}"):
+            base = f"events/{sys_}/{ev}"
+            if not (tfs.path / base).is_dir():
+                continue
+            f = r(f"{base}/filter")
+            if f is not None and f.strip() not in ("none", ""):
+                st.event_filters[f"{sys_}/{ev}"] = f.strip()
+            trig = _lines(r(f"{base}/trigger"))
+            if trig:
+                st.event_triggers[f"{sys_}/{ev}"] = trig
+    if tfs.instance is None:
+        try:
+            with open(STACK_TRACER_SYSCTL) as fh:
+                st.stack_tracer_enabled = fh.read().strip()
+        except OSError:
+            st.stack_tracer_enabled = None
+        st.stack_trace_filter = _lines(r("stack_trace_filter"))
+        for name in PROBE_FILES:
+            st.probes[name] = _lines(r(name))
+        st.instances = list_dir(tfs, "instances")
+    return st
+
+
+# -- writing ---------------------------------------------------------------------
+
+
+def trigger_spec(readback: str) -> str:
+    """A trigger as read back (`traceoff:count=3`) in the form the kernel accepts (`traceoff:3`)."""
+    s = re.sub(r"\s*\[(active|paused)\]\s*$", "", readback.strip())
+    s = _COUNT_RE.sub(r":\1", s)
+    return s.replace(":unlimited", "")
+
+
+def trigger_removal(readback: str) -> str:
+    """The `!`-form that removes a trigger: command and target, no count, no filter."""
+    s = trigger_spec(readback).split(" if ", 1)[0]
+    s = re.sub(r":\d+$", "", s)
+    return "!" + s
+
+
+def function_filter_line(entry: str) -> str:
+    """`func [mod]` as read back, in the form set_ftrace_filter accepts."""
+    m = _FUNC_MOD_RE.match(entry)
+    return f"{m.group(1)}:mod:{m.group(2)}" if m else entry
+
+
+Writer = Callable[[str, str, bool], None]
+
+
+class RestoreReport:
+    """What a restore did, and what the kernel refused (restore goes on past refusals)."""
+
+    def __init__(self) -> None:
+        self.writes: List[str] = []
+        self.errors: List[TracefsError] = []
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _attempt(report: RestoreReport, fn: Callable[[], None], what: str) -> None:
+    try:
+        fn()
+        report.writes.append(what)
+    except TracefsError as e:
+        report.errors.append(e)
+
+
+def write_function_list(tfs: Tracefs, name: str, entries: List[str], append: bool = False) -> None:
+    """Set a function-filter file in one write. Large lists go by catalog index.
+
+    Writing names makes the kernel scan the whole catalog once per name; since
+    5.13 it also takes line numbers of available_filter_functions, which is
+    O(1) each.
+    """
+    lines = [function_filter_line(e) for e in entries]
+    if len(lines) > 64:
+        catalog = tfs.top().read_or("available_filter_functions")
+        if catalog is not None:
+            index = {ln: i for i, ln in enumerate(catalog.splitlines(), 1)}
+            nums = [index.get(e) for e in entries]
+            if all(n is not None for n in nums):
+                try:
+                    tfs.write(name, " ".join(str(n) for n in nums), append=append)
+                    return
+                except TracefsError:
+                    pass  # an older kernel without index support: fall back to names
+    tfs.write(name, " ".join(lines) if lines else "", append=append)
+
+
+def restore(
+    tfs: Tracefs,
+    target: State,
+    created_instances: Optional[List[str]] = None,
+    created_probes: Optional[Dict[str, List[str]]] = None,
+) -> RestoreReport:
+    """Make ``tfs`` equal to ``target``, writing only what differs.
+
+    ``created_instances`` and ``created_probes`` are what ftop itself made
+    (from the journal); only those are removed, so someone else's instance or
+    probe that appeared meanwhile is left alone.
+    """
+    report = RestoreReport()
+    now = snapshot(tfs)
+    w = tfs.write
+
+    # 1. Triggers first: a live traceoff trigger would undo our tracing_on later.
+    if target.function_triggers is not None and now.function_triggers is not None:
+        want = {trigger_spec(t) for t in target.function_triggers}
+        have = {trigger_spec(t): t for t in now.function_triggers}
+        for spec, raw in have.items():
+            if spec not in want:
+                _attempt(
+                    report,
+                    lambda raw=raw: w("set_ftrace_filter", trigger_removal(raw), True),
+                    f"remove trigger {raw}",
+                )
+    for ev in sorted(set(now.event_triggers) | set(target.event_triggers)):
+        want_l = [trigger_spec(t) for t in target.event_triggers.get(ev, [])]
+        have_l = now.event_triggers.get(ev, [])
+        if [trigger_spec(t) for t in have_l] == want_l:
+            continue
+        for raw in have_l:
+            _attempt(
+                report,
+                lambda ev=ev, raw=raw: w(f"events/{ev}/trigger", trigger_removal(raw), True),
+                f"remove {ev} trigger {raw}",
+            )
+        for spec in want_l:
+            _attempt(
+                report,
+                lambda ev=ev, spec=spec: w(f"events/{ev}/trigger", spec, True),
+                f"add {ev} trigger {spec}",
+            )
+
+    # 2. Tracer. Going through nop keeps tracer-specific state from leaking over.
+    if target.current_tracer is not None and now.current_tracer != target.current_tracer:
+        _attempt(
+            report,
+            lambda: w("current_tracer", target.current_tracer or "nop", False),
+            f"current_tracer {target.current_tracer}",
+        )
+
+    # 3. Function filters, pids.
+    for name, want in target.function_filters.items():
+        have = now.function_filters.get(name)
+        if want is None or have is None or sorted(have) == sorted(want):
+            continue
+        _attempt(
+            report,
+            lambda name=name, want=want: write_function_list(tfs, name, want),
+            f"{name} ({len(want)} entries)",
+        )
+    if target.function_triggers is not None and now.function_triggers is not None:
+        have_specs = {trigger_spec(t) for t in now.function_triggers}
+        for raw in target.function_triggers:
+            spec = trigger_spec(raw)
+            if spec not in have_specs:
+                _attempt(
+                    report,
+                    lambda spec=spec: w("set_ftrace_filter", spec, True),
+                    f"add trigger {spec}",
+                )
+    for name, want in target.pids.items():
+        have = now.pids.get(name)
+        if want is None or have is None or have == want:
+            continue
+        _attempt(
+            report, lambda name=name, want=want: w(name, " ".join(want), False), f"{name} {want}"
+        )
+
+    # 4. Events: enable set, then filters.
+    want_ev, have_ev = set(target.events_enabled), set(now.events_enabled)
+    for ev in sorted(have_ev - want_ev):
+        _attempt(report, lambda ev=ev: w(f"events/{ev}/enable", "0", False), f"disable {ev}")
+    for ev in sorted(set(now.event_filters) | set(target.event_filters)):
+        want_f = target.event_filters.get(ev)
+        if now.event_filters.get(ev) != want_f:
+            _attempt(
+                report,
+                lambda ev=ev, f=want_f: w(f"events/{ev}/filter", f or "0", False),
+                f"{ev} filter {want_f or 'cleared'}",
+            )
+    for ev in sorted(want_ev - have_ev):
+        _attempt(report, lambda ev=ev: w(f"events/{ev}/enable", "1", False), f"enable {ev}")
+
+    # 5. Knobs and options.
+    for name, want_s in target.scalars.items():
+        if want_s is not None and now.scalars.get(name) not in (None, want_s):
+            _attempt(report, lambda name=name, v=want_s: w(name, v, False), f"{name} {want_s}")
+    if target.buffer_size_kb and now.buffer_size_kb not in (None, target.buffer_size_kb):
+        if target.buffer_size_kb == "X":
+            for cpu, kb in target.per_cpu_buffer_kb.items():
+                _attempt(
+                    report,
+                    lambda cpu=cpu, kb=kb: w(f"per_cpu/{cpu}/buffer_size_kb", kb, False),
+                    f"{cpu} buffer_size_kb {kb}",
+                )
+        else:
+            _attempt(
+                report,
+                lambda: w("buffer_size_kb", target.buffer_size_kb or "", False),
+                f"buffer_size_kb {target.buffer_size_kb}",
+            )
+    for opt, want_o in target.options.items():
+        if now.options.get(opt) not in (None, want_o):
+            _attempt(
+                report,
+                lambda opt=opt, v=want_o: w(f"options/{opt}", v, False),
+                f"option {opt}={want_o}",
+            )
+
+    if tfs.instance is None:
+        # 6. Global: the stack tracer and probes.
+        if target.stack_tracer_enabled is not None and now.stack_tracer_enabled not in (
+            None,
+            target.stack_tracer_enabled,
+        ):
+            _attempt(
+                report,
+                lambda: _write_sysctl(target.stack_tracer_enabled or "0"),
+                f"stack_tracer_enabled {target.stack_tracer_enabled}",
+            )
+        if (
+            target.stack_trace_filter is not None
+            and now.stack_trace_filter is not None
+            and sorted(target.stack_trace_filter) != sorted(now.stack_trace_filter)
+        ):
+            _attempt(
+                report,
+                lambda: write_function_list(
+                    tfs, "stack_trace_filter", target.stack_trace_filter or []
+                ),
+                "stack_trace_filter",
+            )
+        for pfile in PROBE_FILES:
+            _restore_probes(
+                tfs,
+                pfile,
+                target.probes.get(pfile),
+                now.probes.get(pfile),
+                (created_probes or {}).get(pfile, []),
+                report,
+            )
+        # 7. Instances ftop made.
+        for name in created_instances or []:
+            if name in now.instances and name not in target.instances:
+                _attempt(
+                    report, lambda name=name: _rmdir_instance(tfs, name), f"remove instance {name}"
+                )
+
+    # 8. tracing_on last: after every trigger is gone and every write is done.
+    if target.tracing_on is not None:
+        cur = tfs.read_or("tracing_on")
+        if cur is not None and cur.strip() != target.tracing_on:
+            _attempt(
+                report,
+                lambda: w("tracing_on", target.tracing_on or "1", False),
+                f"tracing_on {target.tracing_on}",
+            )
+    return report
+
+
+def probe_name(definition: str) -> str:
+    """`p:grp/name sym args` -> `grp/name` (or `name`)."""
+    head = definition.split()[0]
+    return head.split(":", 1)[1] if ":" in head else head
+
+
+def _restore_probes(
+    tfs: Tracefs,
+    pfile: str,
+    want: Optional[List[str]],
+    have: Optional[List[str]],
+    created: List[str],
+    report: RestoreReport,
+) -> None:
+    if want is None or have is None:
+        return
+    want_names = {probe_name(d) for d in want}
+    for d in have:
+        name = probe_name(d)
+        if name in want_names or name not in {probe_name(c) for c in created}:
+            continue
+        group = "kprobes" if pfile == "kprobe_events" else "uprobes"
+        grp, _, ev = name.rpartition("/")
+        enable = f"events/{grp or group}/{ev}/enable"
+        if tfs.exists(enable):
+            with contextlib.suppress(TracefsError):
+                tfs.write(enable, "0")
+        _attempt(
+            report, lambda name=name: tfs.write(pfile, f"-:{name}", True), f"remove probe {name}"
+        )
+    have_names = {probe_name(d) for d in have}
+    for d in want:
+        if probe_name(d) not in have_names:
+            _attempt(report, lambda d=d: tfs.write(pfile, d, True), f"re-create probe {d}")
+
+
+def _write_sysctl(value: str) -> None:
+    with open(STACK_TRACER_SYSCTL, "w") as f:
+        f.write(value + "\n")
+
+
+def _rmdir_instance(tfs: Tracefs, name: str) -> None:
+    try:
+        os.rmdir(tfs.root / "instances" / name)
+    except OSError as e:
+        raise tfs._error(f"instances/{name}", "write", e, "rmdir", []) from None
+
+
+def differences(a: State, b: State) -> List[str]:
+    """Human-readable list of what differs between two states (empty when equal)."""
+    da, db = a.to_json(), b.to_json()
+    out = []
+    for k in da:
+        if da[k] != db.get(k):
+            if isinstance(da[k], dict) and isinstance(db.get(k), dict):
+                sub_b = db[k]
+                for sk in sorted(set(da[k]) | set(sub_b)):
+                    if da[k].get(sk) != sub_b.get(sk):
+                        out.append(f"{k}[{sk}]: {da[k].get(sk)!r} -> {sub_b.get(sk)!r}")
+            else:
+                out.append(f"{k}: {da[k]!r} -> {db.get(k)!r}")
+    return out

@@ -1,0 +1,196 @@
+"""Changes applied as one transaction: when the kernel refuses one write, undo the rest.
+
+Each :class:`Change` knows how to read what it is about to overwrite and how to
+put it back, by the kind of file it writes (a filter file is undone by
+rewriting its old list, a trigger by its `!`-form, a probe by `-:name`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+from .errors import TracefsError
+from .state import (
+    FUNCTION_FILTER_FILES,
+    _buffer_kb,
+    _selected,
+    probe_name,
+    split_function_filter,
+    trigger_removal,
+    write_function_list,
+)
+from .tracefs import Tracefs
+
+
+@dataclass
+class Change:
+    """One write to a tracefs file (relative to the working directory).
+
+    Attributes:
+        rel: the file, e.g. ``events/sched/sched_switch/enable``.
+        value: what to write.
+        append: ``>>`` rather than ``>`` (the kernel treats them differently
+            for the function-filter and probe files).
+        mkdir: create the instance named ``rel`` instead of writing.
+    """
+
+    rel: str
+    value: str = ""
+    append: bool = False
+    mkdir: bool = False
+    describe: str = ""
+
+    def __str__(self) -> str:
+        if self.describe:
+            return self.describe
+        if self.mkdir:
+            return f"mkdir {self.rel}"
+        return f"echo '{self.value}' {'>>' if self.append else '>'} {self.rel}"
+
+
+Undo = Callable[[], None]
+
+
+def _strip(text: Optional[str]) -> str:
+    return (text or "").strip()
+
+
+def prepare_undo(tfs: Tracefs, ch: Change) -> Undo:
+    """Read what ``ch`` will overwrite and return the closure that puts it back."""
+    rel = ch.rel
+    if ch.mkdir:
+        path = tfs.root / "instances" / rel
+
+        def rm() -> None:
+            os.rmdir(path)
+
+        return rm
+    name = rel.rsplit("/", 1)[-1]
+    if name in FUNCTION_FILTER_FILES or name == "stack_trace_filter":
+        old = [
+            ln.strip()
+            for ln in (tfs.read_or(rel) or "").splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
+        funcs, _triggers = split_function_filter(old)
+        value = ch.value.strip()
+        if ":" in value.split()[0] if value else False:
+            # A trigger: its own undo is the `!` form; the function list is untouched.
+            if value.startswith("!"):
+                return lambda: None  # removing a trigger: count restore is not possible
+            return lambda: tfs.write(rel, trigger_removal(value), append=True)
+        return lambda: write_function_list(tfs, rel, funcs)
+    if name == "trigger":
+        value = ch.value.strip()
+        if value.startswith("!"):
+            old_lines = [
+                ln for ln in (tfs.read_or(rel) or "").splitlines() if ln and not ln.startswith("#")
+            ]
+
+            def readd() -> None:
+                from .state import trigger_spec
+
+                for ln in old_lines:
+                    if trigger_removal(ln) == value.split(" if ")[0]:
+                        tfs.write(rel, trigger_spec(ln), append=True)
+
+            return readd
+        return lambda: tfs.write(rel, trigger_removal(value), append=True)
+    if name in ("kprobe_events", "uprobe_events", "dynamic_events"):
+        value = ch.value.strip()
+        if value.startswith("-:"):
+            old_defs = [ln for ln in (tfs.read_or(rel) or "").splitlines() if ln.strip()]
+            target = value[2:]
+            defs = [d for d in old_defs if probe_name(d) == target]
+            return lambda: [tfs.write(rel, d, append=True) for d in defs] and None
+        pname = probe_name(value)
+        return lambda: tfs.write(rel, f"-:{pname}", append=True)
+    old = tfs.read_or(rel)
+    if old is None:
+        return lambda: None
+    if name == "filter":
+        restored = _strip(old)
+        restored = "0" if restored in ("none", "") else restored
+    elif name == "trace_clock":
+        restored = _selected(old)
+    elif name == "buffer_size_kb":
+        restored = _buffer_kb(old)
+    elif name in (
+        "set_event_pid",
+        "set_ftrace_pid",
+        "set_event_notrace_pid",
+        "set_ftrace_notrace_pid",
+    ):
+        restored = " ".join(
+            ln.strip() for ln in old.splitlines() if ln.strip() and ln.strip() != "no pid"
+        )
+    elif name == "set_event":
+        enabled = [ln.strip() for ln in old.splitlines() if ln.strip()]
+        return lambda: tfs.write(rel, " ".join(enabled), append=False)
+    else:
+        restored = _strip(old)
+    return lambda: tfs.write(rel, restored, append=False)
+
+
+@dataclass
+class TransactionResult:
+    applied: List[Change] = field(default_factory=list)
+    failed: Optional[Change] = None
+    error: Optional[TracefsError] = None
+    undo_errors: List[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class TransactionError(TracefsError):
+    """A transaction failed; everything it had applied was undone."""
+
+    def __init__(self, failed: Change, cause: TracefsError, undo_errors: List[str]) -> None:
+        super().__init__(
+            cause.path, cause.op, cause.errno, cause.reason, cause.value, cause.error_log
+        )
+        self.failed = failed
+        self.cause = cause
+        self.undo_errors = undo_errors
+        self.args = (self._format_txn(),)
+
+    def _format_txn(self) -> str:
+        text = str(self.cause)
+        text += "\n(nothing was changed: the earlier steps were undone)"
+        if self.undo_errors:
+            text += "\nundo failed for: " + "; ".join(self.undo_errors)
+        return text
+
+    def __str__(self) -> str:
+        return self._format_txn()
+
+
+def apply(tfs: Tracefs, changes: List[Change]) -> TransactionResult:
+    """Apply ``changes`` in order. On the first refusal, undo the applied ones in
+    reverse order and raise :class:`TransactionError` with the kernel's reason."""
+    result = TransactionResult()
+    undos: List[Undo] = []
+    for ch in changes:
+        try:
+            undo = prepare_undo(tfs, ch)
+            if ch.mkdir:
+                try:
+                    os.mkdir(tfs.root / "instances" / ch.rel)
+                except OSError as e:
+                    raise tfs._error(f"instances/{ch.rel}", "write", e, "mkdir", []) from None
+            else:
+                tfs.write(ch.rel, ch.value, append=ch.append)
+        except TracefsError as e:
+            for done, u in zip(reversed(result.applied), reversed(undos)):
+                try:
+                    u()
+                except (TracefsError, OSError) as ue:
+                    result.undo_errors.append(f"{done}: {ue}")
+            raise TransactionError(ch, e, result.undo_errors) from None
+        undos.append(undo)
+        result.applied.append(ch)
+    return result

@@ -1,0 +1,494 @@
+"""The `ftop` command line: the TUI by default, and headless doctor/stream/restore/reset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+from typing import Any, List, Optional, Sequence, TextIO
+
+from ftop import __version__
+
+SUBCOMMANDS = ("doctor", "stream", "restore", "reset")
+
+
+class _EventAction(argparse.Action):
+    """`-e` appends an event; `-f` attaches to the `-e` before it, as in trace-cmd."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        ns: argparse.Namespace,
+        values: Any,
+        option_string: Optional[str] = None,
+    ) -> None:
+        from ftop.engine.config import EventSpec
+        from ftop.engine.errors import ConfigError
+
+        events = getattr(ns, "events", None) or []
+        if option_string == "-f":
+            if not events:
+                parser.error("-f must follow the -e it filters")
+            if events[-1].filter is not None:
+                parser.error(f"-e {events[-1]} already has a filter")
+            events[-1].filter = values
+        else:
+            try:
+                events.append(EventSpec.parse(values))
+            except ConfigError as e:
+                parser.error(str(e))
+        ns.events = events
+
+
+def add_config_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("tracing configuration (trace-cmd's flags)")
+    g.add_argument(
+        "-p", dest="tracer", metavar="TRACER", help="tracer (function, function_graph, nop…)"
+    )
+    g.add_argument(
+        "-e",
+        dest="events",
+        action=_EventAction,
+        metavar="SYSTEM[:EVENT]",
+        help="enable an event or a whole system (repeatable)",
+    )
+    g.add_argument(
+        "-f",
+        dest="events",
+        action=_EventAction,
+        metavar="FILTER",
+        help="filter for the preceding -e (e.g. 'prev_pid == 1')",
+    )
+    g.add_argument(
+        "-l",
+        dest="filter_functions",
+        action="append",
+        default=[],
+        metavar="FUNC",
+        help="trace only these functions (set_ftrace_filter; globs, :mod:)",
+    )
+    g.add_argument(
+        "-n",
+        dest="notrace_functions",
+        action="append",
+        default=[],
+        metavar="FUNC",
+        help="do not trace these functions (set_ftrace_notrace)",
+    )
+    g.add_argument(
+        "-g",
+        dest="graph_functions",
+        action="append",
+        default=[],
+        metavar="FUNC",
+        help="graph only these functions (set_graph_function)",
+    )
+    g.add_argument(
+        "-P", dest="pids", action="append", default=[], metavar="PID", help="trace only this pid"
+    )
+    g.add_argument(
+        "-B", dest="instance", metavar="INSTANCE", help="work in this instance (created if needed)"
+    )
+    g.add_argument("-b", dest="buffer_size_kb", metavar="KB", help="per-CPU buffer size in KiB")
+    g.add_argument("-C", dest="clock", metavar="CLOCK", help="trace clock (local, global, mono…)")
+    g.add_argument(
+        "-O",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="set an option (noOPTION clears it)",
+    )
+    p.add_argument("--tracefs", metavar="PATH", help="tracefs mount to use instead of finding it")
+    p.add_argument("--keep", action="store_true", help="leave the configuration in place on exit")
+
+
+def config_from(ns: argparse.Namespace) -> Any:
+    from ftop.engine.config import TraceConfig
+    from ftop.engine.errors import ConfigError
+
+    pids = []
+    for p in ns.pids:
+        if not str(p).isdigit():
+            raise ConfigError(f"-P {p}: not a process id")
+        pids.append(int(p))
+    kb = None
+    if ns.buffer_size_kb is not None:
+        if not str(ns.buffer_size_kb).isdigit():
+            raise ConfigError(f"-b {ns.buffer_size_kb}: the buffer size is a number of KiB")
+        kb = int(ns.buffer_size_kb)
+    return TraceConfig(
+        tracer=ns.tracer,
+        events=list(ns.events or []),
+        filter_functions=ns.filter_functions,
+        notrace_functions=ns.notrace_functions,
+        graph_functions=ns.graph_functions,
+        pids=pids,
+        instance=ns.instance,
+        buffer_size_kb=kb,
+        clock=ns.clock,
+        options=ns.options,
+    )
+
+
+def _err(msg: str) -> int:
+    print(f"ftop: {msg}", file=sys.stderr)
+    return 2
+
+
+# -- doctor -------------------------------------------------------------------------
+
+
+def _row(rows: List[tuple[str, str]], key: str, value: Any) -> None:
+    rows.append((key, str(value)))
+
+
+def cmd_doctor(ns: argparse.Namespace) -> int:
+    from ftop.engine import journal as journal_mod
+    from ftop.engine.capabilities import probe
+    from ftop.engine.errors import TracefsNotFound
+    from ftop.engine.session import _describe_foreign
+    from ftop.engine.state import snapshot
+    from ftop.engine.tracefs import Tracefs, find_tracefs, holders, list_dir, lockdown_mode
+
+    rows: List[tuple[str, str]] = []
+    _row(rows, "kernel", f"{platform.release()} ({platform.machine()}, {os.cpu_count()} CPUs)")
+    _row(rows, "root", "yes" if os.geteuid() == 0 else "no: run with sudo")
+    _row(rows, "lockdown", lockdown_mode() or "unknown (securityfs not mounted)")
+    hints = []
+    if os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
+        hints.append("container")
+    try:
+        with open("/proc/1/cgroup") as f:
+            cg = f.read()
+        if "docker" in cg or "kubepods" in cg or "lxc" in cg:
+            hints.append("container cgroup")
+    except OSError:
+        pass
+    _row(rows, "container", ", ".join(hints) or "no sign of one")
+    rc = 0
+    try:
+        root = find_tracefs(ns.tracefs, mount=os.geteuid() == 0)
+    except TracefsNotFound as e:
+        _row(rows, "tracefs", f"NOT FOUND: {e}")
+        _print_table(rows)
+        return 1
+    tfs = Tracefs(root)
+    _row(rows, "tracefs", str(root))
+    caps = probe(tfs)
+    _row(rows, "tracers", " ".join(caps.tracers) or "none readable")
+    if caps.function_tracing:
+        _row(rows, "function tracing", "allowed")
+    else:
+        _row(rows, "function tracing", f"NOT allowed: {caps.function_refusal}")
+    _row(rows, "events", f"{caps.events} in {caps.subsystems} systems")
+    for feat in (
+        "kprobe_events",
+        "uprobe_events",
+        "stack_trace",
+        "snapshot",
+        "tracing_max_latency",
+    ):
+        _row(rows, feat, "yes" if caps.has(feat) else "no")
+    st = snapshot(tfs)
+    _row(rows, "current tracer", st.current_tracer)
+    _row(rows, "tracing_on", st.tracing_on)
+    _row(rows, "trace_clock", st.scalars.get("trace_clock"))
+    _row(rows, "buffer_size_kb", (tfs.read_or("buffer_size_kb") or "?").strip())
+    foreign = _describe_foreign(st, caps)
+    readers = holders(str(root))
+    _row(rows, "others' tracing", "; ".join(foreign) if foreign else "none (defaults)")
+    _row(rows, "open tracefs files", "; ".join(readers) if readers else "none")
+    lost = []
+    for cpu in list_dir(tfs, "per_cpu"):
+        text = tfs.read_or(f"per_cpu/{cpu}/stats") or ""
+        vals = dict(
+            (k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in text.splitlines())
+        )
+        lost.append(
+            f"{cpu}: overrun {vals.get('overrun', '?')}, dropped {vals.get('dropped events', '?')}"
+        )
+    _row(rows, "loss so far", "; ".join(lost))
+    stale = journal_mod.stale_journals()
+    live = journal_mod.live_journals()
+    _row(rows, "journals", f"{len(stale)} stale (run `ftop restore`), {len(live)} of running ftops")
+    _print_table(rows)
+    return rc
+
+
+def _print_table(rows: List[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+
+
+# -- stream -------------------------------------------------------------------------
+
+
+class _Printer:
+    """Writes batches to stdout: raw lines (fast path) or JSON records."""
+
+    def __init__(self, out: TextIO, as_json: bool) -> None:
+        from ftop.engine.parse import parse_line
+
+        self.out = out
+        self.as_json = as_json
+        self.parse_line = parse_line
+        self.lines = 0
+        self.unparsed = 0
+        self.broken = threading.Event()
+
+    def __call__(self, lines: Sequence[str]) -> None:
+        if self.broken.is_set():
+            return
+        try:
+            if self.as_json:
+                parts = []
+                for ln in lines:
+                    rec = self.parse_line(ln)
+                    if rec.kind == "other" and ln.strip():
+                        self.unparsed += 1
+                    if rec.kind == "header":
+                        continue
+                    parts.append(json.dumps(rec.to_json()))
+                if parts:
+                    self.out.write("\n".join(parts) + "\n")
+            else:
+                self.out.write("\n".join(lines) + "\n")
+            self.lines += len(lines)
+            self.out.flush()
+        except BrokenPipeError:
+            self.broken.set()
+
+    def count_unparsed(self, lines: Sequence[str]) -> None:
+        for ln in lines:
+            if ln.strip() and self.parse_line(ln).kind == "other":
+                self.unparsed += 1
+
+
+def _stream_file(ns: argparse.Namespace, printer: _Printer) -> int:
+    src = sys.stdin.buffer if ns.input == "-" else open(ns.input, "rb")  # noqa: SIM115
+    try:
+        while True:
+            chunk = src.read(1 << 20)
+            if not chunk:
+                break
+            rest = b""
+            cut = chunk.rfind(b"\n")
+            if cut >= 0 and cut != len(chunk) - 1:
+                rest = chunk[cut + 1 :]
+                chunk = chunk[: cut + 1]
+            extra = src.readline() if rest else b""
+            data = (chunk + rest + extra).decode("utf-8", "replace")
+            lines = data.splitlines()
+            if not printer.as_json:
+                printer.count_unparsed(lines)
+            printer(lines)
+            if printer.broken.is_set():
+                break
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+    print(
+        f"ftop: {printer.lines} lines, {printer.unparsed} not parsed (kept raw)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_stream(ns: argparse.Namespace) -> int:
+    from ftop.engine.errors import ConfigError, FtopError
+    from ftop.engine.session import Session
+
+    printer = _Printer(sys.stdout, ns.json)
+    if ns.input:
+        try:
+            return _stream_file(ns, printer)
+        except OSError as e:
+            return _err(f"cannot read {ns.input}: {e.strerror}")
+    try:
+        cfg = config_from(ns)
+        sess = Session.open(ns.tracefs, keep=ns.keep)
+    except (ConfigError, FtopError) as e:
+        return _err(str(e))
+    sess.install_signal_handlers()
+    for rec in sess.recover():
+        print(
+            f"ftop: restored the state left by ftop pid {rec.journal.pid} "
+            f"({len(rec.report.writes)} writes)",
+            file=sys.stderr,
+        )
+    if not cfg.is_empty() or cfg.instance:
+        for note in sess.detect_foreign():
+            print(f"ftop: note: already set before us: {note} (left alone)", file=sys.stderr)
+    done = threading.Event()
+    # Default SIGINT raises KeyboardInterrupt in the main thread: restore runs in finally.
+    try:
+        try:
+            if not cfg.is_empty() or cfg.instance:
+                sess.apply_config(cfg)
+        except (ConfigError, FtopError) as e:
+            sess.restore()
+            return _err(str(e))
+        sess.listeners.append(printer)
+        if ns.count:
+            limit = ns.count
+
+            def stop_after(lines: Sequence[str]) -> None:
+                if printer.lines >= limit:
+                    done.set()
+
+            sess.listeners.append(stop_after)
+        sess.start_stream()
+        deadline = time.monotonic() + ns.duration if ns.duration else None
+        while not done.is_set() and not printer.broken.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            done.wait(0.1)
+            if sess.reader is not None and sess.reader.error is not None:
+                return _err(f"trace_pipe: {sess.reader.error}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        report = sess.restore()
+        if report is not None and not report.ok:
+            for e in report.errors:
+                print(f"ftop: restore: {e}", file=sys.stderr)
+    if ns.json:
+        print(
+            f"ftop: {printer.lines} lines, {printer.unparsed} not parsed (kept raw)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+# -- restore / reset --------------------------------------------------------------
+
+
+def cmd_restore(ns: argparse.Namespace) -> int:
+    from ftop.engine import journal as journal_mod
+    from ftop.engine.session import restore_journal
+
+    stale = journal_mod.stale_journals()
+    live = journal_mod.live_journals()
+    for j in live:
+        print(f"ftop: pid {j.pid} is still running; it restores its own state on exit (left alone)")
+    if not stale:
+        print("ftop: nothing to restore: no journal left by a dead ftop")
+        return 0
+    rc = 0
+    for j in stale:
+        report = restore_journal(j)
+        print(f"ftop: restored the state saved by ftop pid {j.pid} ({len(report.writes)} writes)")
+        for e in report.errors:
+            print(f"ftop: restore: {e}", file=sys.stderr)
+            rc = 1
+    return rc
+
+
+def cmd_reset(ns: argparse.Namespace) -> int:
+    from ftop.engine.errors import FtopError
+    from ftop.engine.session import reset_to_defaults
+    from ftop.engine.tracefs import Tracefs, find_tracefs
+
+    try:
+        tfs = Tracefs(find_tracefs(ns.tracefs), ns.instance)
+    except FtopError as e:
+        return _err(str(e))
+    if not ns.yes:
+        if not sys.stdin.isatty():
+            return _err("reset discards everyone's tracing settings; pass --yes to confirm")
+        answer = input(
+            f"Reset {tfs.path} to kernel defaults, discarding all tracing settings? [y/N] "
+        )
+        if answer.strip().lower() not in ("y", "yes"):
+            print("ftop: nothing changed")
+            return 1
+    report = reset_to_defaults(tfs)
+    for e in report.errors:
+        print(f"ftop: reset: {e}", file=sys.stderr)
+    print(f"ftop: reset {tfs.path} ({len(report.writes)} writes)")
+    return 0 if report.ok else 1
+
+
+# -- entry ----------------------------------------------------------------------------
+
+
+def build_parser(sub: Optional[str]) -> argparse.ArgumentParser:
+    if sub == "doctor":
+        p = argparse.ArgumentParser(
+            prog="ftop doctor", description="what decides what ftop can do here"
+        )
+        p.add_argument("--tracefs", metavar="PATH")
+        return p
+    if sub == "stream":
+        p = argparse.ArgumentParser(
+            prog="ftop stream",
+            description="apply a configuration, stream trace_pipe to stdout, restore on exit",
+        )
+        add_config_flags(p)
+        p.add_argument("--json", action="store_true", help="one JSON record per line")
+        p.add_argument("--input", metavar="FILE", help="read a saved ftrace text (- for stdin)")
+        p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+        p.add_argument("--count", type=int, metavar="N", help="stop after N lines")
+        return p
+    if sub == "restore":
+        return argparse.ArgumentParser(
+            prog="ftop restore", description="restore the state left by an ftop that died"
+        )
+    if sub == "reset":
+        p = argparse.ArgumentParser(
+            prog="ftop reset", description="reset tracefs to kernel defaults (like trace-cmd reset)"
+        )
+        p.add_argument("--yes", action="store_true", help="do not ask")
+        p.add_argument("--tracefs", metavar="PATH")
+        p.add_argument("-B", dest="instance", metavar="INSTANCE")
+        return p
+    p = argparse.ArgumentParser(
+        prog="ftop",
+        description="full-screen dashboard for the kernel's ftrace. "
+        "Subcommands: doctor, stream, restore, reset.",
+    )
+    add_config_flags(p)
+    p.add_argument("file", nargs="?", help="open a saved ftrace text instead of the live trace")
+    p.add_argument("--input", metavar="FILE", help="same as FILE")
+    p.add_argument("--demo", action="store_true", help="replay real captures; no root needed")
+    p.add_argument(
+        "--theme", metavar="NAME", help="colour theme (dark, light, high-contrast, mono)"
+    )
+    p.add_argument("--version", action="version", version=f"ftop {__version__}")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    sub = args[0] if args and args[0] in SUBCOMMANDS else None
+    parser = build_parser(sub)
+    ns = parser.parse_args(args[1:] if sub else args)
+    if sub == "doctor":
+        return cmd_doctor(ns)
+    if sub == "stream":
+        return cmd_stream(ns)
+    if sub == "restore":
+        return cmd_restore(ns)
+    if sub == "reset":
+        return cmd_reset(ns)
+    from ftop.engine.errors import ConfigError
+
+    try:
+        cfg = config_from(ns)
+    except ConfigError as e:
+        return _err(str(e))
+    from ftop.tui.app import run
+
+    return run(ns, cfg)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    raise SystemExit(main())
