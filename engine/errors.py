@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import errno as _errno
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 
 class FtopError(Exception):
@@ -49,7 +49,19 @@ class TracefsError(FtopError):
         self.reason = reason
         self.value = value
         self.error_log = list(error_log)
+        # Set when this refusal ended a transaction (see transaction.apply).
+        self.failed: Optional[object] = None
+        self.rolled_back = False
+        self.undo_errors: List[str] = []
         super().__init__(self._format())
+
+    def __str__(self) -> str:
+        text = self._format()
+        if self.rolled_back:
+            text += "\n(nothing was changed: the earlier steps were undone)"
+        if self.undo_errors:
+            text += "\nundo failed for: " + "; ".join(self.undo_errors)
+        return text
 
     @property
     def errno_name(self) -> str:

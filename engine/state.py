@@ -83,8 +83,18 @@ class State:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def comparable(self) -> Dict[str, Any]:
-        """The state as a dict for equality checks in tests and `doctor`."""
-        return self.to_json()
+        """The state as a dict for equality checks, trigger counts left out.
+
+        A count is the kernel's own bookkeeping (it falls each time the trigger
+        fires), not a setting: restoring it would re-arm someone's trigger.
+        """
+        data = self.to_json()
+        data["event_triggers"] = {
+            ev: [trigger_identity(t) for t in ts] for ev, ts in self.event_triggers.items()
+        }
+        if self.function_triggers is not None:
+            data["function_triggers"] = sorted(trigger_identity(t) for t in self.function_triggers)
+        return data
 
 
 # -- reading ---------------------------------------------------------------------
@@ -181,7 +191,9 @@ def snapshot(tfs: Tracefs) -> State:
             if not (tfs.path / base).is_dir():
                 continue
             f = r(f"{base}/filter")
-            if f is not None and f.strip() not in ("none", ""):
+            # A refused filter stays readable with its parse error but is disabled:
+            # for the kernel's behaviour that is the same as no filter.
+            if f is not None and f.strip() not in ("none", "") and "parse_error:" not in f:
                 st.event_filters[f"{sys_}/{ev}"] = f.strip()
             trig = _lines(r(f"{base}/trigger"))
             if trig:
@@ -207,6 +219,13 @@ def trigger_spec(readback: str) -> str:
     s = re.sub(r"\s*\[(active|paused)\]\s*$", "", readback.strip())
     s = _COUNT_RE.sub(r":\1", s)
     return s.replace(":unlimited", "")
+
+
+def trigger_identity(readback: str) -> str:
+    """A trigger without its count: what it is, not how often it may still fire."""
+    s = trigger_spec(readback)
+    head, sep, cond = s.partition(" if ")
+    return re.sub(r":\d+$", "", head) + sep + cond
 
 
 def trigger_removal(readback: str) -> str:
@@ -285,8 +304,8 @@ def restore(
 
     # 1. Triggers first: a live traceoff trigger would undo our tracing_on later.
     if target.function_triggers is not None and now.function_triggers is not None:
-        want = {trigger_spec(t) for t in target.function_triggers}
-        have = {trigger_spec(t): t for t in now.function_triggers}
+        want = {trigger_identity(t) for t in target.function_triggers}
+        have = {trigger_identity(t): t for t in now.function_triggers}
         for spec, raw in have.items():
             if spec not in want:
                 _attempt(
@@ -297,7 +316,9 @@ def restore(
     for ev in sorted(set(now.event_triggers) | set(target.event_triggers)):
         want_l = [trigger_spec(t) for t in target.event_triggers.get(ev, [])]
         have_l = now.event_triggers.get(ev, [])
-        if [trigger_spec(t) for t in have_l] == want_l:
+        if sorted(map(trigger_identity, have_l)) == sorted(
+            map(trigger_identity, target.event_triggers.get(ev, []))
+        ):
             continue
         for raw in have_l:
             _attempt(
@@ -331,10 +352,10 @@ def restore(
             f"{name} ({len(want)} entries)",
         )
     if target.function_triggers is not None and now.function_triggers is not None:
-        have_specs = {trigger_spec(t) for t in now.function_triggers}
+        have_ids = {trigger_identity(t) for t in now.function_triggers}
         for raw in target.function_triggers:
             spec = trigger_spec(raw)
-            if spec not in have_specs:
+            if trigger_identity(raw) not in have_ids:
                 _attempt(
                     report,
                     lambda spec=spec: w("set_ftrace_filter", spec, True),
@@ -490,7 +511,7 @@ def _rmdir_instance(tfs: Tracefs, name: str) -> None:
 
 def differences(a: State, b: State) -> List[str]:
     """Human-readable list of what differs between two states (empty when equal)."""
-    da, db = a.to_json(), b.to_json()
+    da, db = a.comparable(), b.comparable()
     out = []
     for k in da:
         if da[k] != db.get(k):

@@ -146,32 +146,15 @@ class TransactionResult:
         return self.error is None
 
 
-class TransactionError(TracefsError):
-    """A transaction failed; everything it had applied was undone."""
-
-    def __init__(self, failed: Change, cause: TracefsError, undo_errors: List[str]) -> None:
-        super().__init__(
-            cause.path, cause.op, cause.errno, cause.reason, cause.value, cause.error_log
-        )
-        self.failed = failed
-        self.cause = cause
-        self.undo_errors = undo_errors
-        self.args = (self._format_txn(),)
-
-    def _format_txn(self) -> str:
-        text = str(self.cause)
-        text += "\n(nothing was changed: the earlier steps were undone)"
-        if self.undo_errors:
-            text += "\nundo failed for: " + "; ".join(self.undo_errors)
-        return text
-
-    def __str__(self) -> str:
-        return self._format_txn()
+# A failed transaction raises the kernel's own typed refusal (InvalidArgument,
+# PermissionRefused...) with ``failed``, ``rolled_back`` and ``undo_errors`` set,
+# so callers can catch either the specific error or any TracefsError.
+TransactionError = TracefsError
 
 
 def apply(tfs: Tracefs, changes: List[Change]) -> TransactionResult:
     """Apply ``changes`` in order. On the first refusal, undo the applied ones in
-    reverse order and raise :class:`TransactionError` with the kernel's reason."""
+    reverse order and re-raise the kernel's refusal (``e.failed`` is the change)."""
     result = TransactionResult()
     undos: List[Undo] = []
     for ch in changes:
@@ -185,12 +168,23 @@ def apply(tfs: Tracefs, changes: List[Change]) -> TransactionResult:
             else:
                 tfs.write(ch.rel, ch.value, append=ch.append)
         except TracefsError as e:
+            if ch.rel.endswith("/filter"):
+                # A refused event filter is not a no-op: the kernel swaps in the
+                # failed filter (disabled, showing its parse error) and the
+                # previous one is gone. Put the previous one back.
+                try:
+                    undo()
+                except (TracefsError, OSError) as ue:
+                    result.undo_errors.append(f"{ch}: {ue}")
             for done, u in zip(reversed(result.applied), reversed(undos)):
                 try:
                     u()
                 except (TracefsError, OSError) as ue:
                     result.undo_errors.append(f"{done}: {ue}")
-            raise TransactionError(ch, e, result.undo_errors) from None
+            e.failed = ch
+            e.rolled_back = bool(result.applied)
+            e.undo_errors = result.undo_errors
+            raise e from None
         undos.append(undo)
         result.applied.append(ch)
     return result

@@ -1,0 +1,80 @@
+"""Shared fixtures: the real tracefs for live tests, and the before == after guard."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def _real_tracefs() -> tuple[Path | None, str]:
+    if os.geteuid() != 0:
+        return None, "not root: live tests need root to drive tracefs"
+    from ftop.engine.errors import TracefsNotFound
+    from ftop.engine.tracefs import find_tracefs
+
+    try:
+        return find_tracefs(), ""
+    except TracefsNotFound as e:
+        return None, f"no tracefs here: {e}"
+
+
+@pytest.fixture(scope="session")
+def tracefs_root() -> Path:
+    root, why = _real_tracefs()
+    if root is None:
+        # Printed, not only recorded: a skipped live tier must say why in CI logs.
+        print(f"\nSKIP live tests: {why}", file=sys.stderr)
+        pytest.skip(why)
+    return root
+
+
+@pytest.fixture()
+def tfs(tracefs_root: Path):  # type: ignore[no-untyped-def]
+    from ftop.engine.tracefs import Tracefs
+
+    return Tracefs(tracefs_root)
+
+
+@pytest.fixture()
+def journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Journals of this test go to a private folder (also for child processes)."""
+    d = tmp_path / "journals"
+    monkeypatch.setenv("FTOP_JOURNAL_DIR", str(d))
+    import ftop.engine.journal as jm
+
+    monkeypatch.setattr(jm, "DEFAULT_DIR", d)
+    return d
+
+
+@pytest.fixture()
+def unchanged(tfs):  # type: ignore[no-untyped-def]
+    """Asserts the real tracefs is exactly as it was before the test (and after a restore)."""
+    from ftop.engine.state import differences, snapshot
+
+    before = snapshot(tfs)
+    yield before
+    after = snapshot(tfs)
+    diff = differences(before, after)
+    if diff:
+        # Put the machine back before failing, so one failure does not cascade.
+        from ftop.engine.state import restore
+
+        restore(tfs, before)
+    assert not diff, "tracefs changed by the test:\n" + "\n".join(diff)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+def iter_lines(path: Path) -> Iterator[str]:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            yield line.rstrip("\n")

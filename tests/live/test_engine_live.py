@@ -1,0 +1,235 @@
+"""The engine against the machine's real tracefs (root). Each test leaves it exactly as found."""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from pathlib import Path
+
+import pytest
+from ftop.engine.config import EventSpec, TraceConfig, plan
+from ftop.engine.errors import ConfigError, FtopError, InvalidArgument, PermissionRefused
+from ftop.engine.parse import parse_line
+from ftop.engine.session import Session
+from ftop.engine.state import differences, snapshot
+from ftop.engine.tracefs import Tracefs, list_dir
+from ftop.engine.transaction import Change, TransactionError
+
+pytestmark = pytest.mark.live
+
+# An event nobody else on a build machine enables, fired on demand by writes.
+MARK_EVENT = ("ftrace", "print")
+
+
+def _wait_for(pred, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _ring_lines(sess: Session) -> list[str]:
+    return sess.ring.window(sess.ring.first_seq, len(sess.ring))
+
+
+def test_enabled_event_streams_into_ring_and_parses(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    sess = Session(tfs, journal_dir=journal_dir)
+    try:
+        sess.apply_config(TraceConfig(events=[EventSpec("sched", "sched_switch")]))
+        assert "sched:sched_switch" in tfs.read("set_event")
+        sess.start_stream()
+        assert _wait_for(lambda: any("sched_switch:" in ln for ln in _ring_lines(sess)))
+        recs = [parse_line(ln) for ln in _ring_lines(sess) if "sched_switch:" in ln]
+        rec = recs[0]
+        assert rec.kind == "event" and rec.name == "sched_switch"
+        assert rec.cpu is not None and rec.cpu < (os.cpu_count() or 1)
+        assert rec.ts is not None and rec.ts > 0
+        assert "prev_comm=" in (rec.fields or "")
+    finally:
+        sess.restore()
+    assert not list(journal_dir.glob("journal-*.json")), "journal removed after restore"
+
+
+def test_valid_event_filter_narrows_the_stream(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
+    sess = Session(tfs, journal_dir=journal_dir)
+    try:
+        sess.apply_config(
+            TraceConfig(events=[EventSpec("sched", "sched_switch", filter="prev_pid == 0")])
+        )
+        assert tfs.read_value("events/sched/sched_switch/filter") == "prev_pid == 0"
+        sess.start_stream()
+        # Lines still in the kernel's buffer from before the filter are not ours to judge:
+        # look only after a marker written once the filter is in.
+        token = f"ftop-filter-start-{time.time_ns()}"
+        sess.write_marker(token)
+
+        def after_marker() -> list[str]:
+            lines = _ring_lines(sess)
+            idx = next((i for i, ln in enumerate(lines) if token in ln), None)
+            return [] if idx is None else [ln for ln in lines[idx:] if "sched_switch:" in ln]
+
+        assert _wait_for(lambda: len(after_marker()) >= 3)
+        switch = after_marker()
+        assert all(" prev_pid=0 " in ln for ln in switch), switch[:3]
+    finally:
+        sess.restore()
+
+
+def test_bad_event_filter_shows_error_log_and_changes_nothing(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    sess = Session(tfs, journal_dir=journal_dir)
+    before = snapshot(tfs)
+    try:
+        with pytest.raises(InvalidArgument) as ei:
+            sess.set_event_filter("sched", "sched_switch", "prev_pid === 0")
+        err = ei.value
+        assert err.errno == errno.EINVAL
+        text = "\n".join(err.error_log)
+        assert "prev_pid === 0" in text, text
+        assert any(ln.strip() == "^" for ln in err.error_log), "caret line kept"
+        assert "error_log" in str(err) or "^" in str(err)
+        assert differences(before, snapshot(tfs)) == []
+    finally:
+        sess.restore()
+
+
+def test_trace_marker_round_trip(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
+    sess = Session(tfs, journal_dir=journal_dir)
+    token = f"ftop-live-marker-{os.getpid()}-{time.time_ns()}"
+    try:
+        sess.start_stream()
+        time.sleep(0.2)
+        sess.write_marker(token)
+        assert _wait_for(lambda: any(token in ln for ln in _ring_lines(sess)))
+        line = next(ln for ln in _ring_lines(sess) if token in ln)
+        rec = parse_line(line)
+        assert rec.kind == "marker"
+        assert token in (rec.fields or "")
+        assert rec.pid == os.getpid() or rec.comm
+    finally:
+        sess.restore()
+
+
+def test_instance_created_for_session_is_removed_on_restore(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    name = f"ftop-test-{os.getpid()}"
+    sess = Session(tfs, journal_dir=journal_dir)
+    try:
+        sess.use_instance(name)
+        assert name in list_dir(tfs, "instances")
+        sess.set_event("sched", "sched_switch", True)
+        assert "sched:sched_switch" in tfs.sub(name).read("set_event")
+        # The top level is untouched by work in the instance.
+        assert "sched:sched_switch" not in tfs.read("set_event")
+        sess.start_stream()
+        assert _wait_for(lambda: len(sess.ring) > 0)
+    finally:
+        sess.restore()
+    assert name not in list_dir(tfs, "instances")
+
+
+def test_function_tracer_refusal_is_explained(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
+    sess = Session(tfs, journal_dir=journal_dir)
+    if sess.caps.function_tracing:
+        pytest.skip("function tracing is permitted on this kernel (the lab tier covers it)")
+    try:
+        with pytest.raises(FtopError) as ei:
+            sess.set_tracer("function")
+        assert "EPERM" in str(ei.value) or "refused" in str(ei.value)
+        with pytest.raises(ConfigError):
+            plan(tfs, TraceConfig(tracer="function"), sess.caps)
+        # The raw write, as the kernel answers it.
+        with pytest.raises(PermissionRefused) as raw:
+            tfs.write("current_tracer", "function")
+        assert raw.value.errno == errno.EPERM
+        assert "root" in raw.value.reason or "lockdown" in raw.value.reason
+        assert tfs.read_value("current_tracer") == "nop"
+    finally:
+        sess.restore()
+
+
+def test_transaction_rolls_back_when_kernel_refuses_a_step(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    sess = Session(tfs, journal_dir=journal_dir)
+    before = snapshot(tfs)
+    changes = [
+        Change("events/sched/sched_wakeup/enable", "1"),
+        Change("events/sched/sched_wakeup/filter", "pid > 1"),
+        Change("tracing_on", "1"),
+        Change("events/sched/sched_switch/filter", "prev_pid === 0"),
+        Change("events/sched/sched_switch/enable", "1"),
+    ]
+    try:
+        with pytest.raises(TransactionError) as ei:
+            sess.apply(changes)
+        assert ei.value.failed is changes[3]
+        assert "nothing was changed" in str(ei.value)
+        assert ei.value.error_log, "the kernel's error_log text travels with the error"
+        assert differences(before, snapshot(tfs)) == []
+    finally:
+        sess.restore()
+
+
+def test_restore_keeps_someone_elses_settings(tfs: Tracefs, journal_dir: Path) -> None:
+    """A pre-existing event, filter and trigger are left alone and still there after restore."""
+    pristine = snapshot(tfs)
+    ev = "events/sched/sched_process_fork"
+    try:
+        tfs.write(f"{ev}/filter", "parent_pid > 1")
+        tfs.write(f"{ev}/enable", "1")
+        tfs.write("events/sched/sched_process_exit/trigger", "stacktrace:5", append=True)
+        others = snapshot(tfs)
+        sess = Session(tfs, journal_dir=journal_dir)
+        assert any("events enabled" in n for n in sess.detect_foreign())
+        sess.apply_config(TraceConfig(events=[EventSpec("sched", "sched_switch")], clock="global"))
+        sess.set_event_filter("sched", "sched_process_fork", "parent_pid > 2")
+        sess.restore()
+        assert differences(others, snapshot(tfs)) == []
+    finally:
+        from ftop.engine.state import restore
+
+        restore(tfs, pristine)
+    assert differences(pristine, snapshot(tfs)) == []
+
+
+def test_traceoff_trigger_effect_is_undone(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
+    """A trigger that turns tracing off while we run: restore puts tracing_on back too."""
+    sess = Session(tfs, journal_dir=journal_dir)
+    try:
+        sess.add_event_trigger("sched", "sched_switch", "traceoff:1")
+        assert _wait_for(lambda: tfs.read_value("tracing_on") == "0")
+        trig = tfs.read("events/sched/sched_switch/trigger")
+        assert "traceoff:count=0" in trig
+    finally:
+        sess.restore()
+    assert tfs.read_value("tracing_on") == "1"
+
+
+@pytest.mark.parametrize(
+    "cfg, words",
+    [
+        (TraceConfig(events=[EventSpec("nosuchsys", "nosuchev")]), "no such event system"),
+        (TraceConfig(events=[EventSpec("sched", "nosuchev")]), "no such event"),
+        (TraceConfig(tracer="nosuchtracer"), "not built"),
+        (TraceConfig(clock="sundial"), "no such trace clock"),
+        (TraceConfig(options=["nosuchoption"]), "no such option"),
+        (TraceConfig(buffer_size_kb=0), "positive"),
+    ],
+)
+def test_bad_configuration_is_refused_before_any_write(
+    tfs: Tracefs, unchanged, journal_dir: Path, cfg: TraceConfig, words: str
+) -> None:
+    sess = Session(tfs, journal_dir=journal_dir)
+    with pytest.raises(ConfigError) as ei:
+        sess.apply_config(cfg)
+    assert words in str(ei.value)
+    assert sess.journal is None, "no journal: nothing was about to change"
+    sess.restore()

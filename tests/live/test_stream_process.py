@@ -1,0 +1,169 @@
+"""A real `ftop stream` process on the real tracefs: every way out leaves tracefs as found."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from ftop.engine.state import differences, snapshot
+from ftop.engine.tracefs import Tracefs
+
+pytestmark = pytest.mark.live
+
+CONFIG = [
+    "-e",
+    "sched:sched_switch",
+    "-f",
+    "prev_pid == 0",
+    "-e",
+    "sched:sched_wakeup",
+    "-C",
+    "global",
+]
+
+
+def _start(journal_dir: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, FTOP_JOURNAL_DIR=str(journal_dir))
+    return subprocess.Popen(
+        [sys.executable, "-m", "ftop", "stream", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def _wait_configured(tfs: Tracefs, journal_dir: Path, proc: subprocess.Popen[bytes]) -> None:
+    end = time.monotonic() + 15
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError(f"ftop stream exited early: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
+        if "sched:sched_switch" in tfs.read("set_event") and list(
+            journal_dir.glob("journal-*.json")
+        ):
+            # Let it stream for a moment so the reader is really open.
+            time.sleep(0.5)
+            return
+        time.sleep(0.05)
+    raise AssertionError("ftop stream never applied its configuration")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_signal_restores_exact_prior_state(
+    tfs: Tracefs, unchanged, journal_dir: Path, sig: int
+) -> None:
+    before = snapshot(tfs)
+    proc = _start(journal_dir, *CONFIG)
+    try:
+        _wait_configured(tfs, journal_dir, proc)
+        assert differences(before, snapshot(tfs)), "the configuration really changed tracefs"
+        proc.send_signal(sig)
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert differences(before, snapshot(tfs)) == []
+    assert not list(journal_dir.glob("journal-*.json")), "journal dropped after restore"
+
+
+def test_sigkill_then_ftop_restore(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
+    before = snapshot(tfs)
+    proc = _start(journal_dir, *CONFIG)
+    try:
+        _wait_configured(tfs, journal_dir, proc)
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    journals = list(journal_dir.glob("journal-*.json"))
+    assert journals, "a hard kill leaves the journal behind"
+    data = json.loads(journals[0].read_text())
+    assert data["pid"] == proc.pid
+    assert oct(journals[0].stat().st_mode & 0o777) == oct(0o600), "root-only journal"
+    assert differences(before, snapshot(tfs)), "state is still changed after SIGKILL"
+    env = dict(os.environ, FTOP_JOURNAL_DIR=str(journal_dir))
+    out = subprocess.run(
+        [sys.executable, "-m", "ftop", "restore"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"pid {proc.pid}" in out.stdout
+    assert differences(before, snapshot(tfs)) == []
+    assert not list(journal_dir.glob("journal-*.json"))
+
+
+def test_sigkill_then_next_run_recovers(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
+    """The next `ftop stream` finds the dead run's journal, says so and restores it."""
+    before = snapshot(tfs)
+    proc = _start(journal_dir, *CONFIG)
+    try:
+        _wait_configured(tfs, journal_dir, proc)
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    nxt = _start(journal_dir, "--duration", "0.5")
+    _, err = nxt.communicate(timeout=30)
+    assert nxt.returncode == 0
+    assert f"ftop pid {proc.pid}" in err.decode()
+    assert differences(before, snapshot(tfs)) == []
+
+
+def test_bad_flag_value_is_one_line_and_changes_nothing(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    before = snapshot(tfs)
+    proc = _start(journal_dir, "-e", "sched:sched_switch", "-e", "nosuch:event")
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    lines = [ln for ln in err.decode().splitlines() if ln.strip()]
+    assert len(lines) == 1 and "no such event system" in lines[0], lines
+    assert differences(before, snapshot(tfs)) == []
+    assert not list(journal_dir.glob("journal-*.json"))
+
+
+def test_stream_json_records(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
+    proc = _start(journal_dir, "--json", "--count", "5", "-e", "sched:sched_switch")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    records = [json.loads(ln) for ln in out.decode().splitlines() if ln.strip()]
+    switch = [r for r in records if r["name"] == "sched_switch"]
+    assert switch, records[:3]
+    r = switch[0]
+    for key in (
+        "ts",
+        "cpu",
+        "pid",
+        "comm",
+        "flags",
+        "kind",
+        "name",
+        "parent",
+        "depth",
+        "duration_us",
+        "lost",
+        "raw",
+    ):
+        assert key in r
+    assert r["kind"] == "event" and isinstance(r["ts"], float) and isinstance(r["cpu"], int)
+    assert "sched_switch:" in r["raw"]
+
+
+def test_stream_without_flags_changes_nothing(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
+    before = snapshot(tfs)
+    proc = _start(journal_dir, "--duration", "0.5")
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert not list(journal_dir.glob("journal-*.json")), "no journal when nothing is changed"
+    assert differences(before, snapshot(tfs)) == []

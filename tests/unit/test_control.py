@@ -1,0 +1,311 @@
+"""Control logic without root: state forms, journal lifecycle, transactions, config planning.
+
+The fake tracefs here is a folder of plain files laid out like the 6.18 build
+machine's tracefs (names and default values copied from it); the kernel's own
+semantics are tested in tests/live and tests/lab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ftop.engine import journal as jm
+from ftop.engine.capabilities import probe
+from ftop.engine.config import EventSpec, TraceConfig, plan, resolve_events
+from ftop.engine.errors import ConfigError, TracefsError
+from ftop.engine.state import (
+    State,
+    differences,
+    function_filter_line,
+    restore,
+    snapshot,
+    split_function_filter,
+    trigger_removal,
+    trigger_spec,
+)
+from ftop.engine.tracefs import Tracefs, find_tracefs
+from ftop.engine.transaction import Change, TransactionError, apply
+
+
+def make_fake_tracefs(root: Path) -> Tracefs:
+    files = {
+        "current_tracer": "nop\n",
+        "available_tracers": "blk function nop\n",
+        "tracing_on": "1\n",
+        "trace_clock": "[local] global counter uptime perf mono mono_raw boot tai x86-tsc\n",
+        "tracing_thresh": "0\n",
+        "tracing_cpumask": "3\n",
+        "buffer_percent": "50\n",
+        "buffer_size_kb": "7 (expanded: 1408)\n",
+        "set_event": "",
+        "set_event_pid": "",
+        "set_event_notrace_pid": "",
+        "uprobe_events": "",
+        "error_log": "",
+        "trace": "",
+        "trace_pipe": "",
+        "options/overwrite": "1\n",
+        "options/record-tgid": "0\n",
+        "events/sched/sched_switch/enable": "0\n",
+        "events/sched/sched_switch/filter": "none\n",
+        "events/sched/sched_switch/trigger": "# Available triggers:\n# traceon traceoff\n",
+        "events/sched/sched_wakeup/enable": "0\n",
+        "events/sched/sched_wakeup/filter": "none\n",
+        "events/sched/sched_wakeup/trigger": "# Available triggers:\n",
+        "events/irq/irq_handler_entry/enable": "0\n",
+        "events/irq/irq_handler_entry/filter": "none\n",
+        "events/irq/irq_handler_entry/trigger": "# Available triggers:\n",
+        "events/sched/enable": "0\n",
+        "events/enable": "0\n",
+    }
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    (root / "instances").mkdir()
+    (root / "per_cpu" / "cpu0").mkdir(parents=True)
+    return Tracefs(root)
+
+
+# -- the kernel's read-back forms ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "readback, spec, removal",
+    [
+        ("traceoff:count=0", "traceoff:0", "!traceoff"),
+        ("stacktrace:unlimited", "stacktrace", "!stacktrace"),
+        ("vfs_read:traceoff:count=3", "vfs_read:traceoff:3", "!vfs_read:traceoff"),
+        ("vfs_read:traceoff:unlimited", "vfs_read:traceoff", "!vfs_read:traceoff"),
+        (
+            "enable_event:sched:sched_switch:count=2 if prev_pid == 1",
+            "enable_event:sched:sched_switch:2 if prev_pid == 1",
+            "!enable_event:sched:sched_switch",
+        ),
+        (
+            "hist:keys=pid:vals=hitcount:sort=hitcount:size=2048 [active]",
+            "hist:keys=pid:vals=hitcount:sort=hitcount:size=2048",
+            "!hist:keys=pid:vals=hitcount:sort=hitcount:size=2048",
+        ),
+    ],
+)
+def test_trigger_readback_becomes_writable_and_removable(
+    readback: str, spec: str, removal: str
+) -> None:
+    assert trigger_spec(readback) == spec
+    assert trigger_removal(readback) == removal
+
+
+def test_function_filter_readback_forms() -> None:
+    lines = ["vfs_read", "ext4_file_open [ext4]", "vfs_write:traceoff:count=2"]
+    funcs, triggers = split_function_filter(lines)
+    assert funcs == ["vfs_read", "ext4_file_open [ext4]"]
+    assert triggers == ["vfs_write:traceoff:count=2"]
+    assert function_filter_line("ext4_file_open [ext4]") == "ext4_file_open:mod:ext4"
+    assert function_filter_line("vfs_read") == "vfs_read"
+
+
+# -- snapshot / restore on a fake tree --------------------------------------------------
+
+
+def test_snapshot_reads_selected_clock_and_expanded_buffer(tmp_path: Path) -> None:
+    st = snapshot(make_fake_tracefs(tmp_path))
+    assert st.scalars["trace_clock"] == "local"
+    assert st.buffer_size_kb == "1408"
+    assert st.current_tracer == "nop" and st.tracing_on == "1"
+    assert st.options == {"overwrite": "1", "record-tgid": "0"}
+    assert st.function_filters["set_ftrace_filter"] is None, "absent file: left alone"
+
+
+def test_restore_writes_only_what_differs(tmp_path: Path) -> None:
+    tfs = make_fake_tracefs(tmp_path)
+    before = snapshot(tfs)
+    (tmp_path / "tracing_on").write_text("0\n")
+    (tmp_path / "options/overwrite").write_text("0\n")
+    (tmp_path / "events/sched/sched_switch/filter").write_text("prev_pid == 1\n")
+    assert differences(before, snapshot(tfs))
+    report = restore(tfs, before)
+    assert report.ok
+    assert sorted(report.writes) == sorted(
+        ["tracing_on 1", "option overwrite=1", "sched/sched_switch filter cleared"]
+    )
+
+
+def test_state_round_trips_through_json() -> None:
+    st = State(root="/sys/kernel/tracing", current_tracer="function", events_enabled=["sched/x"])
+    st.event_triggers = {"sched/x": ["traceoff:count=1"]}
+    again = State.from_json(json.loads(json.dumps(st.to_json())))
+    assert again == st
+
+
+# -- journal -----------------------------------------------------------------------------
+
+
+def test_journal_is_root_only_and_round_trips(tmp_path: Path) -> None:
+    j = jm.new_journal("/sys/kernel/tracing", tmp_path)
+    j.states.append(State(root="/sys/kernel/tracing", current_tracer="nop"))
+    j.created_instances.append("ftop-x")
+    j.save()
+    assert j.path.stat().st_mode & 0o777 == 0o600
+    back = jm.Journal.load(j.path)
+    assert back.pid == os.getpid() and back.created_instances == ["ftop-x"]
+    assert back.states[0].current_tracer == "nop"
+    assert back.alive()
+    assert jm.stale_journals(tmp_path) == []
+
+
+def test_journal_of_dead_process_is_stale_never_a_lock(tmp_path: Path) -> None:
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ftop.engine import journal as jm; from pathlib import Path;"
+            "j = jm.new_journal('/t', Path(sys.argv[1])); j.save(); print(j.pid)",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pid = int(child.stdout)
+    stale = jm.stale_journals(tmp_path)
+    assert [j.pid for j in stale] == [pid]
+    assert jm.live_journals(tmp_path) == []
+
+
+def test_journal_with_reused_pid_is_stale(tmp_path: Path) -> None:
+    j = jm.new_journal("/t", tmp_path)
+    j.start_time = "1"  # our pid, but not our process's start time
+    j.pid = os.getppid()
+    j.save()
+    assert [x.pid for x in jm.stale_journals(tmp_path)] == [os.getppid()]
+
+
+def test_unreadable_journal_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "journal-1.json").write_text("{not json")
+    assert jm.find_journals(tmp_path) == []
+
+
+# -- transactions ----------------------------------------------------------------------
+
+
+def test_transaction_undoes_applied_steps_in_reverse(tmp_path: Path) -> None:
+    tfs = make_fake_tracefs(tmp_path)
+    (tmp_path / "events/sched/sched_switch/filter").write_text("prev_pid == 7\n")
+    # A directory where a file is expected: the write fails like a refusal would.
+    (tmp_path / "broken").mkdir()
+    with pytest.raises(TransactionError) as ei:
+        apply(
+            tfs,
+            [
+                Change("events/sched/sched_switch/enable", "1"),
+                Change("events/sched/sched_switch/filter", "prev_pid == 1"),
+                Change("trace_clock", "global"),
+                Change("broken", "1"),
+            ],
+        )
+    assert ei.value.failed.rel == "broken"
+    assert (tmp_path / "events/sched/sched_switch/enable").read_text().strip() == "0"
+    assert (tmp_path / "events/sched/sched_switch/filter").read_text().strip() == "prev_pid == 7"
+    assert (tmp_path / "trace_clock").read_text().strip() == "local"
+    assert "nothing was changed" in str(ei.value)
+
+
+def test_transaction_success_applies_in_order(tmp_path: Path) -> None:
+    tfs = make_fake_tracefs(tmp_path)
+    res = apply(tfs, [Change("tracing_on", "0"), Change("tracing_on", "1")])
+    assert res.ok and len(res.applied) == 2
+    assert (tmp_path / "tracing_on").read_text() == "1\n"
+
+
+# -- configuration ------------------------------------------------------------------------
+
+
+def test_plan_orders_filters_before_events_before_tracer(tmp_path: Path) -> None:
+    tfs = make_fake_tracefs(tmp_path)
+    caps = probe(tfs)
+    cfg = TraceConfig(
+        tracer="nop",
+        events=[EventSpec("sched", "sched_switch", "prev_pid == 0")],
+        clock="global",
+        options=["norecord-tgid"],
+        pids=[1],
+    )
+    rels = [c.rel for c in plan(tfs, cfg, caps)]
+    assert rels == [
+        "trace_clock",
+        "options/record-tgid",
+        "set_event_pid",
+        "events/sched/sched_switch/filter",
+        "events/sched/sched_switch/enable",
+        "current_tracer",
+        "tracing_on",
+    ]
+
+
+def test_event_specs_resolve_like_trace_cmd(tmp_path: Path) -> None:
+    tfs = make_fake_tracefs(tmp_path)
+    assert resolve_events(tfs, EventSpec.parse("sched")) == [("sched", None)]
+    assert resolve_events(tfs, EventSpec.parse("sched_wakeup")) == [("sched", "sched_wakeup")]
+    assert resolve_events(tfs, EventSpec.parse("sched:sched_w*")) == [("sched", "sched_wakeup")]
+    assert resolve_events(tfs, EventSpec.parse("sched/sched_switch")) == [("sched", "sched_switch")]
+    with pytest.raises(ConfigError, match="no such event"):
+        resolve_events(tfs, EventSpec.parse("sched:nope"))
+
+
+def test_function_filters_refused_where_function_tracing_is(tmp_path: Path) -> None:
+    tfs = make_fake_tracefs(tmp_path)
+    caps = probe(tfs)
+    with pytest.raises(ConfigError, match="set_ftrace_filter is not in this kernel"):
+        plan(tfs, TraceConfig(filter_functions=["vfs_*"]), caps)
+    caps.function_tracing, caps.function_refusal = False, "EPERM: refused although we are root"
+    with pytest.raises(ConfigError, match="function filters cannot be set here: EPERM"):
+        plan(tfs, TraceConfig(filter_functions=["vfs_*"]), caps)
+
+
+def test_tracefs_override_must_look_like_tracefs(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="does not look like tracefs"):
+        find_tracefs(str(tmp_path))
+    make_fake_tracefs(tmp_path)
+    assert find_tracefs(str(tmp_path)) == tmp_path
+
+
+def test_find_tracefs_reads_proc_mounts(tmp_path: Path) -> None:
+    mounts = tmp_path / "mounts"
+    mounts.write_text("sysfs /sys sysfs rw 0 0\nnodev /sys/kernel/tracing tracefs rw 0 0\n")
+    assert str(find_tracefs(proc_mounts=str(mounts))) == "/sys/kernel/tracing"
+    mounts.write_text("tracefs /mnt/my\\040trace tracefs rw 0 0\n")
+    assert str(find_tracefs(proc_mounts=str(mounts))) == "/mnt/my trace"
+
+
+def test_error_carries_new_error_log_lines_only(tmp_path: Path) -> None:
+    tfs = make_fake_tracefs(tmp_path)
+    (tmp_path / "error_log").write_text("[ 1.0] old: error: stale\n  Command: x\n            ^\n")
+    before = tfs.error_log()
+    (tmp_path / "error_log").write_text(
+        "[ 1.0] old: error: stale\n  Command: x\n            ^\n"
+        "[ 2.0] event filter parse error: error: Invalid value (did you forget quotes)?\n"
+        "  Command: prev_pid === 0\n                       ^\n"
+    )
+    new = tfs._new_log_lines(before)
+    assert new[0].endswith("(did you forget quotes)?") and new[-1].strip() == "^"
+    assert len(new) == 3
+
+
+def test_tracefs_error_message_names_file_value_and_errno() -> None:
+    e = TracefsError(
+        "events/sched/sched_switch/filter",
+        "write",
+        22,
+        "the kernel rejected it",
+        "prev_pid === 0",
+        ["  Command: prev_pid === 0", "       ^"],
+    )
+    text = str(e)
+    assert text.startswith("'prev_pid === 0' > events/sched/sched_switch/filter: EINVAL:")
+    assert text.endswith("       ^")
