@@ -85,7 +85,7 @@ def resolve_events(tfs: Tracefs, spec: EventSpec) -> List[Tuple[str, Optional[st
         matches = [s for s in systems if fnmatch.fnmatchcase(s, spec.system)]
         if matches:
             return [(s, None) for s in matches]
-        found = [
+        found: List[Tuple[str, Optional[str]]] = [
             (s, spec.system) for s in systems if (tfs.path / "events" / s / spec.system).is_dir()
         ]
         if found:

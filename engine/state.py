@@ -10,6 +10,7 @@ instances, and ``tracing_on`` last.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -300,137 +301,90 @@ def restore(
     """
     report = RestoreReport()
     now = snapshot(tfs)
-    w = tfs.write
+
+    def put(rel: str, value: str, append: bool = False, what: str = "") -> None:
+        _attempt(report, lambda: tfs.write(rel, value, append), what or f"{rel} {value}")
 
     # 1. Triggers first: a live traceoff trigger would undo our tracing_on later.
     if target.function_triggers is not None and now.function_triggers is not None:
-        want = {trigger_identity(t) for t in target.function_triggers}
-        have = {trigger_identity(t): t for t in now.function_triggers}
-        for spec, raw in have.items():
-            if spec not in want:
-                _attempt(
-                    report,
-                    lambda raw=raw: w("set_ftrace_filter", trigger_removal(raw), True),
-                    f"remove trigger {raw}",
-                )
+        want_ids = {trigger_identity(t) for t in target.function_triggers}
+        for raw in now.function_triggers:
+            if trigger_identity(raw) not in want_ids:
+                put("set_ftrace_filter", trigger_removal(raw), True, f"remove trigger {raw}")
     for ev in sorted(set(now.event_triggers) | set(target.event_triggers)):
-        want_l = [trigger_spec(t) for t in target.event_triggers.get(ev, [])]
-        have_l = now.event_triggers.get(ev, [])
-        if sorted(map(trigger_identity, have_l)) == sorted(
-            map(trigger_identity, target.event_triggers.get(ev, []))
-        ):
+        want_t = target.event_triggers.get(ev, [])
+        have_t = now.event_triggers.get(ev, [])
+        if sorted(map(trigger_identity, have_t)) == sorted(map(trigger_identity, want_t)):
             continue
-        for raw in have_l:
-            _attempt(
-                report,
-                lambda ev=ev, raw=raw: w(f"events/{ev}/trigger", trigger_removal(raw), True),
-                f"remove {ev} trigger {raw}",
-            )
-        for spec in want_l:
-            _attempt(
-                report,
-                lambda ev=ev, spec=spec: w(f"events/{ev}/trigger", spec, True),
-                f"add {ev} trigger {spec}",
-            )
+        for raw in have_t:
+            put(f"events/{ev}/trigger", trigger_removal(raw), True, f"remove {ev} trigger {raw}")
+        for raw in want_t:
+            put(f"events/{ev}/trigger", trigger_spec(raw), True, f"add {ev} trigger {raw}")
 
-    # 2. Tracer. Going through nop keeps tracer-specific state from leaking over.
+    # 2. The tracer, before filters: switching it resets tracer-specific state.
     if target.current_tracer is not None and now.current_tracer != target.current_tracer:
-        _attempt(
-            report,
-            lambda: w("current_tracer", target.current_tracer or "nop", False),
-            f"current_tracer {target.current_tracer}",
-        )
+        put("current_tracer", target.current_tracer)
 
     # 3. Function filters, pids.
-    for name, want in target.function_filters.items():
-        have = now.function_filters.get(name)
-        if want is None or have is None or sorted(have) == sorted(want):
+    for name, want_f in target.function_filters.items():
+        have_f = now.function_filters.get(name)
+        if want_f is None or have_f is None or sorted(have_f) == sorted(want_f):
             continue
+        entries = want_f
         _attempt(
             report,
-            lambda name=name, want=want: write_function_list(tfs, name, want),
-            f"{name} ({len(want)} entries)",
+            functools.partial(write_function_list, tfs, name, entries),
+            f"{name} ({len(want_f)} entries)",
         )
     if target.function_triggers is not None and now.function_triggers is not None:
         have_ids = {trigger_identity(t) for t in now.function_triggers}
         for raw in target.function_triggers:
-            spec = trigger_spec(raw)
             if trigger_identity(raw) not in have_ids:
-                _attempt(
-                    report,
-                    lambda spec=spec: w("set_ftrace_filter", spec, True),
-                    f"add trigger {spec}",
-                )
-    for name, want in target.pids.items():
-        have = now.pids.get(name)
-        if want is None or have is None or have == want:
-            continue
-        _attempt(
-            report, lambda name=name, want=want: w(name, " ".join(want), False), f"{name} {want}"
-        )
+                put("set_ftrace_filter", trigger_spec(raw), True, f"add trigger {raw}")
+    for name, want_p in target.pids.items():
+        have_p = now.pids.get(name)
+        if want_p is not None and have_p is not None and have_p != want_p:
+            put(name, " ".join(want_p))
 
-    # 4. Events: enable set, then filters.
+    # 4. Events: disable, filters, enable (a filter is in place before events flow).
     want_ev, have_ev = set(target.events_enabled), set(now.events_enabled)
     for ev in sorted(have_ev - want_ev):
-        _attempt(report, lambda ev=ev: w(f"events/{ev}/enable", "0", False), f"disable {ev}")
+        put(f"events/{ev}/enable", "0", what=f"disable {ev}")
     for ev in sorted(set(now.event_filters) | set(target.event_filters)):
-        want_f = target.event_filters.get(ev)
-        if now.event_filters.get(ev) != want_f:
-            _attempt(
-                report,
-                lambda ev=ev, f=want_f: w(f"events/{ev}/filter", f or "0", False),
-                f"{ev} filter {want_f or 'cleared'}",
-            )
+        want_flt = target.event_filters.get(ev)
+        if now.event_filters.get(ev) != want_flt:
+            put(f"events/{ev}/filter", want_flt or "0", what=f"{ev} filter {want_flt or 'cleared'}")
     for ev in sorted(want_ev - have_ev):
-        _attempt(report, lambda ev=ev: w(f"events/{ev}/enable", "1", False), f"enable {ev}")
+        put(f"events/{ev}/enable", "1", what=f"enable {ev}")
 
     # 5. Knobs and options.
     for name, want_s in target.scalars.items():
         if want_s is not None and now.scalars.get(name) not in (None, want_s):
-            _attempt(report, lambda name=name, v=want_s: w(name, v, False), f"{name} {want_s}")
+            put(name, want_s)
     if target.buffer_size_kb and now.buffer_size_kb not in (None, target.buffer_size_kb):
         if target.buffer_size_kb == "X":
             for cpu, kb in target.per_cpu_buffer_kb.items():
-                _attempt(
-                    report,
-                    lambda cpu=cpu, kb=kb: w(f"per_cpu/{cpu}/buffer_size_kb", kb, False),
-                    f"{cpu} buffer_size_kb {kb}",
-                )
+                put(f"per_cpu/{cpu}/buffer_size_kb", kb)
         else:
-            _attempt(
-                report,
-                lambda: w("buffer_size_kb", target.buffer_size_kb or "", False),
-                f"buffer_size_kb {target.buffer_size_kb}",
-            )
+            put("buffer_size_kb", target.buffer_size_kb)
     for opt, want_o in target.options.items():
         if now.options.get(opt) not in (None, want_o):
-            _attempt(
-                report,
-                lambda opt=opt, v=want_o: w(f"options/{opt}", v, False),
-                f"option {opt}={want_o}",
-            )
+            put(f"options/{opt}", want_o, what=f"option {opt}={want_o}")
 
     if tfs.instance is None:
         # 6. Global: the stack tracer and probes.
-        if target.stack_tracer_enabled is not None and now.stack_tracer_enabled not in (
-            None,
-            target.stack_tracer_enabled,
-        ):
-            _attempt(
-                report,
-                lambda: _write_sysctl(target.stack_tracer_enabled or "0"),
-                f"stack_tracer_enabled {target.stack_tracer_enabled}",
-            )
+        stack_on = target.stack_tracer_enabled
+        if stack_on is not None and now.stack_tracer_enabled not in (None, stack_on):
+            _attempt(report, lambda: _write_sysctl(stack_on), f"stack_tracer_enabled {stack_on}")
+        stf = target.stack_trace_filter
         if (
-            target.stack_trace_filter is not None
+            stf is not None
             and now.stack_trace_filter is not None
-            and sorted(target.stack_trace_filter) != sorted(now.stack_trace_filter)
+            and sorted(stf) != sorted(now.stack_trace_filter)
         ):
             _attempt(
                 report,
-                lambda: write_function_list(
-                    tfs, "stack_trace_filter", target.stack_trace_filter or []
-                ),
+                lambda: write_function_list(tfs, "stack_trace_filter", stf),
                 "stack_trace_filter",
             )
         for pfile in PROBE_FILES:
@@ -446,18 +400,16 @@ def restore(
         for name in created_instances or []:
             if name in now.instances and name not in target.instances:
                 _attempt(
-                    report, lambda name=name: _rmdir_instance(tfs, name), f"remove instance {name}"
+                    report,
+                    functools.partial(_rmdir_instance, tfs, name),
+                    f"remove instance {name}",
                 )
 
     # 8. tracing_on last: after every trigger is gone and every write is done.
     if target.tracing_on is not None:
         cur = tfs.read_or("tracing_on")
         if cur is not None and cur.strip() != target.tracing_on:
-            _attempt(
-                report,
-                lambda: w("tracing_on", target.tracing_on or "1", False),
-                f"tracing_on {target.tracing_on}",
-            )
+            put("tracing_on", target.tracing_on)
     return report
 
 
@@ -489,12 +441,12 @@ def _restore_probes(
             with contextlib.suppress(TracefsError):
                 tfs.write(enable, "0")
         _attempt(
-            report, lambda name=name: tfs.write(pfile, f"-:{name}", True), f"remove probe {name}"
+            report, functools.partial(tfs.write, pfile, f"-:{name}", True), f"remove probe {name}"
         )
     have_names = {probe_name(d) for d in have}
     for d in want:
         if probe_name(d) not in have_names:
-            _attempt(report, lambda d=d: tfs.write(pfile, d, True), f"re-create probe {d}")
+            _attempt(report, functools.partial(tfs.write, pfile, d, True), f"re-create probe {d}")
 
 
 def _write_sysctl(value: str) -> None:

@@ -104,19 +104,25 @@ def prepare_undo(tfs: Tracefs, ch: Change) -> Undo:
             old_defs = [ln for ln in (tfs.read_or(rel) or "").splitlines() if ln.strip()]
             target = value[2:]
             defs = [d for d in old_defs if probe_name(d) == target]
-            return lambda: [tfs.write(rel, d, append=True) for d in defs] and None
+
+            def recreate() -> None:
+                for d in defs:
+                    tfs.write(rel, d, append=True)
+
+            return recreate
         pname = probe_name(value)
         return lambda: tfs.write(rel, f"-:{pname}", append=True)
-    old = tfs.read_or(rel)
-    if old is None:
+    prior = tfs.read_or(rel)
+    if prior is None:
         return lambda: None
+    old_text: str = prior
     if name == "filter":
-        restored = _strip(old)
+        restored = _strip(old_text)
         restored = "0" if restored in ("none", "") else restored
     elif name == "trace_clock":
-        restored = _selected(old)
+        restored = _selected(old_text)
     elif name == "buffer_size_kb":
-        restored = _buffer_kb(old)
+        restored = _buffer_kb(old_text)
     elif name in (
         "set_event_pid",
         "set_ftrace_pid",
@@ -124,13 +130,13 @@ def prepare_undo(tfs: Tracefs, ch: Change) -> Undo:
         "set_ftrace_notrace_pid",
     ):
         restored = " ".join(
-            ln.strip() for ln in old.splitlines() if ln.strip() and ln.strip() != "no pid"
+            ln.strip() for ln in old_text.splitlines() if ln.strip() and ln.strip() != "no pid"
         )
     elif name == "set_event":
-        enabled = [ln.strip() for ln in old.splitlines() if ln.strip()]
+        enabled = [ln.strip() for ln in old_text.splitlines() if ln.strip()]
         return lambda: tfs.write(rel, " ".join(enabled), append=False)
     else:
-        restored = _strip(old)
+        restored = _strip(old_text)
     return lambda: tfs.write(rel, restored, append=False)
 
 
