@@ -117,6 +117,9 @@ class Session:
         self.reader: Optional[TracePipeReader] = None
         self.status = Status()
         self.listeners: List[Callable[[Sequence[str]], None]] = []
+        self.byte_listeners: List[Callable[[bytes], None]] = []
+        # A headless stream to stdout needs neither ring nor aggregates.
+        self.keep_ring = True
         self._lock = threading.RLock()
         self._restored = False
         self._prev_handlers: Dict[int, object] = {}
@@ -304,21 +307,35 @@ class Session:
     # -- streaming ---------------------------------------------------------------
 
     def _on_batch(self, lines: Sequence[str]) -> None:
-        self.ring.extend(lines)
-        self.aggregates.ingest(lines, time.time())
+        if self.keep_ring:
+            self.ring.extend(lines)
+            self.aggregates.ingest(lines, time.time())
         for fn in self.listeners:
             fn(lines)
 
     def start_stream(self) -> None:
-        """Stream trace_pipe into the ring on a reader thread."""
+        """Stream trace_pipe into the ring on a reader thread.
+
+        With ``keep_ring`` off and no line listeners, only ``byte_listeners``
+        run: the text is never decoded or split (the headless stream's path).
+        """
         if self.reader is not None and self.reader.running:
             return
-        self.reader = TracePipeReader(str(self.tfs.file("trace_pipe")), self._on_batch)
+        wants_lines = self.keep_ring or bool(self.listeners)
+        self.reader = TracePipeReader(
+            str(self.tfs.file("trace_pipe")),
+            self._on_batch if wants_lines else None,
+            on_bytes=self._on_bytes if self.byte_listeners else None,
+        )
         try:
             self.reader.start()
         except OSError as e:
             self.reader = None
             raise self.tfs._error("trace_pipe", "read", e, None, []) from None
+
+    def _on_bytes(self, data: bytes) -> None:
+        for fn in self.byte_listeners:
+            fn(data)
 
     def stop_stream(self) -> None:
         if self.reader is not None:

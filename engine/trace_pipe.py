@@ -35,12 +35,16 @@ class TracePipeReader:
     def __init__(
         self,
         path: str,
-        on_batch: BatchHandler,
+        on_batch: Optional[BatchHandler],
         poll_interval: float = 0.1,
         on_error: Optional[Callable[[OSError], None]] = None,
+        on_bytes: Optional[Callable[[bytes], None]] = None,
     ) -> None:
         self.path = path
         self.on_batch = on_batch
+        # Consumers that only copy the text (``ftop stream`` to a file) take the
+        # complete lines as one bytes object and skip decoding and splitting.
+        self.on_bytes = on_bytes
         self.on_error = on_error
         self.poll_interval = poll_interval
         self._stop = threading.Event()
@@ -100,10 +104,15 @@ class TracePipeReader:
                     partial = buf
                     continue
                 partial = buf[cut + 1 :]
-                lines = buf[:cut].decode("utf-8", "replace").split("\n")
-                self.lines_read += len(lines)
                 self.bytes_read += cut + 1
-                self.on_batch(lines)
+                if self.on_bytes is not None:
+                    self.on_bytes(buf[: cut + 1])
+                if self.on_batch is not None:
+                    lines = buf[:cut].decode("utf-8", "replace").split("\n")
+                    self.lines_read += len(lines)
+                    self.on_batch(lines)
+                else:
+                    self.lines_read += buf.count(b"\n", 0, cut + 1)
         except OSError as e:
             self.error = e
             if self.on_error is not None:

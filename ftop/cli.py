@@ -265,6 +265,17 @@ class _Printer:
         except BrokenPipeError:
             self.broken.set()
 
+    def raw(self, data: bytes) -> None:
+        """The fast path: the kernel's text, copied as it came."""
+        if self.broken.is_set():
+            return
+        try:
+            self.out.buffer.write(data)
+            self.out.buffer.flush()
+            self.lines += data.count(b"\n")
+        except BrokenPipeError:
+            self.broken.set()
+
     def count_unparsed(self, lines: Sequence[str]) -> None:
         for ln in lines:
             if ln.strip() and self.parse_line(ln).kind == "other":
@@ -335,7 +346,11 @@ def cmd_stream(ns: argparse.Namespace) -> int:
         except (ConfigError, FtopError) as e:
             sess.restore()
             return _err(str(e))
-        sess.listeners.append(printer)
+        sess.keep_ring = False
+        if ns.json or ns.count:
+            sess.listeners.append(printer)
+        else:
+            sess.byte_listeners.append(printer.raw)
         if ns.count:
             limit = ns.count
 
