@@ -117,6 +117,10 @@ def config_from(ns: argparse.Namespace) -> Any:
         if not str(p).isdigit():
             raise ConfigError(f"-P {p}: not a process id")
         pids.append(int(p))
+    if ns.instance:
+        from ftop.engine.config import validate_instance_name
+
+        validate_instance_name(ns.instance)
     kb = None
     if ns.buffer_size_kb is not None:
         if not str(ns.buffer_size_kb).isdigit():
