@@ -1,0 +1,634 @@
+"""Parsing of ftrace text output (ftop.engine.parse), on excerpts and on real captures."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+from pathlib import Path
+
+import pytest
+from ftop.engine.parse import (
+    GRAPH_KINDS,
+    KINDS,
+    Record,
+    is_unparsed,
+    parse_latency_trace,
+    parse_line,
+)
+
+# --------------------------------------------------------------------------
+# Default context (trace_print_context)
+# --------------------------------------------------------------------------
+
+
+def test_event_line_fields_come_from_the_context_columns() -> None:
+    line = (
+        "         python3-10705   [000] d..2.   883.116304: sched_switch: prev_comm=python3"
+        " prev_pid=10705 prev_prio=120 prev_state=D ==> next_comm=python3 next_pid=10749"
+        " next_prio=120"
+    )
+    r = parse_line(line)
+    assert r.kind == "event"
+    assert r.comm == "python3"
+    assert r.pid == 10705
+    assert r.tgid is None
+    assert r.cpu == 0
+    assert r.flags == "d..2."
+    assert r.ts == pytest.approx(883.116304)
+    assert r.name == "sched_switch"
+    assert r.fields is not None and r.fields.startswith("prev_comm=python3 prev_pid=10705")
+    assert r.fields.endswith("next_prio=120")
+    assert r.raw == line
+
+
+@pytest.mark.parametrize(
+    ("line", "comm", "pid"),
+    [
+        (" qemu-system-x86-9380    [001] d.h..   883.862078: x: y", "qemu-system-x86", 9380),
+        (" memfd:sealed-91-4549    [001] d..2.   883.336089: x: y", "memfd:sealed-91", 4549),
+        (
+            " kworker/u8:1-events_unbound-87 [000] .....  12.000001: x: y",
+            "kworker/u8:1-events_unbound",
+            87,
+        ),
+        ("     Web Content-4242    [001] ...1.  5000.100000: x: y", "Web Content", 4242),
+        ("          <idle>-0       [000] dNh2.   230.859933: x: y", "<idle>", 0),
+        ("           <...>-123     [003] ....   100.000000: x: y", "<...>", 123),
+        ("    [pid 7] odd-77       [002] .....   1.000000: x: y", "[pid 7] odd", 77),
+    ],
+)
+def test_comm_may_hold_spaces_dashes_digits_and_brackets(line: str, comm: str, pid: int) -> None:
+    r = parse_line(line)
+    assert (r.kind, r.comm, r.pid, r.name) == ("event", comm, pid, "x")
+
+
+@pytest.mark.parametrize(
+    ("flags_col", "flags"),
+    [("....", "...."), ("d..2.", "d..2."), ("dn.h5..", "dn.h5.."), ("dNhs1.3.", "dNhs1.3.")],
+)
+def test_flags_column_of_4_5_7_or_8_characters(flags_col: str, flags: str) -> None:
+    r = parse_line(f"            bash-1234    [001] {flags_col}  1234.567890: vfs_read <-ksys_read")
+    assert r.flags == flags
+    assert (r.kind, r.cpu, r.ts) == ("function", 1, pytest.approx(1234.56789))
+
+
+def test_missing_irq_info_columns_leave_flags_none() -> None:
+    r = parse_line("            bash-1234    [001]   1234.567890: do_sys_open <-__x64_sys_openat")
+    assert r.flags is None
+    assert (r.kind, r.name, r.parent, r.cpu) == ("function", "do_sys_open", "__x64_sys_openat", 1)
+
+
+def test_record_tgid_column_with_a_value_and_with_dashes() -> None:
+    r = parse_line("            bash-1234    (   1200) [001] d..2.  12.5: vfs_read <-ksys_read")
+    assert (r.pid, r.tgid, r.cpu) == (1234, 1200, 1)
+    r = parse_line("            bash-1234    (-------) [001] d..2.  12.5: vfs_read <-ksys_read")
+    assert (r.pid, r.tgid, r.cpu) == (1234, None, 1)
+    r = parse_line("          <idle>-0     (-----) [000] d..2.  12.5: vfs_read <-ksys_read")
+    assert (r.pid, r.tgid, r.cpu, r.comm) == (0, None, 0, "<idle>")
+
+
+def test_counter_clock_timestamp_without_a_dot_is_kept_as_the_raw_count() -> None:
+    r = parse_line("            bash-1234    [001] .....  12345678901: do_sys_open <-x64_sys_open")
+    assert r.kind == "function"
+    assert r.ts == 12345678901.0
+
+
+def test_function_line_with_symbol_offsets_strips_them_from_name_and_parent() -> None:
+    r = parse_line(
+        "            bash-1234    [001] d..2.  1234.567890: vfs_read+0x4/0x150 <-ksys_read+0x6b/0xf0"
+    )
+    assert (r.kind, r.name, r.parent) == ("function", "vfs_read", "ksys_read")
+    assert "vfs_read+0x4/0x150" in r.raw
+
+
+def test_function_line_with_module_and_addresses() -> None:
+    r = parse_line(
+        "     kworker/0:1-28      [000] .....   50.000001: ext4_file_read_iter+0x0/0x190 [ext4]"
+        " <ffffffffc0a1b2c0> <-vfs_read+0x1b/0x150 <ffffffff8131f00b>"
+    )
+    assert (r.kind, r.name, r.parent, r.fields) == (
+        "function",
+        "ext4_file_read_iter",
+        "vfs_read",
+        None,
+    )
+
+
+def test_function_line_without_parent_is_still_a_function() -> None:
+    r = parse_line("            bash-1234    [001] ....   10.000000: do_sys_open")
+    assert (r.kind, r.name, r.parent) == ("function", "do_sys_open", None)
+
+
+def test_function_repeats_tail_is_kept_in_fields() -> None:
+    r = parse_line(
+        "          <idle>-0       [001] d..1.   10.000000: arch_cpu_idle <-do_idle"
+        " (repeats: 5, last_ts:    10.000123)"
+    )
+    assert (r.kind, r.name, r.parent) == ("function", "arch_cpu_idle", "do_idle")
+    assert r.fields == "(repeats: 5, last_ts:    10.000123)"
+
+
+def test_trace_marker_write_is_kind_marker_with_its_text() -> None:
+    r = parse_line(
+        "         python3-10705   [000] ...1.   883.830278: tracing_mark_write: ftop fixture marker 0"
+    )
+    assert (r.kind, r.name, r.fields, r.pid) == (
+        "marker",
+        "tracing_mark_write",
+        "ftop fixture marker 0",
+        10705,
+    )
+
+
+def test_marker_text_with_colons_stays_whole() -> None:
+    r = parse_line("  sh-1 [000] ...1. 9.000000: tracing_mark_write: a: b: c")
+    assert (r.kind, r.fields) == ("marker", "a: b: c")
+
+
+def test_kprobe_event_keeps_probe_site_and_arguments_in_fields() -> None:
+    r = parse_line(
+        "             cat-301     [001] d..3.    77.000001: p_vfs_read_0: (vfs_read+0x4/0x150)"
+        " arg1=0x3"
+    )
+    assert (r.kind, r.name, r.fields) == ("event", "p_vfs_read_0", "(vfs_read+0x4/0x150) arg1=0x3")
+    r = parse_line(
+        "             cat-301     [001] d..3.    77.000002: ftop_open_ret: (do_sys_openat2+0x9c/0x160"
+        " <- do_sys_open) ret=0x3"
+    )
+    assert (r.kind, r.name) == ("event", "ftop_open_ret")
+
+
+def test_event_whose_name_starts_with_a_digit() -> None:
+    r = parse_line("  sh-1 [000] ..... 9.000000: 9p_client_req: client 1 request P9_TWALK tag  1")
+    assert (r.kind, r.name) == ("event", "9p_client_req")
+
+
+def test_event_without_payload() -> None:
+    r = parse_line("  sh-1 [000] ..... 9.000000: rcu_barrier:")
+    assert (r.kind, r.name, r.fields) == ("event", "rcu_barrier", None)
+
+
+def test_trace_printk_line_is_an_event_named_after_the_caller() -> None:
+    r = parse_line("          insmod-500     [000] .....   20.000000: my_init: hello 42")
+    assert (r.kind, r.name, r.fields) == ("event", "my_init", "hello 42")
+
+
+def test_stack_trace_opener_and_frames() -> None:
+    opener = parse_line("          <idle>-0       [000] d.h..   230.859993: <stack trace>")
+    assert (opener.kind, opener.name, opener.fields, opener.cpu) == (
+        "stack",
+        None,
+        "<stack trace>",
+        0,
+    )
+    frame = parse_line(" => __hrtimer_run_queues+0x112/0x2b0")
+    assert (frame.kind, frame.name, frame.fields) == (
+        "stack",
+        "__hrtimer_run_queues",
+        "__hrtimer_run_queues+0x112/0x2b0",
+    )
+    user = parse_line(" => /usr/lib/x86_64-linux-gnu/libc.so.6[+0x11a2e7]")
+    assert (user.kind, user.name) == ("stack", "/usr/lib/x86_64-linux-gnu/libc.so.6[+0x11a2e7]")
+    assert parse_line("          bash-1 [000] ..... 1.0: <user stack trace>").kind == "stack"
+
+
+def test_lost_events_marker_carries_cpu_and_count() -> None:
+    r = parse_line("CPU:1 [LOST 136165 EVENTS]")
+    assert (r.kind, r.cpu, r.lost) == ("lost", 1, 136165)
+
+
+def test_buffer_started_annotation_is_a_loss_marker_without_count() -> None:
+    r = parse_line("##### CPU 3 buffer started ####")
+    assert (r.kind, r.cpu, r.lost) == ("lost", 3, None)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# tracer: function",
+        "#",
+        "# entries-in-buffer/entries-written: 964/964   #P:2",
+        "#                                _-----=> irqs-off/BH-disabled",
+        "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION",
+        "# CPU  DURATION                  FUNCTION CALLS",
+    ],
+)
+def test_hash_lines_are_headers(line: str) -> None:
+    assert parse_line(line).kind == "header"
+
+
+# --------------------------------------------------------------------------
+# Latency format (trace_print_lat_context) and the wakeup tracers' records
+# --------------------------------------------------------------------------
+
+
+def test_latency_format_line() -> None:
+    r = parse_line("  <idle>-0         1dN.2.    3us+: try_to_wake_up <-wake_up_process")
+    assert (r.kind, r.comm, r.pid, r.cpu, r.flags) == ("function", "<idle>", 0, 1, "dN.2.")
+    assert r.ts == pytest.approx(3e-6)
+    assert r.duration_mark == "+"
+    assert (r.name, r.parent) == ("try_to_wake_up", "wake_up_process")
+
+
+def test_latency_format_line_with_rt_flags_and_no_mark() -> None:
+    r = parse_line(" kworker/-28        1d..3..  12us : __schedule <-schedule")
+    assert (r.comm, r.pid, r.cpu, r.flags, r.duration_mark) == ("kworker/", 28, 1, "d..3..", None)
+    assert r.ts == pytest.approx(12e-6)
+
+
+def test_wakeup_tracer_context_switch_and_wakeup_records() -> None:
+    sw = parse_line(
+        "    bash-1234      0d..1    0us :    1234:120:R ==> [000]      28:120:R kworker/0:1"
+    )
+    assert (sw.kind, sw.name, sw.cpu, sw.pid) == ("event", "sched_switch", 0, 1234)
+    assert sw.fields == "1234:120:R ==> [000]      28:120:R kworker/0:1"
+    wk = parse_line(
+        "  <idle>-0         1dNh5.    2us :       0:120:R   + [001]      28: 49:R kworker/1:1"
+    )
+    assert (wk.kind, wk.name) == ("event", "sched_wakeup")
+
+
+def test_verbose_latency_format_line() -> None:
+    r = parse_line(
+        "          <idle>       0   1 0 00000000 00000000 [0000012a] 0.298ms (+0.000ms): "
+        "tick_sched_timer <-__hrtimer_run_queues"
+    )
+    assert (r.kind, r.comm, r.pid, r.cpu, r.name) == (
+        "function",
+        "<idle>",
+        0,
+        1,
+        "tick_sched_timer",
+    )
+    assert r.ts == pytest.approx(0x12A / 1e6)
+
+
+LATENCY_TRACE = """\
+# tracer: wakeup_rt
+#
+# wakeup_rt latency trace v1.1.5 on 6.1.0-56-rt-amd64
+# --------------------------------------------------------------------
+# latency: 67 us, #6/6, CPU#1 | (M:preempt_rt VP:0, KP:0, SP:0 HP:0 #P:2)
+#    -----------------
+#    | task: kworker/1:1-28 (uid:0 nice:-20 policy:1 rt_prio:50)
+#    -----------------
+#
+#                    _--------=> CPU#
+#                   / _-------=> irqs-off/BH-disabled
+#                  | / _------=> need-resched
+#                  || / _-----=> need-resched-lazy
+#                  ||| / _----=> hardirq/softirq
+#                  |||| / _---=> preempt-depth
+#                  ||||| / _--=> preempt-lazy-depth
+#                  |||||| / _-=> migrate-disable
+#                  ||||||| /     delay
+#  cmd     pid     |||||||| time  |   caller
+#     \\   /        ||||||||  \\    |    /
+  <idle>-0         1dNh5...    0us :        0:120:R   + [001]      28: 49:R kworker/1:1
+  <idle>-0         1dNh5...    2us+: <stack trace>
+ => __ftrace_trace_stack
+ => probe_wakeup+0x2b0/0x3a0
+ => try_to_wake_up+0x2f1/0x6b0
+  <idle>-0         1dN.3...   64us : __schedule <-schedule
+  <idle>-0         1d..3...   66us :        0:120:R ==> [001]      28: 49:R kworker/1:1
+  <idle>-0         1d..3...   67us : <stack trace>
+ => __schedule+0x3c6/0xa90
+ => schedule_idle+0x26/0x40
+"""
+
+
+def test_parse_latency_trace_reads_header_records_and_stacks() -> None:
+    lt = parse_latency_trace(LATENCY_TRACE)
+    assert lt.tracer == "wakeup_rt"
+    assert lt.kernel_release == "6.1.0-56-rt-amd64"
+    assert (lt.latency_us, lt.entries_shown, lt.entries_total, lt.cpu) == (67, 6, 6, 1)
+    assert (lt.preempt_model, lt.online_cpus) == ("preempt_rt", 2)
+    assert (lt.task_comm, lt.task_pid) == ("kworker/1:1", 28)
+    assert (lt.uid, lt.nice, lt.policy, lt.rt_prio) == (0, -20, 1, 50)
+    assert lt.unparsed == 0
+    assert [r.kind for r in lt.records if r.kind != "stack"] == ["event", "function", "event"]
+    assert lt.stacks == [
+        ["__ftrace_trace_stack", "probe_wakeup+0x2b0/0x3a0", "try_to_wake_up+0x2f1/0x6b0"],
+        ["__schedule+0x3c6/0xa90", "schedule_idle+0x26/0x40"],
+    ]
+    assert lt.records[-4].ts == pytest.approx(66e-6)
+
+
+def test_parse_latency_trace_reads_irqsoff_start_and_end() -> None:
+    lt = parse_latency_trace(
+        "# tracer: irqsoff\n"
+        "# irqsoff latency trace v1.1.5 on 6.1.0\n"
+        "# latency: 16 us, #4/4, CPU#0 | (M:preempt VP:0, KP:0, SP:0 HP:0 #P:4)\n"
+        "#    | task: swapper/0-0 (uid:0 nice:0 policy:0 rt_prio:0)\n"
+        "#  => started at: __lock_text_start\n"
+        "#  => ended at:   _raw_spin_unlock_irqrestore\n"
+        "    bash-1234      0d..1    0us : _raw_spin_lock_irqsave <-foo\n"
+    )
+    assert (lt.tracer, lt.latency_us, lt.preempt_model, lt.online_cpus) == (
+        "irqsoff",
+        16,
+        "preempt",
+        4,
+    )
+    assert (lt.task_comm, lt.task_pid) == ("swapper/0", 0)
+    assert (lt.started_at, lt.ended_at) == ("__lock_text_start", "_raw_spin_unlock_irqrestore")
+    assert len(lt.records) == 1 and lt.records[0].name == "_raw_spin_lock_irqsave"
+
+
+# --------------------------------------------------------------------------
+# function_graph (print_graph_*)
+# --------------------------------------------------------------------------
+
+
+def test_graph_leaf_entry_and_exit_with_depth_from_indentation() -> None:
+    leaf = parse_line(" 1)   0.123 us    |        foo();")
+    assert (leaf.kind, leaf.graph_kind, leaf.name, leaf.cpu, leaf.depth) == (
+        "graph",
+        "leaf",
+        "foo",
+        1,
+        3,
+    )
+    assert leaf.duration_us == pytest.approx(0.123)
+    assert leaf.duration_mark is None
+    entry = parse_line(" 0)               |  vfs_read() {")
+    assert (entry.graph_kind, entry.name, entry.depth, entry.duration_us) == (
+        "entry",
+        "vfs_read",
+        0,
+        None,
+    )
+    exit_ = parse_line(" 0)   4.567 us    |  }")
+    assert (exit_.graph_kind, exit_.name, exit_.depth) == ("exit", None, 0)
+    assert exit_.duration_us == pytest.approx(4.567)
+
+
+@pytest.mark.parametrize("mark", ["+", "!", "#", "*", "@", "$"])
+def test_graph_duration_marks(mark: str) -> None:
+    r = parse_line(f" 1) {mark} 12.345 us   |    }}")
+    assert (r.graph_kind, r.duration_mark, r.depth) == ("exit", mark, 1)
+    assert r.duration_us == pytest.approx(12.345)
+
+
+def test_graph_long_duration_has_no_decimals() -> None:
+    r = parse_line(" 0) $ 1234567 us  |  }")
+    assert r.duration_us == 1234567.0
+    assert r.duration_mark == "$"
+
+
+def test_graph_exit_with_funcgraph_tail_names_the_function() -> None:
+    r = parse_line(" 1) + 12.345 us   |  } /* vfs_read */")
+    assert (r.graph_kind, r.name) == ("exit", "vfs_read")
+    r = parse_line(" 1)   1.000 us    |  } /* vfs_read = 0x40 */")
+    assert (r.graph_kind, r.name) == ("exit", "vfs_read")
+
+
+def test_graph_comment_from_an_event_and_from_trace_printk() -> None:
+    r = parse_line(" 1)               |    /* sched_switch: prev_comm=bash prev_pid=1 */")
+    assert (r.kind, r.graph_kind, r.name) == ("graph", "comment", "sched_switch")
+    assert r.fields == "sched_switch: prev_comm=bash prev_pid=1"
+    r = parse_line(" 0)               |  /* hello world */")
+    assert (r.graph_kind, r.name, r.fields) == ("comment", None, "hello world")
+
+
+def test_graph_context_switch_block() -> None:
+    sep = parse_line(" ------------------------------------------")
+    assert (sep.kind, sep.graph_kind) == ("graph", "switch")
+    sw = parse_line(" 1)   bash-123    =>  <idle>-0   ")
+    assert (sw.kind, sw.graph_kind, sw.cpu, sw.pid, sw.comm) == ("graph", "switch", 1, 0, "<idle>")
+    assert sw.fields == "bash-123 => <idle>-0"
+    assert not is_unparsed(parse_line(""))
+
+
+def test_graph_with_funcgraph_proc_column() -> None:
+    r = parse_line(" 1)   bash-1234    |   0.531 us    |  __rcu_read_lock();")
+    assert (r.graph_kind, r.comm, r.pid, r.cpu, r.name) == (
+        "leaf",
+        "bash",
+        1234,
+        1,
+        "__rcu_read_lock",
+    )
+    r = parse_line(" 0)  Web Con-4242  |               |  vfs_read() {")
+    assert (r.graph_kind, r.comm, r.pid) == ("entry", "Web Con", 4242)
+
+
+def test_graph_with_funcgraph_abstime_column() -> None:
+    r = parse_line(" 1234.567890 |   1)   0.123 us    |  foo();")
+    assert r.ts == pytest.approx(1234.56789)
+    assert (r.graph_kind, r.cpu, r.name, r.depth) == ("leaf", 1, "foo", 0)
+
+
+def test_graph_with_latency_flags_column() -> None:
+    r = parse_line(" 0)  d..1.  0.123 us    |  foo();")
+    assert (r.graph_kind, r.flags, r.name) == ("leaf", "d..1.", "foo")
+    r = parse_line(" 0)  d..1. |   0.123 us    |  foo();")
+    assert (r.graph_kind, r.flags, r.name) == ("leaf", "d..1.", "foo")
+
+
+def test_graph_irq_markers() -> None:
+    assert parse_line(" 1)   ==========> |").graph_kind == "irq_entry"
+    assert parse_line(" 1)   <========== |").graph_kind == "irq_exit"
+
+
+def test_graph_function_arguments_and_return_values_go_to_fields() -> None:
+    r = parse_line(" 1)               |  vfs_read(file=0xff, buf=0x7f, count=0x10) {")
+    assert (r.graph_kind, r.name, r.fields) == (
+        "entry",
+        "vfs_read",
+        "file=0xff, buf=0x7f, count=0x10",
+    )
+    r = parse_line(" 1)   0.150 us    |  bar(); /* = 0x0 */")
+    assert (r.graph_kind, r.name, r.fields) == ("leaf", "bar", "/* = 0x0 */")
+
+
+def test_graph_without_duration_column() -> None:
+    r = parse_line(" 1)    foo();")
+    assert (r.kind, r.graph_kind, r.name, r.depth) == ("graph", "leaf", "foo", 1)
+
+
+def test_graph_overrun_line() -> None:
+    r = parse_line(" (Overruns: 3)")
+    assert (r.kind, r.graph_kind, r.lost) == ("graph", "overrun", 3)
+
+
+# --------------------------------------------------------------------------
+# stack tracer report, robustness, Record
+# --------------------------------------------------------------------------
+
+
+def test_stack_tracer_report_rows_are_stack_frames() -> None:
+    r = parse_line("  0)     3520      48   __rcu_read_lock+0x5/0x30")
+    assert (r.kind, r.name, r.depth, r.fields) == (
+        "stack",
+        "__rcu_read_lock",
+        0,
+        "__rcu_read_lock+0x5/0x30",
+    )
+    assert parse_line("        Depth    Size   Location    (28 entries)").kind == "header"
+    assert parse_line("        -----    ----   --------").kind == "header"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "garbage line that means nothing",
+        "[",
+        "-1 [",
+        "   |   ",
+        " 1) ",
+        "CPU:x [LOST many EVENTS]",
+        "\x00\xff\udcff",
+        "a" * 10_000,
+        "  bash-1 [000] ..... 9.0:",
+    ],
+)
+def test_unrecognised_lines_are_other_with_raw_kept_and_never_raise(line: str) -> None:
+    r = parse_line(line)
+    assert r.raw == line
+    assert r.kind in KINDS
+    if r.kind == "other":
+        assert is_unparsed(r)
+
+
+def test_blank_lines_are_other_but_not_unparsed() -> None:
+    for line in ("", "   ", "\t"):
+        r = parse_line(line)
+        assert r.kind == "other"
+        assert not is_unparsed(r)
+
+
+def test_trailing_newline_is_not_part_of_raw() -> None:
+    assert parse_line("CPU:0 [LOST 1 EVENTS]\n").raw == "CPU:0 [LOST 1 EVENTS]"
+
+
+def test_record_is_frozen_and_slotted() -> None:
+    r = parse_line("CPU:0 [LOST 1 EVENTS]")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.kind = "event"  # type: ignore[misc]
+    assert not hasattr(r, "__dict__")
+
+
+def test_to_json_has_the_documented_keys() -> None:
+    r = parse_line("            bash-1234    [001] d..2.  1234.567890: vfs_read <-ksys_read")
+    j = r.to_json()
+    for key in (
+        "ts",
+        "cpu",
+        "pid",
+        "comm",
+        "flags",
+        "kind",
+        "name",
+        "parent",
+        "depth",
+        "duration_us",
+        "lost",
+        "raw",
+    ):
+        assert key in j
+    assert j["kind"] == "function" and j["parent"] == "ksys_read" and j["depth"] is None
+    assert j["lost"] is None and j["duration_us"] is None and j["cpu"] == 1
+
+
+def test_kind_and_graph_kind_vocabularies() -> None:
+    assert set(KINDS) == {
+        "function",
+        "event",
+        "graph",
+        "lost",
+        "stack",
+        "marker",
+        "header",
+        "other",
+    }
+    assert {"entry", "exit", "leaf", "comment", "switch"} <= set(GRAPH_KINDS)
+
+
+# --------------------------------------------------------------------------
+# Real captures (tests/fixtures/<kernel>/): every line must parse
+# --------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+TRACE_TEXT_GLOBS = ("*.trace.txt", "*.trace_pipe.txt", "*.trace.txt.gz", "*.trace_pipe.txt.gz")
+
+
+def _capture_files() -> list[Path]:
+    files: set[Path] = set()
+    for pattern in TRACE_TEXT_GLOBS:
+        files.update(FIXTURES.glob(f"*/{pattern}"))
+    files.update(FIXTURES.glob("*/stack_trace.txt"))
+    return sorted(files)
+
+
+def _read(path: Path) -> str:
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8", errors="surrogateescape") as f:
+            return f.read()
+    return path.read_text(encoding="utf-8", errors="surrogateescape")
+
+
+def _records(rel: str) -> list[Record]:
+    path = FIXTURES / rel
+    if not path.exists():
+        pytest.skip(f"capture {rel} not recorded here")
+    return [parse_line(line) for line in _read(path).splitlines()]
+
+
+CAPTURES = _capture_files()
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=[str(p.relative_to(FIXTURES)) for p in CAPTURES])
+def test_every_line_of_a_real_capture_parses(path: Path) -> None:
+    lines = _read(path).splitlines()
+    assert lines, "empty capture"
+    unparsed = [line for line in lines if is_unparsed(parse_line(line))]
+    assert unparsed == [], f"{len(unparsed)} unparsed, first: {unparsed[:3]!r}"
+
+
+def test_host_sched_trace_first_sched_switch() -> None:
+    recs = _records("host-6.18/sched.trace.txt")
+    assert [r.kind for r in recs[:12]] == ["header"] * 12
+    sw = next(r for r in recs if r.name == "sched_switch")
+    assert (sw.comm, sw.pid, sw.cpu, sw.flags) == ("python3", 10705, 0, "d..2.")
+    assert sw.ts == pytest.approx(883.116304)
+    assert sw.fields is not None and "next_pid=10749" in sw.fields
+
+
+def test_host_sched_trace_pipe_first_line_and_names() -> None:
+    recs = _records("host-6.18/sched.trace_pipe.txt")
+    first = recs[0]
+    assert (first.kind, first.name, first.comm, first.pid, first.cpu) == (
+        "event",
+        "sched_process_fork",
+        "python3",
+        10705,
+        0,
+    )
+    assert first.ts == pytest.approx(883.334626)
+    assert all(r.kind == "event" and r.name and r.name.startswith("sched_") for r in recs)
+    # A comm with a dash and digits in it ("memfd:sealed-91") keeps them.
+    assert any(r.comm == "memfd:sealed-91" and r.pid == 4549 for r in recs)
+
+
+def test_host_all_events_trace_pipe() -> None:
+    recs = _records("host-6.18/all-events.trace_pipe.txt")
+    first = recs[0]
+    assert (first.name, first.comm, first.pid, first.cpu, first.flags, first.fields) == (
+        "call_function_single_exit",
+        "qemu-system-x86",
+        9380,
+        1,
+        "d.h..",
+        "vector=251",
+    )
+    sw = next(r for r in recs if r.name == "sched_switch")
+    assert (sw.pid, sw.cpu) == (9380, 1)
+    assert sw.ts == pytest.approx(883.865542)
+
+
+def test_host_trace_marker_capture() -> None:
+    recs = _records("host-6.18/trace_marker.trace.txt")
+    markers = [r for r in recs if r.kind == "marker"]
+    assert [m.fields for m in markers] == [f"ftop fixture marker {i}" for i in range(5)]
+    assert all(m.pid == 10705 and m.cpu == 0 and m.flags == "...1." for m in markers)
