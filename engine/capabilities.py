@@ -104,14 +104,22 @@ def probe(tfs: Tracefs) -> Capabilities:
     elif "function" not in caps.tracers:
         caps.function_tracing = False
         caps.function_refusal = "the function tracer is not built into this kernel"
-    systems = [s for s in list_dir(tfs, "events") if (tfs.path / "events" / s).is_dir()]
-    caps.subsystems = len(systems)
-    caps.events = sum(
-        1
-        for s in systems
-        for e in list_dir(tfs, f"events/{s}")
-        if (tfs.path / "events" / s / e).is_dir()
-    )
+    # available_events lists what can be enabled (the ftrace/ system's internal
+    # events have directories but are not in it): one read, and the right count.
+    avail = tfs.read_or("available_events")
+    if avail is not None:
+        names = [ln.split(":", 1) for ln in avail.splitlines() if ":" in ln]
+        caps.events = len(names)
+        caps.subsystems = len({sys_ for sys_, _ in names})
+    else:
+        systems = [s for s in list_dir(tfs, "events") if (tfs.path / "events" / s).is_dir()]
+        caps.subsystems = len(systems)
+        caps.events = sum(
+            1
+            for s in systems
+            for e in list_dir(tfs, f"events/{s}")
+            if (tfs.path / "events" / s / e).is_dir()
+        )
     if tfs.instance is None:
         for name in list_dir(tfs, "instances"):
             t = tfs.sub(name).read_or("available_tracers")

@@ -233,3 +233,53 @@ def test_bad_configuration_is_refused_before_any_write(
     assert words in str(ei.value)
     assert sess.journal is None, "no journal: nothing was about to change"
     sess.restore()
+
+
+def test_busy_tracer_change_names_who_holds_trace_pipe(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    """EBUSY: the kernel will not switch tracers while someone reads trace_pipe; say who."""
+    import subprocess
+
+    from ftop.engine.errors import Busy
+
+    other = next(
+        (
+            t
+            for t in Session(tfs, journal_dir=journal_dir).caps.tracers
+            if t not in ("nop",) and not t.startswith("function")
+        ),
+        None,
+    )
+    if other is None:
+        pytest.skip("no second tracer that is permitted here")
+    holder = subprocess.Popen(["cat", str(tfs.file("trace_pipe"))], stdout=subprocess.DEVNULL)
+    sess = Session(tfs, journal_dir=journal_dir)
+    try:
+        time.sleep(0.3)
+        with pytest.raises(Busy) as ei:
+            sess.set_tracer(other)
+        assert ei.value.errno == errno.EBUSY
+        assert f"cat (pid {holder.pid})" in str(ei.value)
+        assert tfs.read_value("current_tracer") == "nop"
+    finally:
+        holder.kill()
+        holder.wait()
+        sess.restore()
+
+
+def test_doctor_reports_what_decides_ftop_here(tfs: Tracefs, unchanged) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "ftop", "doctor"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    rows = dict(ln.split(None, 1) if " " in ln else (ln, "") for ln in out.stdout.splitlines())
+    text = out.stdout
+    assert str(tfs.root) in text
+    assert "function tracing" in text
+    assert ("allowed" in text) or ("NOT allowed" in text)
+    n_events = sum(1 for _ in tfs.read("available_events").splitlines())
+    assert f"{n_events} in" in text, rows
