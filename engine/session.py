@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from . import journal as journal_mod
 from . import state as state_mod
@@ -362,8 +362,8 @@ class Session:
             if self.keep:
                 self.journal.remove()
                 return RestoreReport()
-            report = restore_journal(self.journal)
-            return report
+            with _signals_held():
+                return restore_journal(self.journal)
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGHUP (ssh dropping) become SystemExit, so ``finally`` blocks
@@ -378,6 +378,23 @@ class Session:
 
     def close(self) -> Optional[RestoreReport]:
         return self.restore()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ignore SIGINT/SIGTERM/SIGHUP while restoring: a second Ctrl-C or the ssh
+    session's SIGHUP must not cut a restore in half (the journal would cover it,
+    but only at the next run). Main thread only; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def restore_journal(j: Journal) -> RestoreReport:
