@@ -203,8 +203,10 @@ _EVENT_BODY = re.compile(
     re.DOTALL,
 )
 # A function tracer line without its parent (noprint-parent): just a symbol.
+# seq_print_ip_sym() prints "0" for a null ip and "0x%08lx" for one without a
+# symbol (the wakeup tracers record such entries).
 _BARE_SYMBOL = re.compile(
-    r"(?P<name>[A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?:\(.*\))?"
+    r"(?P<name>[A-Za-z_.$][\w.$]*|0x[0-9a-f]+|0)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?:\(.*\))?"
     r"(?: \[[\w-]+\])?(?: <[0-9a-f]+>)?$"
 )
 # trace_ctxwake_print(): " %7d:%3d:%c %s [%03d] %7d:%3d:%c %s" (sched_switch and
@@ -244,7 +246,10 @@ _GRAPH_IRQ = re.compile(
     r"(?:(?P<comm>[^|]*?)-(?P<pid>\d+)\s+\|\s+)?.*?(?P<arrow>==========>|<==========)"
 )
 _GRAPH_OVERRUN = re.compile(r"\s*\(Overruns: (?P<n>\d+)\)\s*$")
-_GRAPH_CALL = re.compile(r"(?P<name>[^\s(){};/]+)\((?P<args>.*)\)\s*(?P<end>;|\{)(?P<tail>.*)$")
+# "%ps()" prints a module's symbol as "name [module]".
+_GRAPH_CALL = re.compile(
+    r"(?P<name>[^\s(){};/]+)(?: \[[\w-]+\])?\((?P<args>.*)\)\s*(?P<end>;|\{)(?P<tail>.*)$"
+)
 _GRAPH_EXIT_TAIL = re.compile(r"\}\s*/\*\s*(?P<name>[^\s=*]+)")
 _GRAPH_COMMENT = re.compile(r"/\*\s?(?P<text>.*?)\s?\*/\s*$")
 

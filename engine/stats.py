@@ -55,8 +55,9 @@ _LAT_FIND = re.compile(
 # function_graph: a line with a "N) " CPU column and a "|" after it (entries,
 # leaves, exits, comments; not the context-switch banner).
 _GRAPH_CPU_FIND = re.compile(rb"^ *(?:\d+\.\d+ +\| +)?(\d+)\)[^|\n]*\|", re.MULTILINE)
-# function_graph calls, counted on entry and leaf: "|  <indent>name(".
-_GRAPH_FUNC_FIND = re.compile(rb"\|  +([\w.$]+)\([^\n]*")
+# function_graph calls, counted on entry and leaf: "|  <indent>name(" or,
+# for a module's function, "|  <indent>name [module](".
+_GRAPH_FUNC_FIND = re.compile(rb"\|  +([\w.$]+)(?: \[[\w-]+\])?\([^\n]*")
 # Events shown as graph comments: "|  <indent>/* name: ...".
 _GRAPH_EVENT_FIND = re.compile(rb"\|  +/\* ([\w.$]+:)[^\n]*")
 _LOST_FIND = re.compile(rb"CPU:(\d+) \[LOST (\d+) EVENTS\]")

@@ -248,6 +248,24 @@ def test_wakeup_tracer_context_switch_and_wakeup_records() -> None:
     assert (wk.kind, wk.name) == ("event", "sched_wakeup")
 
 
+def test_wakeup_tracer_entries_with_a_null_or_unknown_ip() -> None:
+    # seq_print_ip_sym() prints "0" for ip 0 (seen in the 6.1-rt lab's wakeup trace).
+    r = parse_line("  python-147       0dn.h4.. 3339us#: 0")
+    assert (r.kind, r.name, r.comm, r.pid, r.cpu, r.flags) == (
+        "function",
+        "0",
+        "python",
+        147,
+        0,
+        "dn.h4..",
+    )
+    assert (r.duration_mark, r.ts) == ("#", pytest.approx(3339e-6))
+    r = parse_line("kworker/-152       1dn.h5.. 69873us : 0xffffffffc0a01234")
+    assert (r.kind, r.name, r.comm) == ("function", "0xffffffffc0a01234", "kworker/")
+    r = parse_line("  python-147       0d...3.. 4735us+: __schedule")
+    assert (r.kind, r.name, r.parent) == ("function", "__schedule", None)
+
+
 def test_verbose_latency_format_line() -> None:
     r = parse_line(
         "          <idle>       0   1 0 00000000 00000000 [0000012a] 0.298ms (+0.000ms): "
@@ -440,6 +458,15 @@ def test_graph_function_arguments_and_return_values_go_to_fields() -> None:
     )
     r = parse_line(" 1)   0.150 us    |  bar(); /* = 0x0 */")
     assert (r.graph_kind, r.name, r.fields) == ("leaf", "bar", "/* = 0x0 */")
+
+
+def test_graph_call_of_a_module_function_drops_the_module_from_the_name() -> None:
+    # Lines from the 6.1-rt lab kernel: "%ps" prints "name [module]".
+    r = parse_line(" 0)               |    ovl_read_iter [overlay]() {")
+    assert (r.graph_kind, r.name, r.depth) == ("entry", "ovl_read_iter", 1)
+    r = parse_line(" 0)    cat-150     |   3.305 us    |        ovl_d_real [overlay]();")
+    assert (r.graph_kind, r.name, r.comm, r.pid, r.depth) == ("leaf", "ovl_d_real", "cat", 150, 3)
+    assert r.duration_us == pytest.approx(3.305)
 
 
 def test_graph_without_duration_column() -> None:

@@ -218,6 +218,19 @@ def test_graph_with_proc_and_abstime_columns() -> None:
     assert snap.total == 3
 
 
+def test_graph_calls_of_module_functions_are_counted_by_name() -> None:
+    agg = Aggregates()
+    agg.ingest(
+        [
+            " 0)               |    ovl_read_iter [overlay]() {",
+            " 0)    cat-150     |   3.305 us    |        ovl_d_real [overlay]();",
+            " 0)   9.000 us    |    }",
+        ],
+        1.0,
+    )
+    assert top(agg.snapshot(1.0).top_functions) == {"ovl_read_iter": 1, "ovl_d_real": 1}
+
+
 def test_latency_format_lines() -> None:
     agg = Aggregates()
     agg.ingest(
