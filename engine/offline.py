@@ -1,0 +1,170 @@
+"""A saved ftrace text as a read-only session: ``ftop FILE`` needs no root and no tracefs.
+
+:class:`FileSession` offers what a viewer uses from :class:`~ftop.engine.session.Session`
+(``ring``, ``aggregates``, ``poll``, ``start_stream``, ``restore``...) over a
+file; every operation that would change tracing raises :class:`ReadOnly`.
+Rates are measured over the trace's own timestamps, not the time it took to
+load, so the dashboard describes the capture.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import threading
+import time
+from pathlib import Path
+from typing import IO, Callable, List, Optional, Sequence
+
+from .capabilities import Capabilities
+from .errors import FtopError
+from .ring import Ring
+from .session import Status
+from .stats import Aggregates
+
+__all__ = ["FileSession", "ReadOnly"]
+
+_TRACER = re.compile(r"#\s*tracer:\s*(\S+)")
+_CPUS = re.compile(r"#P:(\d+)")
+_TS = re.compile(r"\] +(?:\S+ +)?(\d+\.\d+): ")
+_CHUNK = 1 << 20
+
+
+class ReadOnly(FtopError):
+    """A saved trace cannot be changed."""
+
+
+def _open(path: Path) -> IO[bytes]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+class FileSession:
+    """A saved trace (ftrace text, optionally gzipped) loaded into a bounded ring."""
+
+    kind = "file"
+    read_only = True
+
+    def __init__(self, path: str, ring: Optional[Ring] = None) -> None:
+        self.path = Path(path)
+        self.ring = ring if ring is not None else Ring()
+        # One bucket that spans any capture: counts are kept, rates are over
+        # the capture's own time span (see ``clock``).
+        self.aggregates = Aggregates(window_s=1e7, bucket_s=1e7, top_n=50)
+        self.listeners: List[Callable[[Sequence[str]], None]] = []
+        self.caps = Capabilities()
+        self.status = Status(tracer="?", tracing_on=False)
+        self.tfs = None
+        self.keep = True
+        self.label = str(self.path)
+        self.kernel_release = "saved trace"
+        self.cpus = 0
+        self.first_ts: Optional[float] = None
+        self.last_ts: Optional[float] = None
+        self.loaded = threading.Event()
+        self.error: Optional[str] = None
+        self._thread: Optional[threading.Thread] = None
+        # Opening now raises a readable error before any UI is drawn.
+        try:
+            _open(self.path).close()
+        except OSError as e:
+            raise FtopError(f"cannot read {self.path}: {e.strerror}") from None
+
+    # -- the Session interface a viewer uses -----------------------------------
+
+    def clock(self) -> float:
+        """The capture's time span so far: rates are per second of the capture."""
+        if self.first_ts is None or self.last_ts is None:
+            return 1.0
+        return max(self.last_ts - self.first_ts, 1e-6)
+
+    def poll(self) -> Status:
+        self.status.polled_at = time.time()
+        return self.status
+
+    def start_stream(self) -> None:
+        """Load the file on a thread (the ring keeps the newest lines if it is huge)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._load, name="ftop-file", daemon=True)
+        self._thread.start()
+
+    def load(self) -> None:
+        """Load the whole file now, on this thread."""
+        self._load()
+
+    def stop_stream(self) -> None:
+        pass
+
+    def restore(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def recover(self) -> list:  # type: ignore[type-arg]
+        return []
+
+    def detect_foreign(self) -> List[str]:
+        return []
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise ReadOnly(f"{self.path.name} is a saved trace: nothing in it can be changed")
+
+    apply = apply_config = set_tracer = set_tracing_on = set_event = _refuse
+    set_event_filter = add_event_trigger = write = write_marker = _refuse
+
+    def read(self, rel: str) -> str:
+        raise ReadOnly(f"{self.path.name} is a saved trace: there is no {rel} to read")
+
+    # -- loading ------------------------------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            with _open(self.path) as f:
+                rest = b""
+                while True:
+                    data = f.read(_CHUNK)
+                    if not data:
+                        break
+                    data = rest + data
+                    cut = data.rfind(b"\n")
+                    if cut < 0:
+                        rest = data
+                        continue
+                    rest = data[cut + 1 :]
+                    self._batch(data[:cut].decode("utf-8", "replace").split("\n"))
+                if rest:
+                    self._batch([rest.decode("utf-8", "replace")])
+        except (OSError, EOFError) as e:
+            self.error = f"cannot read {self.path}: {e}"
+        finally:
+            self.loaded.set()
+
+    def _batch(self, lines: Sequence[str]) -> None:
+        if self.first_ts is None:
+            for ln in lines[:64]:
+                if ln.startswith("#"):
+                    m = _TRACER.match(ln)
+                    if m:
+                        self.status.tracer = m.group(1)
+                    m = _CPUS.search(ln)
+                    if m:
+                        self.cpus = int(m.group(1))
+        body = [ln for ln in lines if ln and not ln.startswith("#")] if lines else []
+        for ln in body[:64]:
+            m = _TS.search(ln)
+            if m:
+                if self.first_ts is None:
+                    self.first_ts = float(m.group(1))
+                break
+        for ln in reversed(body[-64:]):
+            m = _TS.search(ln)
+            if m:
+                self.last_ts = float(m.group(1))
+                break
+        self.ring.extend(body)
+        self.aggregates.ingest(body, 0.0)
+        for fn in self.listeners:
+            fn(body)

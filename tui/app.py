@@ -1,0 +1,472 @@
+"""The ftop application: the shell around the registered screens, and ``run()`` for the CLI.
+
+The app drives one session-like backend (a live :class:`Session`, the demo's
+:class:`DemoSession` or a saved trace's :class:`FileSession`): a worker thread
+polls it (the next poll is scheduled only after the last one finished), the
+trace_pipe reader's listener only sets a flag, and a refresh tick turns that
+flag into one ``tick_signal`` per interval. Every change goes through the
+session on a worker thread; the UI thread never reads or writes tracefs.
+
+On every way out the session is restored: ``q``/F10 exits and ``run()``
+restores in ``finally``; SIGTERM and SIGHUP restore first, in the signal
+handler, before anything touches a terminal that may be gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, Deque, Dict, List, Optional
+
+from ftop.engine.config import TraceConfig
+from ftop.engine.errors import FtopError, TracefsNotFound
+from ftop.themes import THEMES, pick_theme
+from textual import events, work
+from textual.app import App
+from textual.signal import Signal
+from textual.widgets import Input
+from textual.worker import get_current_worker
+
+from .base import StatusInfo
+from .help import CommandTableProvider, HelpScreen
+from .registry import APP_SCOPE, SCREENS, bindings_for, command, load_screens
+from .settings import Settings
+from .unavailable import UnavailableScreen
+
+__all__ = ["FtopApp", "build_app", "run"]
+
+command(
+    "app.help", "f1,question_mark", "help", "Help", "every key, grouped by screen", key_display="F1"
+)
+command("app.quit", "q,f10", "quit", "Quit", "quit, putting tracing back exactly as it was")
+command(
+    "app.tracing",
+    "T,f9",
+    "toggle_tracing",
+    "Tracing",
+    "turn tracing_on on or off in the kernel (the display is paused with p)",
+    key_display="T",
+)
+for _spec in load_screens():
+    command(
+        f"screen.{_spec.id}",
+        _spec.key,
+        f"show_screen('{_spec.id}')",
+        _spec.title,
+        f"show the {_spec.title} screen: {_spec.help}",
+        scope=APP_SCOPE,
+        show=False,
+    )
+
+
+class FtopApp(App[Any]):
+    """Status band, tabs and footer around the registered screens."""
+
+    TITLE = "ftop"
+    CSS_PATH = "ftop.tcss"
+    COMMANDS = {CommandTableProvider}
+    BINDINGS = bindings_for(APP_SCOPE)
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        session: Any = None,
+        kind: str = "live",
+        label: str = "",
+        theme: str = "dark",
+        settings: Optional[Settings] = None,
+        error: Optional[str] = None,
+        notes: Optional[List[str]] = None,
+        poll_interval: float = 1.0,
+        refresh_interval: float = 0.05,
+        first_screen: str = "live",
+        release: Optional[str] = None,
+    ) -> None:
+        super().__init__()
+        for t in THEMES.values():
+            self.register_theme(t)
+        self.session = session
+        self.kind = kind
+        self.label = label
+        self.initial_theme = theme
+        self.settings = settings
+        self.error = error
+        self.notes = notes or []
+        self.poll_interval = poll_interval
+        self.refresh_interval = refresh_interval
+        self.first_screen = first_screen
+        self.release = release or getattr(session, "kernel_release", None) or platform.release()
+        self.clock: Callable[[], float] = getattr(session, "clock", time.time)
+        self.frozen = bool(session is not None and getattr(session, "realtime", True) is False)
+        self.status_signal: Signal[StatusInfo] = Signal(self, "status")
+        self.tick_signal: Signal[None] = Signal(self, "tick")
+        self.status_info: Optional[StatusInfo] = None
+        self.rate_history: Deque[float] = deque(maxlen=120)
+        self.keymap_overrides: Dict[str, str] = dict(settings.keys) if settings else {}
+        self.ticks = 0
+        self.first_frame_at: Optional[float] = None
+        self._dirty = threading.Event()
+        self._poll_wake = threading.Event()
+        self._stopping = threading.Event()
+        self._last_lifetime: Optional[int] = None
+        self._last_clock: Optional[float] = None
+
+    # -- start -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.theme = self.initial_theme
+        if self.keymap_overrides:
+            self.set_keymap(self.keymap_overrides)
+        if self.session is None:
+            self.push_screen(UnavailableScreen(self.error or "tracefs is not available"))
+            return
+        for spec in sorted(SCREENS.values(), key=lambda s: s.order):
+            self.add_mode(spec.id, spec.factory)
+        self.switch_mode(self.first_screen if self.first_screen in SCREENS else "live")
+        self.session.listeners.append(self._on_lines)
+        self._publish(self.session.status, None)
+        self._poll_loop()
+        self.set_interval(self.refresh_interval, self._tick)
+        for note in self.notes:
+            self.notify(note, timeout=8)
+        if self.kind == "live":
+            self._detect_foreign()
+        self.call_after_refresh(self._first_frame)
+
+    def _first_frame(self) -> None:
+        if self.first_frame_at is None:
+            self.first_frame_at = time.monotonic()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Deterministic screenshots: no blinking cursors when the demo clock is frozen.
+        if self.frozen and isinstance(event.widget, Input):
+            event.widget.cursor_blink = False
+
+    # -- streaming and polling ------------------------------------------------------------
+
+    def _on_lines(self, lines: Any) -> None:
+        """Runs on the reader thread, per batch: only set a flag (the tick coalesces)."""
+        self._dirty.set()
+
+    def _tick(self) -> None:
+        if self._dirty.is_set():
+            self._dirty.clear()
+            self.ticks += 1
+            self.tick_signal.publish(None)
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll_loop(self) -> None:
+        worker = get_current_worker()
+        sess = self.session
+        while not worker.is_cancelled and not self._stopping.is_set():
+            err: Optional[str] = None
+            try:
+                st = sess.poll()
+            except FtopError as e:
+                st, err = sess.status, str(e).splitlines()[0]
+            except OSError as e:
+                st, err = sess.status, f"poll: {e}"
+            reader = getattr(sess, "reader", None)
+            if reader is not None and getattr(reader, "error", None) is not None:
+                err = f"trace_pipe: {reader.error}"
+            try:
+                self.call_from_thread(self._publish, st, err)
+            except RuntimeError:
+                return
+            self._poll_wake.wait(self.poll_interval)
+            self._poll_wake.clear()
+
+    def poll_now(self) -> None:
+        """Poll at once (after a change) instead of waiting for the next interval."""
+        self._poll_wake.set()
+
+    def _publish(self, status: Any, err: Optional[str]) -> None:
+        now = self.clock()
+        snap = self.session.aggregates.snapshot(now, top_n=200)
+        if not self.rate_history:
+            self.rate_history.extend(x / snap.bucket_s for x in snap.series[:-1])
+        elif (
+            self._last_clock is not None
+            and now > self._last_clock
+            and self._last_lifetime is not None
+        ):
+            self.rate_history.append(
+                (snap.lifetime_events - self._last_lifetime) / (now - self._last_clock)
+            )
+        self._last_clock, self._last_lifetime = now, snap.lifetime_events
+        label = self.label
+        self.status_info = StatusInfo(status, snap, self.kind, label, self.release, err)
+        self.status_signal.publish(self.status_info)
+
+    @work(thread=True, group="foreign", exit_on_error=False)
+    def _detect_foreign(self) -> None:
+        try:
+            notes = self.session.detect_foreign()
+        except FtopError:
+            return
+        if notes:
+            text = "left alone, restored as found on exit: " + "; ".join(notes)
+            self.call_from_thread(self.notify, text, title="Already set before ftop", timeout=8)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_show_screen(self, screen_id: str) -> None:
+        if screen_id in SCREENS and self.session is not None:
+            self.switch_mode(screen_id)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        self._stopping.set()
+        self._poll_wake.set()
+        self.exit()
+
+    def action_toggle_tracing(self) -> None:
+        if self.session is None:
+            return
+        on = self.status_info.status.tracing_on if self.status_info else True
+        self._change(lambda: self.session.set_tracing_on(not on), "tracing_on")
+
+    def action_set_tracer(self, name: str) -> None:
+        self._change(lambda: self.session.set_tracer(name), f"tracer {name}")
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def _change(self, fn: Callable[[], None], what: str) -> None:
+        try:
+            fn()
+        except FtopError as e:
+            self.call_from_thread(
+                self.notify, str(e), title=f"{what}: refused", severity="error", timeout=8
+            )
+        self.poll_now()
+
+    def action_set_theme(self, name: str) -> None:
+        if name not in THEMES:
+            return
+        self.theme = name
+        if self.settings is not None:
+            self.settings.theme = name
+            self._save_settings()
+
+    @work(thread=True, group="settings", exit_on_error=False)
+    def _save_settings(self) -> None:
+        if self.settings is not None:
+            err = self.settings.save()
+            if err:
+                self.call_from_thread(self.notify, err, severity="warning")
+
+    def theme_names(self) -> List[str]:
+        return list(THEMES)
+
+    def tracer_names(self) -> List[str]:
+        caps = getattr(self.session, "caps", None)
+        if caps is None or self.kind == "file":
+            return []
+        return [t for t in caps.tracers if caps.tracer_refusal(t) is None]
+
+    def filter_live(self, text: str) -> None:
+        """Show the live screen narrowed by ``text`` (the dashboard's drill-down)."""
+        self.switch_mode("live")
+        screen = self.screen
+        setter = getattr(screen, "set_filter_text", None)
+        if setter is not None:
+            err = setter(text)
+            if err:
+                self.notify(err, severity="error")
+
+    def live_screen(self) -> Any:
+        stack = self._screen_stacks.get("live")
+        return stack[0] if stack else None
+
+
+# -- building and running -------------------------------------------------------------------
+
+
+def open_backend(
+    ns: argparse.Namespace, cfg: TraceConfig, journal_dir: Optional[Path] = None
+) -> Dict[str, Any]:
+    """The session for the command line: demo, saved file or this machine's tracefs.
+
+    Returns a dict with ``session`` (None when tracing is unavailable), ``kind``,
+    ``label``, ``error``, ``notes`` and ``fatal`` (a message to print and exit 2).
+    """
+    out: Dict[str, Any] = {
+        "session": None,
+        "kind": "live",
+        "label": "",
+        "error": None,
+        "notes": [],
+        "fatal": None,
+    }
+    source = getattr(ns, "file", None) or getattr(ns, "input", None)
+    if getattr(ns, "demo", False):
+        from ftop.engine.demo import open_demo
+
+        sess = open_demo(realtime=True)
+        out.update(session=sess, kind="demo", label=sess.label)
+        if not cfg.is_empty():
+            try:
+                sess.apply_config(cfg)
+            except FtopError as e:
+                sess.restore()
+                out.update(session=None, fatal=str(e))
+        return out
+    if source:
+        from ftop.engine.offline import FileSession
+
+        try:
+            fs = FileSession(source)
+        except FtopError as e:
+            out["fatal"] = str(e)
+            return out
+        out.update(session=fs, kind="file", label=str(source))
+        return out
+    from ftop.engine.session import Session
+
+    if os.geteuid() != 0:
+        out["error"] = "Reading and changing tracefs needs root, and ftop is not running as root."
+        return out
+    try:
+        sess = Session.open(
+            getattr(ns, "tracefs", None),
+            instance=getattr(ns, "instance", None) or cfg.instance,
+            keep=bool(getattr(ns, "keep", False)),
+            journal_dir=journal_dir,
+        )
+        sess.tfs.read("tracing_on")
+    except TracefsNotFound as e:
+        out["error"] = str(e)
+        return out
+    except FtopError as e:
+        out["error"] = str(e)
+        return out
+    label = str(sess.tfs.root) + (f" [{sess.tfs.instance}]" if sess.tfs.instance else "")
+    out.update(session=sess, label=label)
+    for rec in sess.recover():
+        out["notes"].append(
+            f"restored the state left by ftop pid {rec.journal.pid} ({len(rec.report.writes)} writes)"
+        )
+    if not cfg.is_empty():
+        try:
+            sess.apply_config(cfg)
+        except FtopError as e:
+            sess.restore()
+            out.update(session=None, fatal=str(e))
+            return out
+    if sess.caps.function_tracing is False:
+        out["notes"].append(f"function tracing is not available here: {sess.caps.function_refusal}")
+    return out
+
+
+def build_app(
+    ns: argparse.Namespace,
+    cfg: TraceConfig,
+    journal_dir: Optional[Path] = None,
+    settings: Optional[Settings] = None,
+    environ: Optional[Dict[str, str]] = None,
+) -> FtopApp:
+    """Open the backend and make the app (the stream is started; nothing is drawn yet).
+
+    Raises:
+        FtopError: a bad ``--theme`` or a configuration the kernel refused
+            (already restored).
+    """
+    settings = settings if settings is not None else Settings.load()
+    try:
+        theme = pick_theme(getattr(ns, "theme", None), settings.theme, environ)
+    except KeyError as e:
+        raise FtopError(str(e.args[0])) from None
+    b = open_backend(ns, cfg, journal_dir)
+    if b["fatal"]:
+        raise FtopError(b["fatal"])
+    sess = b["session"]
+    if sess is not None:
+        try:
+            sess.start_stream()
+        except FtopError as e:
+            b["notes"].append(f"cannot stream trace_pipe: {e}")
+    return FtopApp(
+        sess,
+        kind=b["kind"],
+        label=b["label"],
+        theme=theme,
+        settings=settings,
+        error=b["error"],
+        notes=b["notes"],
+    )
+
+
+def _install_exit_handlers(app: FtopApp) -> Callable[[], None]:
+    """SIGTERM/SIGHUP: restore first (the terminal may be gone), then leave. Returns an undo."""
+    restoring = threading.Event()
+    previous: Dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        sess = app.session
+        if restoring.is_set():
+            return  # the main path is already restoring; let it finish
+        restoring.set()
+        if sess is not None:
+            with contextlib.suppress(Exception):
+                sess.restore()
+        code = 128 + signum
+        # Leave promptly whatever the terminal does: exit cleanly if we can, hard if not.
+        threading.Timer(1.5, os._exit, args=(code,)).start()
+        try:
+            loop = app._loop
+            if loop is not None:
+                loop.call_soon_threadsafe(app.exit, None, code)
+            else:
+                os._exit(code)
+        except Exception:
+            os._exit(code)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        previous[sig] = signal.signal(sig, handler)
+
+    def undo() -> None:
+        restoring.set()
+        for sig, h in previous.items():
+            signal.signal(sig, h)
+
+    return undo
+
+
+def run(ns: argparse.Namespace, cfg: TraceConfig) -> int:
+    """``ftop`` without a subcommand: the full-screen app. Returns the exit status."""
+    try:
+        app = build_app(ns, cfg)
+    except FtopError as e:
+        print(f"ftop: {e}", file=sys.stderr)
+        return 2
+    sess = app.session
+    if sess is not None:
+        atexit.register(sess.restore)
+    undo = _install_exit_handlers(app)
+    result: Any = None
+    try:
+        result = app.run()
+    finally:
+        undo()
+        if sess is not None:
+            report = sess.restore()
+            if report is not None and not report.ok:
+                for err in report.errors:
+                    print(f"ftop: restore: {err}", file=sys.stderr)
+    if result == "demo":
+        demo_ns = argparse.Namespace(**{**vars(ns), "demo": True, "file": None, "input": None})
+        return run(demo_ns, cfg)
+    return int(app.return_code or 0)
