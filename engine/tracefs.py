@@ -220,18 +220,21 @@ class Tracefs:
                     os.close(fd)
 
     def _new_log_lines(self, before: List[str]) -> List[str]:
-        after = self.error_log()
-        # error_log is a bounded list that drops its oldest entries; find where
-        # the old tail ends in the new text rather than comparing lengths.
-        if before and after[: len(before)] == before:
-            return after[len(before) :]
-        if not before:
-            return after
-        tail = before[-1]
-        for i in range(len(after) - 1, -1, -1):
-            if after[i] == tail:
-                return after[i + 1 :]
-        return after
+        """The entries of error_log that were not there in ``before``.
+
+        error_log keeps only the last few entries and drops the oldest, so
+        compare entries by their `[timestamp] ...` header line (unique), not by
+        position; a caret line alone says nothing.
+        """
+        seen = {ln for ln in before if ln.startswith("[")}
+        out: List[str] = []
+        keep = False
+        for ln in self.error_log():
+            if ln.startswith("["):
+                keep = ln not in seen
+            if keep:
+                out.append(ln)
+        return out
 
     # -- explaining refusals ------------------------------------------------------
 

@@ -309,3 +309,22 @@ def test_tracefs_error_message_names_file_value_and_errno() -> None:
     text = str(e)
     assert text.startswith("'prev_pid === 0' > events/sched/sched_switch/filter: EINVAL:")
     assert text.endswith("       ^")
+
+
+def test_new_error_log_entry_found_when_the_oldest_rotated_out(tmp_path: Path) -> None:
+    """error_log keeps a few entries: when it is full, the oldest goes as ours arrives.
+
+    Regression: matching on the last line of the old log (a caret line, the same
+    in every entry) lost the new entry.
+    """
+    tfs = make_fake_tracefs(tmp_path)
+    entry = "[ {t}] event filter parse error: error: Invalid value\n  Command: x{t}\n      ^\n"
+    (tmp_path / "error_log").write_text("".join(entry.format(t=t) for t in (1, 2, 3)))
+    before = tfs.error_log()
+    (tmp_path / "error_log").write_text("".join(entry.format(t=t) for t in (2, 3, 4)))
+    new = tfs._new_log_lines(before)
+    assert new == [
+        "[ 4] event filter parse error: error: Invalid value",
+        "  Command: x4",
+        "      ^",
+    ]
