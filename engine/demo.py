@@ -900,10 +900,12 @@ class DemoSession(Session):
         k = self.kernel
         now = self.clock()
         up = k.uptime()
-        scale = 6 if self.realtime else 4
+        # Frozen: a small fixed fill. Realtime: about what the replay goes on with.
+        mean = sum(_FROZEN_SHAPE) / len(_FROZEN_SHAPE)
+        per_weight = 4.0 if not self.realtime else min(self.replay.rate, 2000.0) / mean
         for i, weight in enumerate(_FROZEN_SHAPE):
             age = len(_FROZEN_SHAPE) - 1 - i
-            lines = self.replay.take(weight * scale, up - age - 1, up - age)
+            lines = self.replay.take(int(weight * per_weight), up - age - 1, up - age)
             if lines:
                 self.ring.extend(lines)
                 self.aggregates.ingest(lines, now - age)

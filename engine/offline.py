@@ -13,21 +13,47 @@ import gzip
 import re
 import threading
 import time
+from array import array
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, Callable, List, Optional, Sequence
+from typing import IO, Callable, List, Optional, Sequence, cast
 
 from .capabilities import Capabilities
 from .errors import FtopError
 from .ring import Ring
 from .session import Status
-from .stats import Aggregates
+from .stats import Aggregates, AggregateSnapshot, NameRate
 
 __all__ = ["FileSession", "ReadOnly"]
 
 _TRACER = re.compile(r"#\s*tracer:\s*(\S+)")
 _CPUS = re.compile(r"#P:(\d+)")
 _TS = re.compile(r"\] +(?:\S+ +)?(\d+\.\d+): ")
+_TS_ALL = re.compile(r"\] +(?:\S+ +)?(\d+\.\d+): ")
+_SAMPLE = 8
 _CHUNK = 1 << 20
+
+
+class _CaptureAggregates(Aggregates):
+    """Counts over the whole file; rates per second of the capture's own timestamps."""
+
+    def __init__(self, span: Callable[[], float]) -> None:
+        # One bucket wide enough for any capture: nothing ever leaves the window.
+        super().__init__(window_s=1e7, bucket_s=1e7, top_n=50)
+        self._span = span
+
+    def snapshot(self, now: float, top_n: Optional[int] = None) -> AggregateSnapshot:
+        snap = super().snapshot(0.0, top_n)
+        span = max(self._span(), 1e-6)
+        return replace(
+            snap,
+            now=now,
+            span_s=span,
+            total_rate=snap.total / span,
+            cpu_rates={c: r * snap.span_s / span for c, r in snap.cpu_rates.items()},
+            top_events=[NameRate(n.name, n.count, n.count / span) for n in snap.top_events],
+            top_functions=[NameRate(n.name, n.count, n.count / span) for n in snap.top_functions],
+        )
 
 
 class ReadOnly(FtopError):
@@ -36,7 +62,7 @@ class ReadOnly(FtopError):
 
 def _open(path: Path) -> IO[bytes]:
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     return open(path, "rb")
 
 
@@ -51,15 +77,16 @@ class FileSession:
         self.ring = ring if ring is not None else Ring()
         # One bucket that spans any capture: counts are kept, rates are over
         # the capture's own time span (see ``clock``).
-        self.aggregates = Aggregates(window_s=1e7, bucket_s=1e7, top_n=50)
+        self.aggregates = _CaptureAggregates(self.clock)
         self.listeners: List[Callable[[Sequence[str]], None]] = []
         self.caps = Capabilities()
         self.status = Status(tracer="?", tracing_on=False)
         self.tfs = None
         self.keep = True
         self.label = str(self.path)
-        self.kernel_release = "saved trace"
+        self.kernel_release = self.path.name
         self.cpus = 0
+        self._ts_samples: array[float] = array("d")
         self.first_ts: Optional[float] = None
         self.last_ts: Optional[float] = None
         self.loaded = threading.Event()
@@ -78,6 +105,18 @@ class FileSession:
         if self.first_ts is None or self.last_ts is None:
             return 1.0
         return max(self.last_ts - self.first_ts, 1e-6)
+
+    def rate_series(self, bins: int = 60) -> List[float]:
+        """Events per second over the capture, in ``bins`` equal slices (the sparkline)."""
+        samples = self._ts_samples
+        if len(samples) < 2 or self.first_ts is None or self.last_ts is None:
+            return [0.0]
+        lo, hi = self.first_ts, self.last_ts
+        width = max((hi - lo) / bins, 1e-9)
+        counts = [0] * bins
+        for t in samples:
+            counts[min(bins - 1, max(0, int((t - lo) / width)))] += _SAMPLE
+        return [c / width for c in counts]
 
     def poll(self) -> Status:
         self.status.polled_at = time.time()
@@ -166,5 +205,7 @@ class FileSession:
                 break
         self.ring.extend(body)
         self.aggregates.ingest(body, 0.0)
+        # Every _SAMPLE-th timestamp is enough for the rate-over-time sparkline.
+        self._ts_samples.extend(float(t) for t in _TS_ALL.findall("\n".join(body))[::_SAMPLE])
         for fn in self.listeners:
             fn(body)

@@ -90,6 +90,7 @@ class FtopApp(App[Any]):
         refresh_interval: float = 0.05,
         first_screen: str = "live",
         release: Optional[str] = None,
+        detect_foreign: bool = False,
     ) -> None:
         super().__init__()
         for t in THEMES.values():
@@ -104,6 +105,7 @@ class FtopApp(App[Any]):
         self.poll_interval = poll_interval
         self.refresh_interval = refresh_interval
         self.first_screen = first_screen
+        self.want_foreign = detect_foreign
         self.release = release or getattr(session, "kernel_release", None) or platform.release()
         self.clock: Callable[[], float] = getattr(session, "clock", time.time)
         self.frozen = bool(session is not None and getattr(session, "realtime", True) is False)
@@ -138,7 +140,7 @@ class FtopApp(App[Any]):
         self.set_interval(self.refresh_interval, self._tick)
         for note in self.notes:
             self.notify(note, timeout=8)
-        if self.kind == "live":
+        if self.want_foreign:
             self._detect_foreign()
         self.call_after_refresh(self._first_frame)
 
@@ -192,7 +194,11 @@ class FtopApp(App[Any]):
     def _publish(self, status: Any, err: Optional[str]) -> None:
         now = self.clock()
         snap = self.session.aggregates.snapshot(now, top_n=200)
-        if not self.rate_history:
+        series = getattr(self.session, "rate_series", None)
+        if series is not None:
+            self.rate_history.clear()
+            self.rate_history.extend(series()[-120:])
+        elif not self.rate_history:
             self.rate_history.extend(x / snap.bucket_s for x in snap.series[:-1])
         elif (
             self._last_clock is not None
@@ -360,6 +366,10 @@ def open_backend(
             f"restored the state left by ftop pid {rec.journal.pid} ({len(rec.report.writes)} writes)"
         )
     if not cfg.is_empty():
+        # What others set is noted before our own changes, as `ftop stream` does.
+        out["detected"] = True
+        for note in sess.detect_foreign():
+            out["notes"].append(f"already set before ftop (left alone, restored on exit): {note}")
         try:
             sess.apply_config(cfg)
         except FtopError as e:
@@ -406,6 +416,7 @@ def build_app(
         settings=settings,
         error=b["error"],
         notes=b["notes"],
+        detect_foreign=b["kind"] == "live" and not b["detected"],
     )
 
 

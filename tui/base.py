@@ -145,7 +145,8 @@ class StatusBand(Static):
         elif info.kind == "file":
             part(100, (" FILE ", self._style("badge")))
         part(60, (info.release, "bold"))
-        part(40, info.label)
+        if info.kind != "file":
+            part(65, info.label)
         if info.kind != "file":
             part(90, "tracer ", (st.tracer, self._style("key")))
             if st.tracing_on:
@@ -153,7 +154,7 @@ class StatusBand(Static):
             else:
                 part(95, ("○ off", self._style("off")))
             part(80, (str(st.events_enabled), "bold"), " events")
-            part(50, (str(st.function_filters), "bold"), " func filters")
+            part(50, (str(st.function_filters), "bold"), " filters")
         else:
             part(90, "tracer ", (st.tracer, self._style("key")))
         part(85, (human(snap.total_rate), "bold"), "/s")
@@ -223,7 +224,7 @@ class ScreenTabs(Static):
     def on_click(self, event: events.Click) -> None:
         for a, b, sid in self._spans:
             if a <= event.x < b:
-                self.app.run_action(f"show_screen('{sid}')")  # type: ignore[arg-type]
+                self.app.call_later(self.app.run_action, f"show_screen('{sid}')")
                 return
 
 

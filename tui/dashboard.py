@@ -54,9 +54,10 @@ class NameTable(DataTable):  # type: ignore[type-arg]
         self.values: Dict[str, Tuple[int, float]] = {}
 
     def on_mount(self) -> None:
-        self.add_column(self.kind, key="name", width=28)
+        # Numbers first, the name last (it may be long), as htop puts the command last.
+        self.add_column("/s", key="rate", width=6)
         self.add_column("count", key="count", width=9)
-        self.add_column("/s", key="rate", width=8)
+        self.add_column(self.kind, key="name")
 
     def update_rows(self, rows: Sequence[NameRate]) -> None:
         want = {r.name: (r.count, r.rate) for r in rows}
@@ -67,7 +68,7 @@ class NameTable(DataTable):  # type: ignore[type-arg]
         for name, (count, rate) in want.items():
             cells = (Text(f"{count:,}", justify="right"), Text(human(rate), justify="right"))
             if name not in self.values:
-                self.add_row(name, *cells, key=name)
+                self.add_row(cells[1], cells[0], name, key=name)
             elif self.values[name] != (count, rate):
                 self.update_cell(name, "count", cells[0])
                 self.update_cell(name, "rate", cells[1])
@@ -111,7 +112,7 @@ class DashboardScreen(FtopScreen):
     DashboardScreen Sparkline > .sparkline--max-color { color: $accent; }
     DashboardScreen Sparkline > .sparkline--min-color { color: $primary; }
     DashboardScreen #tables { height: 1fr; }
-    DashboardScreen #cpus { width: 38; }
+    DashboardScreen #cpus { width: 34; }
     DashboardScreen .caption { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     DashboardScreen DataTable { height: 1fr; }
     """
@@ -141,8 +142,8 @@ class DashboardScreen(FtopScreen):
     def on_mount(self) -> None:
         cpu = self.query_one("#cpu-table", DataTable)
         cpu.add_column("cpu", key="cpu", width=3)
-        cpu.add_column("/s", key="rate", width=7)
-        cpu.add_column("lost", key="lost", width=8)
+        cpu.add_column("/s", key="rate", width=6)
+        cpu.add_column("lost", key="lost", width=7)
         cpu.add_column("entries", key="entries", width=9)
         self.ftop.status_signal.subscribe(self, self.on_status)
         self.query_one("#top-events", NameTable).focus()
@@ -167,7 +168,7 @@ class DashboardScreen(FtopScreen):
         self.query_one("#functions-caption", Label).update(
             f"Top functions ({window})"
             if snap.top_functions
-            else "Top functions (none: the function tracers are off)"
+            else "Top functions: none (no function tracer)"
         )
         with self.app.batch_update():
             self._update_cpus(info)

@@ -96,13 +96,6 @@ class EventList(ScrollView, can_focus=True):
             super().__init__()
             self.row = row
 
-    class TypeAhead(Message):
-        """A printable key on the list: start searching with it."""
-
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
     def __init__(self, id: Optional[str] = None) -> None:
         super().__init__(id=id)
         self.catalog: Dict[str, List[str]] = {}
@@ -211,14 +204,6 @@ class EventList(ScrollView, can_focus=True):
                 self.set_expanded(row.system, False)
             else:
                 self.set_expanded(row.system, event.key == "right")
-        elif (
-            event.character
-            and len(event.character) == 1
-            and (event.character.isalnum() or event.character in "_-*:")
-            and event.key not in self.app.active_bindings
-        ):
-            event.stop()
-            self.post_message(self.TypeAhead(event.character))
 
     def on_click(self, event: events.Click) -> None:
         row = int(self.scroll_y) + event.y
@@ -311,7 +296,9 @@ class EventsScreen(FtopScreen):
         from textual.containers import Horizontal
 
         yield Input(
-            placeholder="type to search events (sched:*, switch ...); / focuses here", id="search"
+            placeholder="type to search events (sched:*, switch ...); / focuses here",
+            id="search",
+            select_on_focus=False,
         )
         self.list = EventList(id="list")
         body = Horizontal(self.list, Static(id="detail"), id="body")
@@ -326,8 +313,10 @@ class EventsScreen(FtopScreen):
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
+        if self.focused is None and self.list is not None:
+            self.list.focus()
         if self.loaded:
-            self.reload(settings=False)
+            self.reload()
 
     # -- loading (worker threads) ------------------------------------------------------
 
@@ -403,19 +392,25 @@ class EventsScreen(FtopScreen):
         if self.list is not None:
             self.list.focus()
 
-    @on(EventList.TypeAhead)
-    def _type_ahead(self, event: EventList.TypeAhead) -> None:
-        inp = self.query_one("#search", Input)
-        inp.focus()
-        inp.insert_text_at_cursor(event.text)
-
     def on_key(self, event: events.Key) -> None:
         inp = self.query_one("#search", Input)
-        if inp.has_focus and event.key in ("down", "up", "pagedown", "pageup"):
-            event.stop()
-            if self.list is not None:
+        if inp.has_focus:
+            if event.key in ("down", "up", "pagedown", "pageup") and self.list is not None:
+                event.stop()
                 self.list.focus()
                 self.list.move(0 if event.key == "down" else -1)
+            return
+        ch = event.character
+        if (
+            ch
+            and len(ch) == 1
+            and (ch.isalnum() or ch in "_-*:")
+            and event.key not in self.app.active_bindings
+        ):
+            # Type-to-search: a printable key that is not bound starts the search.
+            event.stop()
+            inp.focus()
+            inp.insert_text_at_cursor(ch)
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()

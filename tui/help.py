@@ -77,23 +77,35 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss", "Close")]
 
-    def compose(self) -> ComposeResult:
+    def rows(self) -> List[Tuple[str, str, str]]:
+        """(section, keys, "Title: help") for every command, in the order shown."""
         app: FtopApp = self.app  # type: ignore[assignment]
-        tv = ThemeColors(app)
+        out: List[Tuple[str, str, str]] = []
+        scopes = [APP_SCOPE] + [s.id for s in sorted(SCREENS.values(), key=lambda s: s.order)]
+        for scope in scopes:
+            for c in (c for c in COMMANDS.values() if c.scope == scope):
+                out.append(
+                    (
+                        _scope_title(scope),
+                        key_label(_effective_keys(app, c)),
+                        f"{c.title}: {c.help}",
+                    )
+                )
+        return out
+
+    def compose(self) -> ComposeResult:
+        tv = ThemeColors(self.app)
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style=f"bold {tv.get('primary', 'blue')}", no_wrap=True, min_width=10)
         grid.add_column()
-        scopes: List[str] = [APP_SCOPE] + [
-            s.id for s in sorted(SCREENS.values(), key=lambda s: s.order)
-        ]
-        for scope in scopes:
-            cmds = [c for c in COMMANDS.values() if c.scope == scope]
-            if not cmds:
-                continue
-            grid.add_row(Text(_scope_title(scope), style="bold underline"), "")
-            for c in cmds:
-                grid.add_row(key_label(_effective_keys(app, c)), f"{c.title}: {c.help}")
-            grid.add_row("", "")
+        section = None
+        for sec, keys, text in self.rows():
+            if sec != section:
+                if section is not None:
+                    grid.add_row("", "")
+                grid.add_row(Text(sec, style="bold underline"), "")
+                section = sec
+            grid.add_row(keys, text)
         with Vertical():
             yield Label("ftop keys", classes="title")
             with VerticalScroll():
@@ -101,6 +113,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label(
                 "Esc closes.  Ctrl+P: command palette.  Rebind in ~/.config/ftop/config.toml [keys].",
                 classes="hint",
+                markup=False,
             )
 
 

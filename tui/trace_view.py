@@ -156,7 +156,7 @@ class TraceView(ScrollView, can_focus=True):
         background: $background;
         color: $foreground;
         scrollbar-size-vertical: 1;
-        scrollbar-size-horizontal: 1;
+        scrollbar-size-horizontal: 0;
     }
     TraceView > .trace--task { color: $trace-task; }
     TraceView > .trace--pid { color: $trace-pid; }
@@ -281,6 +281,12 @@ class TraceView(ScrollView, can_focus=True):
             self._programmatic = False
         self.refreshes += 1
         self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The height decides where "the end" is when following.
+        self._apply_size()
+        if not self.follow:
+            self.scroll_to_cursor()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)

@@ -1,0 +1,218 @@
+"""The events screen (search, toggle, filter, trigger, format) and the dashboard (tables, drill-down)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ftop.engine.demo import DemoSession
+from ftop.tui.app import FtopApp
+from ftop.tui.base import StatusBand
+from ftop.tui.dashboard import DashboardScreen, NameTable
+from ftop.tui.dialogs import EditDialog, TextDialog
+from ftop.tui.events import EventList, EventsScreen, Row
+from ftop.tui.live import LiveScreen
+
+from .conftest import AppFactory
+
+
+async def until(pilot: Any, pred: Any, timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        await pilot.pause(0.05)
+    assert pred(), "condition not reached in time"
+
+
+def elist(app: FtopApp) -> EventList:
+    assert isinstance(app.screen, EventsScreen) and app.screen.list is not None
+    return app.screen.list
+
+
+async def open_events(app: FtopApp, pilot: Any) -> EventList:
+    await pilot.press("2")
+    lst = elist(app)
+    await until(pilot, lambda: app.screen.loaded)  # type: ignore[attr-defined]
+    return lst
+
+
+async def test_catalog_tree_lists_every_system_and_event(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lst = await open_events(app, pilot)
+        assert set(lst.catalog) == set(demo.data.catalog)
+        assert sum(map(len, lst.catalog.values())) == sum(map(len, demo.data.catalog.values()))
+        assert lst.enabled == demo.kernel.enabled
+        # Collapsed: one row per system; right expands.
+        assert all(r.event is None for r in lst.rows)
+        await pilot.press("right")
+        assert any(r.event is not None for r in lst.rows)
+
+
+async def test_typing_searches_events_as_you_type(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lst = await open_events(app, pilot)
+        await pilot.press(*"sched_switch")
+        assert lst.query == "sched_switch"
+        assert lst.current == Row("sched", "sched_switch")
+        await pilot.press("escape")
+        assert lst.query == ""
+        await pilot.press("slash", *"sched:sched_wak*")
+        found = {r.event for r in lst.rows if r.event}
+        assert found >= {"sched_waking", "sched_wakeup", "sched_wakeup_new"}
+        assert all(e.startswith("sched_wak") for e in found)
+
+
+async def test_space_toggles_an_event_through_the_session_and_the_band_follows(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        lst = await open_events(app, pilot)
+        await pilot.press(*"kmem:kfree", "down")
+        assert lst.current == Row("kmem", "kfree")
+        await pilot.press("space")
+        await until(pilot, lambda: "kmem/kfree" in demo.kernel.enabled)
+        await until(pilot, lambda: "kmem/kfree" in lst.enabled)
+        assert demo.journal is not None, "the change went through the session (journal first)"
+        await until(pilot, lambda: "12 events" in str(app.screen.query_one(StatusBand).render()))
+        await pilot.press("space")
+        await until(pilot, lambda: "kmem/kfree" not in demo.kernel.enabled)
+
+
+async def test_space_on_a_system_toggles_all_its_events(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        lst = await open_events(app, pilot)
+        await pilot.press(*"timer:", "down")
+        lst.cursor = lst.rows.index(Row("timer", None))
+        await pilot.press("space")
+        timer = {f"timer/{e}" for e in demo.data.catalog["timer"]}
+        await until(pilot, lambda: timer <= demo.kernel.enabled)
+        await pilot.press("space")
+        await until(pilot, lambda: not (timer & demo.kernel.enabled))
+
+
+async def test_bad_filter_shows_the_kernels_error_log_with_caret_and_changes_nothing(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_events(app, pilot)
+        await pilot.press(*"sched_switch", "down", "f")
+        await until(pilot, lambda: isinstance(app.screen, EditDialog))
+        gen = demo.kernel.generation
+        await pilot.press(*"prev_pid === 0", "enter")
+        dialog = app.screen
+        assert isinstance(dialog, EditDialog)
+        await until(pilot, lambda: dialog.error is not None)
+        shown = str(dialog.query_one("#error").render())
+        assert "Invalid value (did you forget quotes)?" in shown
+        assert "  Command: prev_pid === 0" in shown
+        caret = [ln for ln in shown.splitlines() if ln.strip() == "^"]
+        assert caret and caret[0].index("^") == len("  Command: ") + 12
+        assert "nothing was changed" in shown
+        assert "sched/sched_switch" not in demo.kernel.filters
+        assert demo.kernel.generation == gen + 1  # one refused write, nothing else
+        # Fix it in place: the same dialog applies the corrected filter.
+        await pilot.press("ctrl+a", "ctrl+k", *"prev_pid == 0", "enter")
+        await until(pilot, lambda: isinstance(app.screen, EventsScreen))
+        assert demo.kernel.filters["sched/sched_switch"] == "prev_pid == 0"
+
+
+async def test_trigger_is_added_and_shown(make_app: AppFactory, demo: DemoSession) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lst = await open_events(app, pilot)
+        await pilot.press(*"sched_switch", "down", "t")
+        await until(pilot, lambda: isinstance(app.screen, EditDialog))
+        await pilot.press(*"traceoff:1", "enter")
+        await until(pilot, lambda: isinstance(app.screen, EventsScreen))
+        assert demo.kernel.triggers["sched/sched_switch"] == ["traceoff:count=1"]
+        await until(pilot, lambda: "sched/sched_switch" in lst.triggers)
+
+
+async def test_view_format_shows_the_format_file(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_events(app, pilot)
+        await pilot.press(*"sched_switch", "down", "v")
+        await until(pilot, lambda: isinstance(app.screen, TextDialog))
+        assert "field:pid_t prev_pid" in app.screen.text  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        assert isinstance(app.screen, EventsScreen)
+
+
+async def test_e_shows_only_enabled_events(make_app: AppFactory, demo: DemoSession) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lst = await open_events(app, pilot)
+        await pilot.press("e")
+        shown = {f"{r.system}/{r.event}" for r in lst.rows if r.event}
+        assert shown == demo.kernel.enabled
+
+
+async def test_enabled_events_show_their_live_rate(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lst = await open_events(app, pilot)
+        await until(pilot, lambda: lst.rates.get("sched_switch", 0) > 0)
+        await pilot.press(*"sched_switch", "down")
+        strip = lst.render_line(lst.cursor - int(lst.scroll_y))
+        assert "/s" in "".join(seg.text for seg in strip)
+
+
+async def test_dashboard_tables_sort_and_enter_filters_the_live_view(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        table = screen.query_one("#top-events", NameTable)
+        await until(pilot, lambda: table.row_count > 2)
+        counts = [table.values[str(k.value)][0] for k in table.rows]
+        ordered = [
+            table.values[str(table.coordinate_to_cell_key((i, 0)).row_key.value)][0]
+            for i in range(table.row_count)
+        ]
+        assert ordered == sorted(counts, reverse=True)
+        await pilot.press("s")  # -> by rate
+        await pilot.press("s")  # -> by name
+        names = [
+            str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)
+        ]
+        assert names == sorted(names)
+        await pilot.press("r")
+        names = [
+            str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)
+        ]
+        assert names == sorted(names, reverse=True)
+        target = table.current_name()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        v = app.screen.view  # type: ignore[attr-defined]
+        assert str(v.filter) == f"ev:{target}"
+        assert v.rows > 0 and all(
+            f" {target}:" in demo.ring.get(v.seq_at(r)) for r in range(v.rows)
+        )
+
+
+async def test_dashboard_shows_per_cpu_rates_and_loss(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        cpu = app.screen.query_one("#cpu-table")
+        await until(pilot, lambda: cpu.row_count == demo.data.cpus)  # type: ignore[attr-defined]
+        demo.aggregates.ingest(["CPU:0 [LOST 77 EVENTS]"], demo.clock())
+        app.poll_now()
+        await until(pilot, lambda: "77" in str(cpu.get_cell("0", "lost")))  # type: ignore[attr-defined]

@@ -1,0 +1,282 @@
+"""The shell: status band, screen keys, help, palette, quit, themes, keymap, unavailable screen."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ftop.engine.demo import DemoSession
+from ftop.engine.session import Status
+from ftop.engine.stats import Aggregates
+from ftop.tui.app import FtopApp
+from ftop.tui.base import StatusBand
+from ftop.tui.dashboard import DashboardScreen
+from ftop.tui.events import EventsScreen
+from ftop.tui.help import HelpScreen
+from ftop.tui.live import LiveScreen
+from ftop.tui.registry import COMMANDS, SCREENS
+from ftop.tui.settings import Settings
+from ftop.tui.unavailable import UnavailableScreen
+
+from .conftest import AppFactory
+
+
+def band_text(app: FtopApp) -> str:
+    return str(app.screen.query_one(StatusBand).render())
+
+
+async def test_status_band_shows_demo_tracer_tracing_events_rate_and_loss(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.pause()
+        text = band_text(app)
+        for part in ("DEMO", "tracer nop", "● on", "11 events", "0 filters", "/s", "lost 0"):
+            assert part in text, (part, text)
+        assert app.release in text
+
+
+async def test_loss_turns_the_status_band_red_with_the_count(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 30)) as pilot:
+        demo.ring.extend(["CPU:1 [LOST 1234 EVENTS]"])
+        demo.aggregates.ingest(["CPU:1 [LOST 1234 EVENTS]"], demo.clock())
+        app.poll_now()
+        await pilot.pause(0.3)
+        band = app.screen.query_one(StatusBand)
+        assert "lost 1,234" in band_text(app)
+        assert app.status_info is not None
+        text = band.render_status(app.status_info, 140)
+        styled = [
+            s
+            for s in text.spans
+            if "reverse" in str(s.style) and "1,234" in text.plain[s.start : s.end]
+        ]
+        assert styled, "the loss is not highlighted"
+
+
+async def test_number_keys_switch_between_registered_screens(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert isinstance(app.screen, LiveScreen)
+        await pilot.press("2")
+        assert isinstance(app.screen, EventsScreen)
+        await pilot.press("3")
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("1")
+        assert isinstance(app.screen, LiveScreen)
+        # Each screen is one registered module with its own key.
+        assert {s.key for s in SCREENS.values()} >= {"1", "2", "3"}
+
+
+async def test_clicking_a_tab_switches_screen(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        # " 1 Live  2 Events ..." on the second line.
+        await pilot.click("ScreenTabs", offset=(12, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, EventsScreen)
+
+
+@pytest.mark.parametrize("key", ["f1", "question_mark"])
+async def test_help_lists_every_command_of_the_table(make_app: AppFactory, key: str) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        shown = {text for _, _, text in app.screen.rows()}
+        for cmd in COMMANDS.values():
+            assert f"{cmd.title}: {cmd.help}" in shown, cmd.id
+        await pilot.press("escape")
+        assert isinstance(app.screen, LiveScreen)
+
+
+async def test_every_command_is_a_binding_with_its_id(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)):
+        ids = set()
+        for scope_cls in (FtopApp, LiveScreen, EventsScreen, DashboardScreen):
+            for b in scope_cls.BINDINGS:
+                ids.add(b.id)  # type: ignore[union-attr]
+        assert ids == set(COMMANDS)
+
+
+async def test_palette_offers_table_commands_and_runs_them(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Dashboard")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_palette_theme_choice_is_applied_and_remembered(
+    make_app: AppFactory, private_home: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Theme: light")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert app.theme == "light"
+    saved = Settings.load()
+    assert saved.theme == "light"
+    assert (
+        saved.path.is_relative_to(private_home) if hasattr(saved.path, "is_relative_to") else True
+    )
+
+
+@pytest.mark.parametrize("key", ["q", "f10"])
+async def test_quit_keys_exit(make_app: AppFactory, key: str) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+    assert app.return_code == 0
+    assert app._stopping.is_set()
+
+
+async def test_T_toggles_tracing_on_through_the_session(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.press("T")
+        await _until(pilot, lambda: not demo.kernel.tracing_on)
+        await _until(pilot, lambda: "○ off" in band_text(app))
+        assert demo.pump(50) == 0, "tracing is off: the kernel writes nothing"
+        await pilot.press("f9")
+        await _until(pilot, lambda: demo.kernel.tracing_on)
+
+
+async def test_keymap_from_config_rebinds_a_command(
+    make_app: AppFactory, private_home: Path
+) -> None:
+    s = Settings.load()
+    s.keys["live.search"] = "ctrl+f"
+    s.save()
+    app = make_app(settings=Settings.load())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert app.screen.query_one("#search").has_focus
+
+
+def test_theme_choice_order_flag_then_no_color_then_saved() -> None:
+    from ftop.themes import pick_theme
+
+    assert pick_theme("light", "dark", {}) == "light"
+    assert pick_theme(None, "light", {"NO_COLOR": "1"}) == "mono"
+    assert pick_theme(None, "high-contrast", {}) == "high-contrast"
+    assert pick_theme(None, None, {}) == "dark"
+    with pytest.raises(KeyError):
+        pick_theme("nope", None, {})
+
+
+@pytest.mark.parametrize("theme", ["dark", "light", "high-contrast", "mono"])
+async def test_every_theme_renders_every_screen(make_app: AppFactory, theme: str) -> None:
+    app = make_app(theme=theme)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key in ("1", "2", "3"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert app.theme == theme
+
+
+async def test_unavailable_screen_explains_and_points_to_demo() -> None:
+    app = FtopApp(None, error="tracefs is not mounted and only root can mount it")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, UnavailableScreen)
+        text = str(app.screen.query_one("#explain").render())
+        for needle in ("not mounted", "sudo", "mount -t tracefs", "ftop --demo", "ftop doctor"):
+            assert needle in text, needle
+        await pilot.press("d")
+    assert app.return_value == "demo"
+
+
+def test_not_root_opens_the_unavailable_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from ftop.engine.config import TraceConfig
+    from ftop.tui import app as app_mod
+
+    monkeypatch.setattr(app_mod.os, "geteuid", lambda: 1000)
+    ns = argparse.Namespace(
+        tracefs=None, keep=False, file=None, input=None, demo=False, theme=None, instance=None
+    )
+    b = app_mod.open_backend(ns, TraceConfig())
+    assert b["session"] is None and "root" in b["error"]
+
+
+async def test_refresh_ticks_coalesce_batches(make_app: AppFactory, demo: DemoSession) -> None:
+    """Many reader batches between two ticks make one tick message, not one per batch."""
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        before = app.ticks
+        for _ in range(50):
+            demo.pump(2)  # 50 batches, each calling the session's listeners
+        await pilot.pause(0.2)
+        assert 1 <= app.ticks - before <= 4
+
+
+class _SlowSession:
+    """Polls take 0.15 s; counts how many run at once."""
+
+    def __init__(self) -> None:
+        from ftop.engine.ring import Ring
+
+        self.ring = Ring(1000)
+        self.aggregates = Aggregates()
+        self.listeners: list[Any] = []
+        self.status = Status(tracer="nop")
+        self.active = 0
+        self.most = 0
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def poll(self) -> Status:
+        with self.lock:
+            self.active += 1
+            self.most = max(self.most, self.active)
+            self.calls += 1
+        time.sleep(0.15)
+        with self.lock:
+            self.active -= 1
+        return self.status
+
+    def restore(self) -> None:
+        pass
+
+
+async def test_polls_never_overlap_next_is_scheduled_after_the_last(tmp_path: Path) -> None:
+    sess = _SlowSession()
+    app = FtopApp(sess, kind="live", label="slow", settings=Settings(tmp_path / "c.toml"))
+    app.poll_interval = 0.01
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(1.0)
+    assert sess.calls >= 3
+    assert sess.most == 1
+
+
+async def _until(pilot: Any, pred: Any, timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        await pilot.pause(0.05)
+    assert pred(), "condition not reached in time"
