@@ -169,9 +169,11 @@ def is_unparsed(rec: Record) -> bool:
 # trace_print_context(): "%16s-%-7d " [ "(%7d) " | "(-------) " ] "[%03d] "
 # [irq-info flags] " %5lu.%06lu" (or " %12llu" for counter clocks) ": ".
 # The comm is right-aligned, may hold spaces, dashes and brackets, so it is
-# matched lazily up to the "-pid" that is followed by the cpu column.
+# matched lazily up to the "-pid" that is followed by the cpu column. It starts
+# with a non-space so that the leading "\s*" cannot trade characters with it:
+# every pattern here must stay linear on a line of garbage.
 _CONTEXT = re.compile(
-    r"\s*(?P<comm>.+?)-(?P<pid>\d+)\s+"
+    r"\s*(?P<comm>\S.*?)-(?P<pid>\d+)\s+"
     r"(?:\(\s*(?P<tgid>\d+|-+)\)\s+)?"
     r"\[(?P<cpu>\d+)\]\s+"
     r"(?:(?P<flags>[^\s\d:][^\s:]*)\s+)?"
@@ -188,7 +190,7 @@ _LAT_CONTEXT = re.compile(
 
 # Verbose latency format: "%16s %7d %3d %d %08x %08lx " + "[%08llx] %ld.%03ldms (+%ld.%03ldms): "
 _LAT_VERBOSE = re.compile(
-    r"\s*(?P<comm>.+?)\s+(?P<pid>\d+)\s+(?P<cpu>\d+)\s+(?P<flags>\d+)\s+"
+    r"\s*(?P<comm>\S(?:.*?\S)?)\s+(?P<pid>\d+)\s+(?P<cpu>\d+)\s+(?P<flags>\d+)\s+"
     r"[0-9a-f]{8}\s+[0-9a-f]{8,}\s+\[(?P<usecs>[0-9a-f]+)\]\s+"
     r"[\d.]+(?:ms)?\s+\(\+[\d.]+(?:ms)?\):(?: (?P<body>.*))?$"
 )
@@ -228,7 +230,7 @@ _RAW_DATA = re.compile(r"# [0-9a-f]+ buf:")
 _GRAPH = re.compile(
     r"\s*(?:(?P<abs>\d+\.\d+)\s+\|\s+)?"
     r"(?:(?P<cpu>\d+)\)\s+)?"
-    r"(?:(?P<comm>[^|]*?)-(?P<pid>\d+)\s+\|\s+)?"
+    r"(?:(?P<comm>[^|\s][^|]*?)-(?P<pid>\d+)\s+\|\s+)?"
     r"(?:(?P<flags>[.dDbX][^\s|]{3,7})\s+(?:\|\s+)?)?"
     r"(?:(?P<mark>[+!#*@$])\s+)?"
     r"(?:(?P<dur>\d+(?:\.\d+)?)\s+us\s+)?"
@@ -238,12 +240,12 @@ _GRAPH = re.compile(
 _GRAPH_NODUR = re.compile(r"\s*(?:(?P<abs>\d+\.\d+)\s+\|\s+)?(?P<cpu>\d+)\) (?P<rest>.*)$")
 _GRAPH_HINT = re.compile(r"\s*(?:\d+\.\d+\s+\|\s+)?\d+\)\s")
 _GRAPH_SWITCH = re.compile(
-    r"\s*(?P<cpu>\d+)\)\s+(?P<prev>.+?-\d+)\s+=>\s+(?P<next>.+?)-(?P<pid>\d+)\s*$"
+    r"\s*(?P<cpu>\d+)\)\s+(?P<prev>\S.*?-\d+)\s+=>\s+(?P<next>\S.*?)-(?P<pid>\d+)\s*$"
 )
 _GRAPH_SEPARATOR = re.compile(r"\s*-{20,}\s*$")
 _GRAPH_IRQ = re.compile(
     r"\s*(?:(?P<abs>\d+\.\d+)\s+\|\s+)?(?:(?P<cpu>\d+)\)\s+)?"
-    r"(?:(?P<comm>[^|]*?)-(?P<pid>\d+)\s+\|\s+)?.*?(?P<arrow>==========>|<==========)"
+    r"(?:(?P<comm>[^|\s][^|]*?)-(?P<pid>\d+)\s+\|\s+)?.*?(?P<arrow>==========>|<==========)"
 )
 _GRAPH_OVERRUN = re.compile(r"\s*\(Overruns: (?P<n>\d+)\)\s*$")
 # "%ps()" prints a module's symbol as "name [module]".

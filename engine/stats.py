@@ -45,7 +45,7 @@ __all__ = [
 # Each pattern swallows the rest of its line ("[^\n]*", which costs nothing
 # measurable) so that text in an event's payload cannot be counted again.
 _CTX_NAME_FIND = re.compile(rb":(?<=\.\d{6}:) ([\w.$]*:?)[^\n]*")
-_CTX_NAME_FIND_ANY_CLOCK = re.compile(rb"\[\d+\] [^:\n]*\d: ([\w.$]*:?)[^\n]*")
+_CTX_NAME_FIND_ANY_CLOCK = re.compile(rb"\[\d+\] [^:\n\[]*\d: ([\w.$]*:?)[^\n]*")
 # The CPU column of the same lines.
 _CTX_CPU_FIND = re.compile(rb"\[(\d+)\] [^\n]*")
 # Latency-format context (trace_print_lat_context): "comm-pid cpu+flags rel[us][mark]: body".

@@ -518,6 +518,26 @@ def test_unrecognised_lines_are_other_with_raw_kept_and_never_raise(line: str) -
         assert is_unparsed(r)
 
 
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "line",
+    [
+        " " * 10_000 + "x",
+        "a" + " " * 10_000 + "1 2 3 4 00000000 00000000 [1] 1.0ms (+1.0ms):",
+        " 1) " + " " * 10_000 + "|",
+        " 1)  a-1 " + " " * 10_000 + "=> b-2",
+        " " * 5_000 + "-1" + " " * 5_000 + "[",
+        "a-1 [0] " * 2_000,
+        "| " * 5_000,
+    ],
+)
+def test_long_garbage_lines_do_not_make_the_regexes_backtrack_for_ever(line: str) -> None:
+    # Regression: a lazy comm after "\s*" made these take minutes.
+    r = parse_line(line)
+    assert r.raw == line
+    assert r.kind in KINDS
+
+
 def test_blank_lines_are_other_but_not_unparsed() -> None:
     for line in ("", "   ", "\t"):
         r = parse_line(line)
