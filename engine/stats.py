@@ -52,6 +52,12 @@ _CTX_CPU_FIND = re.compile(rb"\[(\d+)\] [^\n]*")
 _LAT_FIND = re.compile(
     rb"^ *[^\n]{1,8}?-\d+ +(\d+)[.dDbX]\S* +\d+(?:us)?[ +!#*@$]?: ([\w.$]*:?)", re.MULTILINE
 )
+# The wakeup tracers' own context-switch and wakeup records (trace_ctxwake_print),
+# " prev_pid:prio:S ==> [cpu] next_pid:prio:S comm" and "...   + [cpu] ...": they
+# have no event name, so they are counted as sched_switch and sched_wakeup, as
+# the line parser names them.
+_CTXWAKE_FIND = re.compile(rb": +\d+: *-?\d+:\S +(==>|\+) \[[^\n]*")
+_CTXWAKE_NAMES = {b"==>": b"sched_switch:", b"+": b"sched_wakeup:"}
 # function_graph: a line with a "N) " CPU column and a "|" after it (entries,
 # leaves, exits, comments; not the context-switch banner).
 _GRAPH_CPU_FIND = re.compile(rb"^ *(?:\d+\.\d+ +\| +)?(\d+)\)[^|\n]*\|", re.MULTILINE)
@@ -66,6 +72,7 @@ _GRAPH_HINT = re.compile(r" *(?:\d+\.\d+ +\| +)?\d+\) ")
 _CTX_TS_HINT = re.compile(r"-\d+ +(?:\( *[\d-]+\) +)?\[\d+\] [^:]*?\d+(\.\d{6})?: ")
 _LAT_HINT = re.compile(r" *.{1,8}?-\d+ +\d+[.dDbX]\S* +\d+(?:us)?[ +!#*@$]?: ")
 _SAMPLE = 4
+_SCAN = 256
 
 _first = itemgetter(0)
 _second = itemgetter(1)
@@ -253,6 +260,7 @@ class Aggregates:
             lat = _LAT_FIND.findall(chunk)
             more_cpus = list(map(_first, lat))
             more_names = list(map(_second, lat))
+            more_names += map(_CTXWAKE_NAMES.__getitem__, _CTXWAKE_FIND.findall(chunk))
             total += len(lat)
 
         lost: List[Tuple[bytes, bytes]] = _LOST_FIND.findall(chunk) if b"LOST" in chunk else []
@@ -414,11 +422,13 @@ def _batch_shape(lines: Sequence[str]) -> str:
 
     Returns ``"graph"`` (function_graph), ``"latency"`` (latency-format
     context), ``"counter"`` (default context with a counter clock's dotless
-    timestamps) or ``"default"``. Looks at a few lines from each end of the
-    batch, so it costs the same for any batch size.
+    timestamps) or ``"default"``. Looks at a few record lines from each end of
+    the batch (skipping ``#`` headers and `` => `` stack frames, of which a
+    ``trace`` file or a stack dump may have dozens in a row), so it costs the
+    same for any batch size.
     """
-    n = len(lines)
-    sample = lines[:_SAMPLE] if n <= 2 * _SAMPLE else [*lines[:_SAMPLE], *lines[-_SAMPLE:]]
+    sample = _sample(lines, range(min(len(lines), _SCAN)))
+    sample += _sample(lines, range(len(lines) - 1, max(len(lines) - _SCAN, _SCAN) - 1, -1))
     for line in sample:
         if _GRAPH_HINT.match(line):
             return "graph"
@@ -430,3 +440,16 @@ def _batch_shape(lines: Sequence[str]) -> str:
         if _LAT_HINT.match(line):
             return "latency"
     return "default"
+
+
+def _sample(lines: Sequence[str], indices: range) -> List[str]:
+    out: List[str] = []
+    for i in indices:
+        line = lines[i]
+        head = line.lstrip()[:2]
+        if not head or head[0] == "#" or head == "=>":
+            continue
+        out.append(line)
+        if len(out) == _SAMPLE:
+            break
+    return out

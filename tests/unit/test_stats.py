@@ -247,6 +247,27 @@ def test_latency_format_lines() -> None:
     assert snap.cpu_rates == {0: pytest.approx(1.0), 1: pytest.approx(2.0)}
 
 
+def test_latency_trace_file_with_long_header_and_stack_tail() -> None:
+    """A wakeup tracer's `trace`: 20 header lines first, stack frames last."""
+    header = ["# tracer: wakeup_rt", "#"] + [f"#  header line {i}" for i in range(18)]
+    body = [
+        "  <idle>-0         1dNh5...    0us :        0:120:R   + [001]      28: 49:R kworker/1:1",
+        "  <idle>-0         1dNh5...    2us+: <stack trace>",
+        " => __ftrace_trace_stack",
+        "kworker/-152       1dn.h5.. 69873us : 0",
+        "  <idle>-0         1dN.3...   64us : __schedule <-schedule",
+        "  <idle>-0         1d..3...   66us :        0:120:R ==> [001]      28: 49:R kworker/1:1",
+        "  <idle>-0         1d..3...   67us : <stack trace>",
+    ] + [f" => frame_{i}+0x1/0x2" for i in range(30)]
+    agg = Aggregates()
+    agg.ingest(header + body, 1.0)
+    snap = agg.snapshot(1.0)
+    assert top(snap.top_events) == {"sched_wakeup": 1, "sched_switch": 1}
+    assert top(snap.top_functions) == {"__schedule": 1, "0": 1}
+    assert snap.total == 6
+    assert snap.cpu_rates == {1: pytest.approx(6.0)}
+
+
 def test_top_n_limits_and_orders_by_count() -> None:
     agg = Aggregates(top_n=2)
     agg.ingest([fn(0, "a")] * 3 + [fn(0, "b")] * 5 + [fn(0, "c")] * 1, 1.0)
