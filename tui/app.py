@@ -408,6 +408,11 @@ def build_app(
             sess.start_stream()
         except FtopError as e:
             b["notes"].append(f"cannot stream trace_pipe: {e}")
+        try:
+            # Polled once before the app runs, so the first frame shows the real status.
+            sess.poll()
+        except FtopError as e:
+            b["notes"].append(f"cannot read the status: {e}")
     return FtopApp(
         sess,
         kind=b["kind"],

@@ -241,7 +241,7 @@ class FtopScreen(Screen):  # type: ignore[type-arg]
         yield StatusBand()
         yield ScreenTabs(self.SCREEN_ID)
         yield from self.compose_body()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> Iterable[Widget]:
         return []

@@ -51,6 +51,7 @@ command(
     "Fields",
     "show the parsed fields of the line",
     key_display="⏎",
+    show=False,
 )
 command("live.escape", "escape", "escape", "Clear", "clear the search and the filter", show=False)
 command("live.clear", "c", "clear_view", "Clear ring", "drop every line in the ring", show=False)

@@ -27,6 +27,7 @@ def demo() -> Iterator[DemoSession]:
     """A demo session with the replay frozen: the ring is filled once, deterministically."""
     sess = open_demo(realtime=False)
     sess.start_stream()
+    sess.poll()  # as run() does: the first frame shows real status, not placeholders
     yield sess
     sess.restore()
 
