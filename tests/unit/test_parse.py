@@ -679,3 +679,119 @@ def test_host_trace_marker_capture() -> None:
     markers = [r for r in recs if r.kind == "marker"]
     assert [m.fields for m in markers] == [f"ftop fixture marker {i}" for i in range(5)]
     assert all(m.pid == 10705 and m.cpu == 0 and m.flags == "...1." for m in markers)
+
+
+# The kernel lab's Debian 6.1 PREEMPT_RT captures (7-column flags).
+
+
+def test_lab_function_trace_pipe_first_line() -> None:
+    recs = _records("lab-6.1-rt/function.unfiltered.trace_pipe.txt")
+    r = recs[0]
+    assert (r.kind, r.comm, r.pid, r.cpu, r.flags) == ("function", "python", 149, 0, ".......")
+    assert r.ts == pytest.approx(26.022075)
+    assert (r.name, r.parent) == ("mutex_unlock", "rb_simple_write")
+    assert all(x.kind == "function" for x in recs)
+
+
+def test_lab_function_trace_buffer_started_marker() -> None:
+    recs = _records("lab-6.1-rt/function.unfiltered.trace.txt")
+    marks = [r for r in recs if r.kind == "lost"]
+    assert [(m.cpu, m.lost, m.raw) for m in marks] == [(1, None, "##### CPU 1 buffer started ####")]
+
+
+def test_lab_function_graph_trace_pipe_lost_marker_and_switch() -> None:
+    recs = _records("lab-6.1-rt/function_graph.default.trace_pipe.txt")
+    lost = [r for r in recs if r.kind == "lost"]
+    assert [(r.cpu, r.lost) for r in lost] == [(1, 213)]
+    tails = [r for r in recs if r.graph_kind == "exit" and r.name == "p9pdu_readf"]
+    assert tails and tails[0].duration_mark == "!"
+    assert tails[0].duration_us == pytest.approx(552.292)
+
+
+def test_lab_function_graph_default_trace() -> None:
+    recs = _records("lab-6.1-rt/function_graph.default.trace.txt")
+    assert [r.kind for r in recs[:4]] == ["header"] * 4
+    first = recs[4]
+    assert (first.graph_kind, first.name, first.cpu, first.depth) == ("entry", "vfs_read", 1, 0)
+    switch = next(r for r in recs if r.graph_kind == "switch" and r.cpu is not None)
+    assert (switch.cpu, switch.comm, switch.pid) == (1, "sh", 177)
+    assert switch.fields == "python-149 => sh-177"
+
+
+def test_lab_function_graph_proc_abstime_and_latency_columns() -> None:
+    proc = _records("lab-6.1-rt/function_graph.funcgraph-proc.trace.txt")[4]
+    assert (proc.graph_kind, proc.name, proc.comm, proc.pid, proc.cpu) == (
+        "entry",
+        "vfs_read",
+        "python",
+        149,
+        1,
+    )
+    absr = _records("lab-6.1-rt/function_graph.funcgraph-abstime.trace.txt")[4]
+    assert (absr.graph_kind, absr.name, absr.cpu, absr.duration_mark) == (
+        "leaf",
+        "mutex_unlock",
+        0,
+        "+",
+    )
+    assert absr.ts == pytest.approx(57.586146)
+    assert absr.duration_us == pytest.approx(29.934)
+    lat = _records("lab-6.1-rt/function_graph.latency-format.trace.txt")
+    assert sum(r.kind == "header" for r in lat) == 16
+    first = next(r for r in lat if r.kind == "graph")
+    assert (first.graph_kind, first.name, first.cpu, first.flags, first.duration_mark) == (
+        "leaf",
+        "mutex_unlock",
+        0,
+        "....1..",
+        "+",
+    )
+    assert first.duration_us == pytest.approx(45.177)
+
+
+def test_lab_function_graph_latency_format_header_as_latency_trace() -> None:
+    path = FIXTURES / "lab-6.1-rt/function_graph.latency-format.trace.txt"
+    if not path.exists():
+        pytest.skip("lab capture not recorded here")
+    lt = parse_latency_trace(_read(path))
+    assert (lt.tracer, lt.kernel_release, lt.preempt_model, lt.online_cpus) == (
+        "function_graph",
+        "6.1.0-56-rt-amd64",
+        "preempt_rt",
+        2,
+    )
+    assert (lt.entries_shown, lt.entries_total, lt.task_comm, lt.task_pid) == (48254, 48254, "", 0)
+    assert lt.unparsed == 0
+
+
+def test_lab_func_stack_trace_blocks() -> None:
+    path = FIXTURES / "lab-6.1-rt/function.func_stack_trace.trace.txt"
+    if not path.exists():
+        pytest.skip("lab capture not recorded here")
+    lt = parse_latency_trace(_read(path))
+    assert lt.tracer == "function"
+    assert lt.stacks[0] == [
+        "0xffffffffc0652083",
+        "vfs_read",
+        "ksys_read",
+        "do_syscall_64",
+        "entry_SYSCALL_64_after_hwframe",
+    ]
+    assert len(lt.stacks) == sum(1 for r in lt.records if r.kind == "function")
+
+
+def test_lab_kprobe_events() -> None:
+    recs = [r for r in _records("lab-6.1-rt/kprobe.trace.txt") if r.kind == "event"]
+    first = recs[0]
+    assert (first.name, first.comm, first.pid, first.cpu) == ("ftop_open", "sh", 231, 0)
+    assert first.fields == '(do_sys_openat2+0x0/0x170) dfd=-100 filename="/etc/ld.so.cache"'
+    ret = next(r for r in recs if r.name == "ftop_open_ret")
+    assert ret.fields == "(__x64_sys_openat+0x6a/0xa0 <- do_sys_openat2) ret=3"
+
+
+def test_lab_sched_trace_first_sched_switch() -> None:
+    recs = _records("lab-6.1-rt/sched.trace.txt")
+    sw = next(r for r in recs if r.name == "sched_switch")
+    assert (sw.comm, sw.pid, sw.cpu, sw.flags) == ("<idle>", 0, 0, "d...2..")
+    assert sw.ts == pytest.approx(80.785299)
+    assert sw.fields is not None and "next_comm=rcu_preempt next_pid=17" in sw.fields
