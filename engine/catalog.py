@@ -189,6 +189,33 @@ def _literal_prefix(glob: str) -> str:
     return glob
 
 
+def _literal_runs(glob: str) -> List[str]:
+    """Runs of plain characters outside classes and escapes (each must appear in a match)."""
+    runs: List[str] = []
+    cur: List[str] = []
+    i, n = 0, len(glob)
+    while i < n:
+        c = glob[i]
+        if c in "*?\\[":
+            runs.append("".join(cur))
+            cur = []
+            if c == "\\":
+                i += 2
+                continue
+            if c == "[":
+                close = glob.find("]", i + 1)
+                if glob[i + 1 : i + 2] in ("!", "]", "") or close < 0:
+                    # Classes that need the full rules: keep only the runs so far.
+                    return [r for r in runs if r]
+                i = close + 1
+                continue
+        else:
+            cur.append(c)
+        i += 1
+    runs.append("".join(cur))
+    return [r for r in runs if r]
+
+
 def _has_wildcard(text: str) -> bool:
     return any(c in text for c in "*?[\\")
 
@@ -283,7 +310,8 @@ class Catalog:
         # Module of index i at [i] (slot 0 unused): lets Counter/map run in C.
         self._mods1 = ["", *modules]
         # Lookups built on first use (a search of a substring needs none).
-        self._by_name: Optional[Dict[str, List[int]]] = None
+        self._by_name: Optional[Dict[str, int]] = None
+        self._last: Dict[str, int] = {}
         self._by_module: Optional[Dict[str, List[int]]] = None
         self._sorted: Optional[Tuple[List[str], List[int]]] = None
         self._cache: Dict[str, List[int]] = {}
@@ -300,19 +328,12 @@ class Catalog:
     @classmethod
     def from_text(cls, text: str) -> Catalog:
         """Parse the text of ``available_filter_functions``."""
-        names: List[str] = []
-        modules: List[str] = []
-        add_n, add_m = names.append, modules.append
-        for line in text.splitlines():
-            # Module lines end in "]"; testing that first keeps the common
-            # (kernel image) line at one method call.
-            if line.endswith("]"):
-                n, m = _name_and_module(line)
-                add_n(n)
-                add_m(m)
-            else:
-                add_n(line)
-                add_m("")
+        names = text.splitlines()
+        modules = [""] * len(names)
+        # Only module lines ("name [mod]") need splitting; finding them with one
+        # comprehension keeps the per-line work for the others in C.
+        for i in [i for i, ln in enumerate(names) if ln[-1:] == "]"]:
+            names[i], modules[i] = _name_and_module(names[i])
         return cls(names, modules)
 
     @classmethod
@@ -346,12 +367,12 @@ class Catalog:
         name, mod = self.entry(index)
         return f"{name} [{mod}]" if mod else name
 
-    def _names_index(self) -> Dict[str, List[int]]:
+    def _names_index(self) -> Dict[str, int]:
+        """Name -> its first index (dicts built from zip run in C)."""
         if self._by_name is None:
-            d: Dict[str, List[int]] = {}
-            for i, n in enumerate(self.names, 1):
-                d.setdefault(n, []).append(i)
-            self._by_name = d
+            n = len(self.names)
+            self._by_name = dict(zip(reversed(self.names), range(n, 0, -1)))
+            self._last = dict(zip(self.names, range(1, n + 1)))
         return self._by_name
 
     def _modules_index(self) -> Dict[str, List[int]]:
@@ -364,13 +385,25 @@ class Catalog:
 
     def indices_of(self, name: str, module: Optional[str] = None) -> List[int]:
         """Every index carrying ``name`` (static functions can share a name)."""
-        found = self._names_index().get(name, [])
+        first = self._names_index().get(name)
+        if first is None:
+            return []
+        last = self._last[name]
+        if last == first:
+            found = [first]
+        else:
+            names = self.names
+            found = [i for i in range(first, last + 1) if names[i - 1] == name]
         if module is None:
-            return list(found)
+            return found
         return [i for i in found if self.modules[i - 1] == module]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self._names_index()
+
+    def indices_for_module(self, module: str) -> List[int]:
+        """Every index of ``module`` (``""``: the kernel image), in catalog order."""
+        return list(self._modules_index().get(module, []))
 
     def module_names(self) -> List[str]:
         """Loaded modules that have traceable functions, sorted."""
@@ -379,7 +412,7 @@ class Catalog:
     def module_of(self, name: str) -> Optional[str]:
         """The module of ``name`` (``""`` for the kernel image), None if not in the catalog."""
         found = self._names_index().get(name)
-        return self.modules[found[0] - 1] if found else None
+        return self.modules[found - 1] if found else None
 
     # -- matching as the kernel does -------------------------------------------------
 
@@ -412,27 +445,35 @@ class Catalog:
             return [i] if within is None or i in set(within) else []
         if within is None:
             if pat.type == MATCH_FULL:
-                return list(self._names_index().get(pat.search, []))
+                return self.indices_of(pat.search)
             if pat.type == MATCH_FRONT_ONLY:
                 return self._prefix(pat.search)
             s = pat.search
+            if not s and pat.type != MATCH_GLOB:
+                return list(range(1, len(names) + 1))  # "*": everything
             if pat.type == MATCH_MIDDLE_ONLY:
                 return [i for i, n in enumerate(names, 1) if s in n]
             if pat.type == MATCH_END_ONLY:
-                return [i for i, n in enumerate(names, 1) if n.endswith(s)]
+                # "in" is an operator, cheaper than a method call: filter with it first.
+                return [i for i, n in enumerate(names, 1) if s in n and n.endswith(s)]
             fm = re.compile(glob_to_regex(s), re.DOTALL).fullmatch
             lead = _literal_prefix(s)
             if lead:
                 # A literal head narrows the scan to one sorted range.
                 return sorted(i for i in self._prefix(lead) if fm(names[i - 1]) is not None)
+            run = max(_literal_runs(s), key=len, default="")
+            if run:
+                # Every match contains each literal run: a C-speed filter first.
+                return [i for i, n in enumerate(names, 1) if run in n and fm(n) is not None]
             return [i for i, n in enumerate(names, 1) if fm(n) is not None]
         pred = pat.matcher()
         return [i for i in within if pred(names[i - 1])]
 
     def _prefix(self, s: str) -> List[int]:
         if self._sorted is None:
-            order = sorted(range(1, len(self.names) + 1), key=lambda i: self.names[i - 1])
-            self._sorted = ([self.names[i - 1] for i in order], order)
+            names = self.names
+            order0 = sorted(range(len(names)), key=names.__getitem__)
+            self._sorted = ([names[i] for i in order0], [i + 1 for i in order0])
         keys, order = self._sorted
         lo = bisect.bisect_left(keys, s)
         # Every key that starts with s sorts before s + U+10FFFF.
@@ -494,8 +535,22 @@ class Catalog:
             module, _, func = q.partition(":")
             if not module:
                 raise FtopError(f"'{query}': expected module:pattern or :mod:module")
-            return f"{self._substring(func) if func else ''}:mod:{module}"
+            return f"{self._substring(func) if func else ''}:mod:{self.module_word(module)}"
         return self._substring(q)
+
+    def module_word(self, module: str) -> str:
+        """``module`` as the kernel can match it after ``:mod:``.
+
+        The kernel (6.1) reads a module pattern that starts with a digit as an
+        index and refuses ``:mod:9p`` (EINVAL); ``*9p`` matches the same module
+        when no other loaded module name ends that way.
+        """
+        if not module[:1].isdigit():
+            return module
+        alt = f"*{module}"
+        if [m for m in self._modules_index() if m.endswith(module)] == [module]:
+            return alt
+        return module
 
     @staticmethod
     def _substring(q: str) -> str:

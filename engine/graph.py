@@ -364,21 +364,41 @@ class CallGraph:
         cpu, pid = rec.cpu, rec.pid
         if cpu is None or pid is None:
             return
-        prev = self._cpu_task.get(cpu)
-        if prev is None:
-            # The lines seen so far on this CPU belong to the task switched away
-            # from: move their open calls to that task's stream.
-            prev_pid = _prev_pid(rec.fields)
-            anon = self._streams.get(("cpu", cpu))
-            if prev_pid is not None and anon is not None and anon.frames:
-                key: RootKey = ("task", prev_pid)
-                if key not in self._streams:
-                    self._streams[key] = _Stream(self._root_for(cpu, prev_pid), cpu=cpu)
-                self._streams[key].frames = anon.frames
-                anon.frames = []
-        self._cpu_task[cpu] = pid
         if rec.comm:
             self._comm[pid] = rec.comm
+        prev = _prev_task(rec.fields)
+        if prev is not None:
+            self._comm.setdefault(prev[1], prev[0])
+        if self._cpu_task.get(cpu) is None and prev is not None:
+            self._adopt(cpu, prev[1])
+        self._cpu_task[cpu] = pid
+
+    def _adopt(self, cpu: int, pid: int) -> None:
+        """The first switch on a CPU names the task that ran there so far: what
+        was recorded for the CPU is that task's (its open calls and, grouped by
+        task, its tree)."""
+        anon_key: RootKey = ("cpu", cpu)
+        anon = self._streams.pop(anon_key, None)
+        key: RootKey = ("task", pid)
+        s = self._streams.get(key)
+        if s is None:
+            s = _Stream(self._root_for(cpu, pid), cpu=cpu)
+            self._streams[key] = s
+        if anon is None:
+            return
+        if self.group_by == "task" and anon_key in self.roots:
+            old_root = self.roots.pop(anon_key)
+            paths = [fr.node.path() for fr in anon.frames]
+            old_root.depth = s.root.depth
+            old_root._merge_into(s.root)
+            for fr, path in zip(anon.frames, paths):
+                node: Optional[CallNode] = s.root
+                for name in path:
+                    node = node.get(name) if node is not None else None
+                if node is not None:
+                    fr.node = node
+        if anon.frames and not s.frames:
+            s.frames = anon.frames
 
     def _stream(self, rec: Record) -> _Stream:
         cpu = rec.cpu if rec.cpu is not None else -1
@@ -406,6 +426,8 @@ class CallGraph:
         if root is None:
             root = CallNode(label)
             self.roots[key] = root
+        elif root.name.startswith("pid ") and label != root.name:
+            root.name = label  # the comm became known
         return root
 
     # -- reading ------------------------------------------------------------------------
@@ -448,13 +470,13 @@ class CallGraph:
         self.__init__(self.group_by, self.keep_slowest, self.max_nodes)  # type: ignore[misc]
 
 
-def _prev_pid(fields: Optional[str]) -> Optional[int]:
-    """The pid of ``prev`` in a switch record's ``prev-pid => next-pid`` text."""
+def _prev_task(fields: Optional[str]) -> Optional[Tuple[str, int]]:
+    """(comm, pid) of ``prev`` in a switch record's ``prev-pid => next-pid`` text."""
     if not fields or "=>" not in fields:
         return None
     prev = fields.split("=>", 1)[0].strip()
-    _, _, pid = prev.rpartition("-")
-    return int(pid) if pid.isdigit() else None
+    comm, _, pid = prev.rpartition("-")
+    return (comm.strip(), int(pid)) if pid.isdigit() else None
 
 
 def flatten(

@@ -47,6 +47,8 @@ OPTION_DESCRIPTIONS: Dict[str, str] = {
     "annotate": "mark where a CPU buffer starts after others lost events",
     "userstacktrace": "record the user-space stack after each event",
     "sym-userobj": "with userstacktrace, resolve addresses to file and offset",
+    "trace_printk_dest": "this instance receives trace_printk() output (one at a time)",
+    "copy_trace_marker": "this instance also gets what is written to the top trace_marker",
     "printk-msg-only": "trace_printk(): print only the message",
     "context-info": "show comm, pid, CPU, flags and timestamp on each line",
     "latency-format": "print lines in the latency tracers' format",
