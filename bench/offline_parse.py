@@ -9,7 +9,10 @@ What one round measures, for ftop and for the reference, on the same file:
 - reference: ``wc -l`` on the same file (page cache warm), lines per second.
 
 Rounds alternate between the two so that a noisy machine hurts both alike;
-the figure to read is the median of each and their ratio. A capture smaller
+the figure to read is the median of each and their ratio. Both wall-clock and
+CPU time are measured (``time.process_time`` for ftop, the children's
+``getrusage`` for ``wc``): on a shared, loaded machine wall time mostly
+measures the neighbours, CPU time much less so. A capture smaller
 than ``--lines`` is replicated in memory to about that many lines and written
 to a temporary file, so both sides read identical bytes.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -85,11 +89,15 @@ def build_input(capture: Path, want_lines: int, tmpdir: Path) -> Tuple[Path, int
     return out, len(head) + len(body) * copies, len(lines)
 
 
-def ftop_ingest(path: Path) -> Tuple[float, int, Ring, Aggregates]:
-    """Read ``path`` the way the stream does and feed the ring and aggregates."""
+def ftop_ingest(path: Path) -> Tuple[float, float, int, Ring, Aggregates]:
+    """Read ``path`` the way the stream does and feed the ring and aggregates.
+
+    Returns (wall seconds, CPU seconds, lines, ring, aggregates).
+    """
     ring = Ring()
     agg = Aggregates()
     count = 0
+    c0 = time.process_time()
     t0 = time.perf_counter()
     with open(path, "rb") as f:
         tail = b""
@@ -98,24 +106,35 @@ def ftop_ingest(path: Path) -> Tuple[float, int, Ring, Aggregates]:
             if not data:
                 break
             data = tail + data
-            cut = data.rfind(b"\n") + 1
-            tail = data[cut:]
-            lines = data[:cut].decode("utf-8", "surrogateescape").splitlines()
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                tail = data
+                continue
+            tail = data[cut + 1 :]
+            # As the trace_pipe reader does it.
+            lines = data[:cut].decode("utf-8", "replace").split("\n")
             ring.extend(lines)
             agg.ingest(lines, time.time())
             count += len(lines)
         if tail:
-            last = [tail.decode("utf-8", "surrogateescape")]
+            last = [tail.decode("utf-8", "replace")]
             ring.extend(last)
             agg.ingest(last, time.time())
             count += 1
-    return time.perf_counter() - t0, count, ring, agg
+    return time.perf_counter() - t0, time.process_time() - c0, count, ring, agg
 
 
-def wc_lines(path: Path) -> Tuple[float, int]:
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def wc_lines(path: Path) -> Tuple[float, float, int]:
+    """Returns (wall seconds, CPU seconds, lines) of ``wc -l path``."""
+    c0 = _children_cpu()
     t0 = time.perf_counter()
     out = subprocess.run(["wc", "-l", str(path)], check=True, capture_output=True, text=True)
-    return time.perf_counter() - t0, int(out.stdout.split()[0])
+    return time.perf_counter() - t0, _children_cpu() - c0, int(out.stdout.split()[0])
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -142,24 +161,30 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         wc_lines(path)  # warm the page cache
         ftop_t: List[float] = []
+        ftop_c: List[float] = []
         wc_t: List[float] = []
+        wc_c: List[float] = []
         for r in range(args.rounds):
-            dt_wc, n_wc = wc_lines(path)
-            dt, n, ring, agg = ftop_ingest(path)
+            dt_wc, cpu_wc, n_wc = wc_lines(path)
+            dt, cpu, n, ring, agg = ftop_ingest(path)
             assert n == n_wc == nlines, (n, n_wc, nlines)
             wc_t.append(dt_wc)
+            wc_c.append(cpu_wc)
             ftop_t.append(dt)
+            ftop_c.append(cpu)
             print(
-                f"  round {r + 1}: ftop {n / dt / 1e6:5.2f} M lines/s   "
-                f"wc -l {n_wc / dt_wc / 1e6:6.2f} M lines/s   ratio {dt_wc / dt:.3f}"
+                f"  round {r + 1}: ftop {n / dt / 1e6:5.2f} M lines/s "
+                f"({n / cpu / 1e6:5.2f} per CPU-s)   "
+                f"wc -l {n_wc / dt_wc / 1e6:6.2f} M lines/s ({n_wc / max(cpu_wc, 1e-9) / 1e6:6.2f})"
             )
-        med_f = statistics.median(ftop_t)
-        med_w = statistics.median(wc_t)
-        print(
-            f"median: ftop ring+aggregates {nlines / med_f / 1e6:.2f} M lines/s, "
-            f"wc -l {nlines / med_w / 1e6:.2f} M lines/s, "
-            f"ftop/wc = {med_w / med_f:.3f} ({med_f / med_w:.1f}x the time of wc -l)"
-        )
+        for label, f_, w_ in (("wall", ftop_t, wc_t), ("CPU ", ftop_c, wc_c)):
+            med_f = statistics.median(f_)
+            med_w = max(statistics.median(w_), 1e-9)
+            print(
+                f"median {label}: ftop ring+aggregates {nlines / med_f / 1e6:.2f} M lines/s, "
+                f"wc -l {nlines / med_w / 1e6:.2f} M lines/s, "
+                f"ftop/wc = {med_w / med_f:.3f} ({med_f / med_w:.0f}x the time of wc -l)"
+            )
         snap = agg.snapshot(time.time(), top_n=3)
         print(
             f"  ring holds {len(ring)} lines ({ring.bytes / 2**20:.0f} MiB text), "

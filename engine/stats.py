@@ -42,12 +42,12 @@ __all__ = [
 # as a pattern that walks the context from the "[cpu]" column. Counter clocks
 # print the timestamp without a dot and take the slower, general pattern.
 #
-# Each pattern swallows the rest of its line ("[^\n]*", which costs nothing
-# measurable) so that text in an event's payload cannot be counted again.
-_CTX_NAME_FIND = re.compile(rb":(?<=\.\d{6}:) ([\w.$]*:?)[^\n]*")
-_CTX_NAME_FIND_ANY_CLOCK = re.compile(rb"\[\d+\] [^:\n\[]*\d: ([\w.$]*:?)[^\n]*")
+# Each pattern swallows the rest of its line (".*" stops at the newline and
+# costs little) so that text in an event's payload cannot be counted again.
+_CTX_NAME_FIND = re.compile(rb":(?<=\.\d{6}:) ([\w.$]*:?).*")
+_CTX_NAME_FIND_ANY_CLOCK = re.compile(rb"\[\d+\] [^:\n\[]*\d: ([\w.$]*:?).*")
 # The CPU column of the same lines.
-_CTX_CPU_FIND = re.compile(rb"\[(\d+)\] [^\n]*")
+_CTX_CPU_FIND = re.compile(rb"\[(\d+)\] .*")
 # Latency-format context (trace_print_lat_context): "comm-pid cpu+flags rel[us][mark]: body".
 _LAT_FIND = re.compile(
     rb"^ *[^\n]{1,8}?-\d+ +(\d+)[.dDbX]\S* +\d+(?:us)?[ +!#*@$]?: ([\w.$]*:?)", re.MULTILINE
@@ -56,16 +56,16 @@ _LAT_FIND = re.compile(
 # " prev_pid:prio:S ==> [cpu] next_pid:prio:S comm" and "...   + [cpu] ...": they
 # have no event name, so they are counted as sched_switch and sched_wakeup, as
 # the line parser names them.
-_CTXWAKE_FIND = re.compile(rb": +\d+: *-?\d+:\S +(==>|\+) \[[^\n]*")
+_CTXWAKE_FIND = re.compile(rb": +\d+: *-?\d+:\S +(==>|\+) \[.*")
 _CTXWAKE_NAMES = {b"==>": b"sched_switch:", b"+": b"sched_wakeup:"}
 # function_graph: a line with a "N) " CPU column and a "|" after it (entries,
 # leaves, exits, comments; not the context-switch banner).
 _GRAPH_CPU_FIND = re.compile(rb"^ *(?:\d+\.\d+ +\| +)?(\d+)\)[^|\n]*\|", re.MULTILINE)
 # function_graph calls, counted on entry and leaf: "|  <indent>name(" or,
 # for a module's function, "|  <indent>name [module](".
-_GRAPH_FUNC_FIND = re.compile(rb"\|  +([\w.$]+)(?: \[[\w-]+\])?\([^\n]*")
+_GRAPH_FUNC_FIND = re.compile(rb"\|  +([\w.$]+)(?: \[[\w-]+\])?\(.*")
 # Events shown as graph comments: "|  <indent>/* name: ...".
-_GRAPH_EVENT_FIND = re.compile(rb"\|  +/\* ([\w.$]+:)[^\n]*")
+_GRAPH_EVENT_FIND = re.compile(rb"\|  +/\* ([\w.$]+:).*")
 _LOST_FIND = re.compile(rb"CPU:(\d+) \[LOST (\d+) EVENTS\]")
 
 _GRAPH_HINT = re.compile(r" *(?:\d+\.\d+ +\| +)?\d+\) ")
@@ -263,7 +263,11 @@ class Aggregates:
             more_names += map(_CTXWAKE_NAMES.__getitem__, _CTXWAKE_FIND.findall(chunk))
             total += len(lat)
 
-        lost: List[Tuple[bytes, bytes]] = _LOST_FIND.findall(chunk) if b"LOST" in chunk else []
+        # A LOST marker is not a record line; when every line was one (the usual
+        # stream), the batch cannot hold a marker and the scan is skipped.
+        lost: List[Tuple[bytes, bytes]] = []
+        if total < len(lines) and b"LOST" in chunk:
+            lost = _LOST_FIND.findall(chunk)
 
         idx = math.floor(now / self.bucket_s)
         with self._lock:
