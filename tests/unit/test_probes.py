@@ -1,0 +1,127 @@
+"""kprobe/uprobe definitions (ftop.engine.probes) and error_log entries (ftop.engine.error_log)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from ftop.engine.error_log import parse_error_log
+from ftop.engine.errors import ConfigError, NotSupported
+from ftop.engine.probes import (
+    explain_refusal,
+    kprobe,
+    list_probes,
+    parse_probe,
+    plan_create,
+    plan_remove,
+    uprobe,
+)
+from ftop.engine.tracefs import Tracefs
+
+LAB = Path(__file__).resolve().parent.parent / "fixtures" / "lab-6.1-rt"
+
+
+def lab_path(name: str) -> Path:
+    """A lab-6.1-rt capture (``.gz`` accepted); skip while it is not recorded here."""
+    for p in (LAB / name, LAB / (name + ".gz")):
+        if p.exists():
+            return p
+    pytest.skip(f"lab capture {name} not recorded here (scripts/record-fixtures --lab)")
+
+
+def lab_text(name: str) -> str:
+    p = lab_path(name)
+    data = p.read_bytes()
+    return (gzip.decompress(data) if p.suffix == ".gz" else data).decode()
+
+
+def test_real_kprobe_events_parse_and_round_trip() -> None:
+    lines = [ln for ln in lab_text("kprobe_events.txt").splitlines() if ln.strip()]
+    probes = [parse_probe(ln, "kprobe") for ln in lines]
+    assert {p.name for p in probes} == {"kprobes/ftop_open", "kprobes/ftop_open_ret"}
+    ret = next(p for p in probes if p.ret)
+    assert ret.target == "do_sys_openat2"
+    assert any(a.startswith("ret=$retval") for a in ret.args)
+    for p, ln in zip(probes, lines):
+        again = parse_probe(p.definition(), "kprobe")
+        assert again == p
+        # The kernel lists what we write, maxactive aside (it prints r<N> when set).
+        assert p.definition().split(" ", 1)[1] == ln.split(" ", 1)[1]
+
+
+def test_read_back_shapes_from_the_lab_kernel() -> None:
+    r = parse_probe("r10:kprobes/myretprobe vfs_read ret=$retval")
+    assert (r.ret, r.maxactive, r.name) == (True, 10, "kprobes/myretprobe")
+    u = parse_probe("p:uprobes/myup /bin/true:0x0000000000001000", "uprobe")
+    assert (u.kind, u.target, u.file) == ("uprobe", "/bin/true:0x0000000000001000", "uprobe_events")
+    auto = parse_probe("p vfs_write")
+    assert auto.name == "kprobes/p_vfs_write_0"  # the kernel's own naming
+
+
+def test_builders_validate_shape() -> None:
+    p = kprobe("vfs_read", "ftop_read", ["file=$arg1", "count=$arg3:u64", "+0(%si):string"])
+    assert (
+        p.definition() == "p:kprobes/ftop_read vfs_read file=$arg1 count=$arg3:u64 +0(%si):string"
+    )
+    assert kprobe("do_sys_openat2+0x5").event == "p_do_sys_openat2_5"
+    assert uprobe("/bin/true", 0x1000, "t").definition() == "p:uprobes/t /bin/true:0x1000"
+    for bad in (
+        lambda: kprobe("vfs_read", "9bad"),
+        lambda: kprobe("vfs read"),
+        lambda: kprobe("vfs_read+4", "r1", ret=True),
+        lambda: kprobe("vfs_read", "x", ["count=$arg3:u7"]),
+        lambda: kprobe("vfs_read", "x", ["a=$arg1", "a=$arg2"]),
+        lambda: kprobe("vfs_read", "x", ["bogus"]),
+        lambda: kprobe("vfs_read", "x", maxactive=4),
+        lambda: uprobe("relative/path", 16),
+        lambda: parse_probe("x:foo vfs_read"),
+    ):
+        with pytest.raises(ConfigError):
+            bad()
+
+
+def test_plans_append_and_remove_disables_first() -> None:
+    p = kprobe("vfs_read", "ftop_read", ["count=$arg3:u64"])
+    create = plan_create(p, enable=True)
+    assert [(c.rel, c.value, c.append) for c in create] == [
+        ("kprobe_events", "p:kprobes/ftop_read vfs_read count=$arg3:u64", True),
+        ("events/kprobes/ftop_read/enable", "1", False),
+    ]
+    remove = plan_remove(p)
+    assert [(c.rel, c.value, c.append) for c in remove] == [
+        ("events/kprobes/ftop_read/enable", "0", False),
+        ("kprobe_events", "-:kprobes/ftop_read", True),
+    ]
+
+
+def test_list_probes_reads_enable_state(tmp_path: Path) -> None:
+    (tmp_path / "kprobe_events").write_text(lab_text("kprobe_events.txt"))
+    (tmp_path / "uprobe_events").write_text("p:uprobes/myup /bin/true:0x0000000000001000\n")
+    (tmp_path / "events/kprobes/ftop_open").mkdir(parents=True)
+    (tmp_path / "events/kprobes/ftop_open/enable").write_text("1\n")
+    got = {p.name: p.enabled for p in list_probes(Tracefs(tmp_path))}
+    assert got == {"kprobes/ftop_open": True, "kprobes/ftop_open_ret": None, "uprobes/myup": None}
+
+
+def test_real_error_log_entries_and_caret() -> None:
+    text = lab_text("error_log.bad-kprobe+bad-filter.txt")
+    entries = parse_error_log(text)
+    assert [e.location for e in entries] == ["trace_kprobe", "event filter parse error"]
+    kp = entries[0]
+    assert kp.message == "Invalid probed address or symbol"
+    assert kp.command == "p:bad no_such_symbol_q"
+    assert kp.caret is not None and kp.command[kp.caret :].startswith("no_such_symbol_q")
+    assert entries[1].command == "prev_pid === 0"
+    assert parse_error_log(lab_text("error_log.unknown-function.txt")) == []
+
+
+def test_explain_refusal_prefers_the_error_log_over_the_errno() -> None:
+    """6.1 answers ENOENT to an unknown kprobe symbol: not a missing feature."""
+    log = lab_text("error_log.bad-kprobe.txt").splitlines()
+    err = NotSupported("kprobe_events", "append", 2, "not available", "p:bad no_such_symbol_q", log)
+    text = explain_refusal(err)
+    assert "Invalid probed address or symbol" in text
+    assert "p:bad no_such_symbol_q" in text
+    lines = text.splitlines()
+    assert lines[-1].index("^") == lines[-2].index("no_such_symbol_q")
