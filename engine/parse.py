@@ -415,6 +415,14 @@ def _classify(body: str, bare: bool) -> _Classified:
         return _OTHER
     first = text[0]
 
+    if first.isdigit():
+        # Before the event test: "17: 98:I ==> [000] ..." (the prio is printed
+        # "%3d") would otherwise read as an event named "17".
+        m = _CTXWAKE.match(text)
+        if m:
+            name = "sched_switch" if m.group("op") == "==>" else "sched_wakeup"
+            return ("event", name, None, text)
+
     if first == "<":
         if text in ("<stack trace>", "<user stack trace>"):
             return ("stack", None, None, text)
@@ -446,11 +454,6 @@ def _classify(body: str, bare: bool) -> _Classified:
             return ("event", "hwlat", None, text)
         if _TIMERLAT.match(text):
             return ("event", "timerlat", None, text)
-
-    m = _CTXWAKE.match(text)
-    if m:
-        name = "sched_switch" if m.group("op") == "==>" else "sched_wakeup"
-        return ("event", name, None, text)
 
     if not bare:
         m = _BARE_SYMBOL.match(text)

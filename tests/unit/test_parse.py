@@ -266,6 +266,15 @@ def test_wakeup_tracer_entries_with_a_null_or_unknown_ip() -> None:
     assert (r.kind, r.name, r.parent) == ("function", "__schedule", None)
 
 
+def test_context_switch_record_whose_padded_prio_looks_like_an_event_name() -> None:
+    # Regression (6.1-rt lab, wakeup trace_pipe): "17: 98:I" parsed as an event named "17".
+    r = parse_line(
+        "rcu_pree-17        0d...3.. 35851284us :       17: 98:I ==> [000]      19: 98:R rcuc/0"
+    )
+    assert (r.kind, r.name, r.comm, r.pid, r.cpu) == ("event", "sched_switch", "rcu_pree", 17, 0)
+    assert r.fields == "17: 98:I ==> [000]      19: 98:R rcuc/0"
+
+
 def test_verbose_latency_format_line() -> None:
     r = parse_line(
         "          <idle>       0   1 0 00000000 00000000 [0000012a] 0.298ms (+0.000ms): "
@@ -795,3 +804,61 @@ def test_lab_sched_trace_first_sched_switch() -> None:
     assert (sw.comm, sw.pid, sw.cpu, sw.flags) == ("<idle>", 0, 0, "d...2..")
     assert sw.ts == pytest.approx(80.785299)
     assert sw.fields is not None and "next_comm=rcu_preempt next_pid=17" in sw.fields
+
+
+@pytest.mark.parametrize(
+    ("name", "tracer", "latency", "shown", "cpu", "task", "pid", "rt_prio"),
+    [
+        ("wakeup", "wakeup", 186279, 3683, 1, "irq/25-virtio0-", 115, 50),
+        ("wakeup_rt", "wakeup_rt", 107765, 7242, 0, "rcuc/0", 19, 1),
+    ],
+)
+def test_lab_wakeup_latency_reports(
+    name: str, tracer: str, latency: int, shown: int, cpu: int, task: str, pid: int, rt_prio: int
+) -> None:
+    path = FIXTURES / f"lab-6.1-rt/{name}.trace.txt"
+    if not path.exists():
+        pytest.skip("lab capture not recorded here")
+    lt = parse_latency_trace(_read(path))
+    assert (lt.tracer, lt.kernel_release, lt.preempt_model, lt.online_cpus) == (
+        tracer,
+        "6.1.0-56-rt-amd64",
+        "preempt_rt",
+        2,
+    )
+    assert (lt.latency_us, lt.entries_shown, lt.entries_total, lt.cpu) == (
+        latency,
+        shown,
+        shown,
+        cpu,
+    )
+    assert (lt.task_comm, lt.task_pid, lt.uid, lt.nice, lt.policy, lt.rt_prio) == (
+        task,
+        pid,
+        0,
+        0,
+        1,
+        rt_prio,
+    )
+    assert lt.unparsed == 0
+    first = lt.records[0]
+    assert (first.kind, first.name) == ("event", "sched_wakeup")
+    assert lt.stacks[0][:3] == ["__ftrace_trace_stack", "probe_wakeup", "ttwu_do_wakeup"]
+
+
+def test_lab_wakeup_trace_pipe_lost_marker_and_switches() -> None:
+    recs = _records("lab-6.1-rt/wakeup.trace_pipe.txt")
+    assert (recs[0].kind, recs[0].cpu, recs[0].lost) == ("lost", 0, 228154)
+    r = recs[1]
+    assert (r.kind, r.comm, r.pid, r.cpu, r.flags, r.name, r.parent) == (
+        "function",
+        "sh",
+        152,
+        0,
+        "dn.h...",
+        "nohz_balance_exit_idle",
+        "trigger_load_balance",
+    )
+    assert r.ts == pytest.approx(35.739133)
+    switches = [x for x in recs if x.name == "sched_switch"]
+    assert switches and all(x.kind == "event" for x in switches)
