@@ -61,17 +61,16 @@ def test_triggers_read_back_with_counts_and_the_all_functions_line() -> None:
     assert ev.count is not None and ev.count <= 1
 
 
-def test_fired_triggers_count_down() -> None:
-    before = {
-        t.command: t.count
-        for t in parse_filter(lab_text("set_ftrace_filter.triggers.txt")).triggers
-    }
+def test_fired_triggers_read_back_their_remaining_count() -> None:
+    """After the load: enable_event:1 fired (count=0); traceoff fired once (a traceoff
+    trigger counts down only when it changes tracing_on), and tracing_on is 0."""
     after = {
         t.command: t.count
         for t in parse_filter(lab_text("set_ftrace_filter.triggers-fired.txt")).triggers
     }
-    assert after["traceoff"] is not None and before["traceoff"] is not None
-    assert after["traceoff"] < before["traceoff"]
+    assert after["enable_event"] == 0
+    assert after["traceoff"] is not None and after["traceoff"] < 3
+    assert lab_text("tracing_on.after-traceoff-trigger.txt").strip() == "0"
 
 
 def test_function_and_triggers_together() -> None:
@@ -87,15 +86,19 @@ def test_glob_read_back_lists_functions() -> None:
     assert not fc.triggers and not fc.other
 
 
-def test_module_functions_read_back_with_their_module() -> None:
+def test_module_filter_read_back() -> None:
+    """`:mod:9p` on 6.1: refused (a leading digit reads as an index), so no function is
+    listed; only what was there before (the recorder's leftover triggers) remains."""
     files = sorted(LAB.glob("set_ftrace_filter.mod-*.txt"))
     if not files:
         pytest.skip("lab capture set_ftrace_filter.mod-*.txt not recorded here")
     fc = parse_filter(files[0].read_text())
     mod = files[0].name[len("set_ftrace_filter.mod-") : -len(".txt")]
-    # Either the functions, each "[mod]", or the kernel's pending ":mod:" entry.
-    assert all(e.module == mod for e in fc.functions)
-    assert fc.functions or fc.pending == [f":mod:{mod}"]
+    if mod[0].isdigit():
+        assert fc.functions == [] and fc.unrestricted
+    else:
+        assert fc.functions and all(e.module == mod for e in fc.functions)
+    assert not fc.other
 
 
 def test_parse_filter_shapes_seen_on_the_lab_kernel() -> None:

@@ -85,16 +85,16 @@ def test_abstime_and_filter_variants_build_trees() -> None:
             check_times(r)
 
 
-def test_filter_vfs_leaves_are_counted() -> None:
-    """set_ftrace_filter vfs_*: graph lines are mostly leaves (`vfs_x();` with a duration)."""
+def test_filter_vfs_every_completed_call_is_counted() -> None:
+    """set_ftrace_filter vfs_*: each leaf line and each closing brace completes one call."""
     lines = lab_text("function_graph.filter-vfs.trace.txt").splitlines()
     leaves = sum(1 for ln in lines if re.search(r"\|\s+vfs_\w+\(\);$", ln))
+    exits = sum(1 for ln in lines if re.search(r"\|\s+\}", ln))
     g = CallGraph()
     g.feed_lines(lines)
-    counted = sum(
-        n.count for r in g.roots.values() for n in r.walk() if not n.children and n.parent
-    )
-    assert counted >= leaves > 0
+    counted = sum(n.count for r in g.roots.values() for n in r.walk() if n.parent is not None)
+    assert leaves > 0 and counted == leaves + exits
+    assert g.lost_events == 0
 
 
 def test_trace_pipe_batches_equal_one_feed() -> None:

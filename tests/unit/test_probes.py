@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -36,18 +37,47 @@ def lab_text(name: str) -> str:
     return (gzip.decompress(data) if p.suffix == ".gz" else data).decode()
 
 
-def test_real_kprobe_events_parse_and_round_trip() -> None:
-    lines = [ln for ln in lab_text("kprobe_events.txt").splitlines() if ln.strip()]
+# kprobe_events as the 6.1-rt lab kernel listed it after
+#   echo 'p:myprobe vfs_read file=$arg1 count=$arg3:u64' >> kprobe_events
+#   echo 'r:myretprobe vfs_read ret=$retval' >> kprobe_events
+#   echo 'p:mygrp/p2 do_sys_openat2+0x5 dfd=%di:s32' >> kprobe_events
+#   echo 'p vfs_write' >> kprobe_events
+# (the group is filled in, r gets its maxactive, offsets print in decimal).
+LISTED = """\
+p:kprobes/myprobe vfs_read file=$arg1 count=$arg3:u64
+r10:kprobes/myretprobe vfs_read ret=$retval
+p:mygrp/p2 do_sys_openat2+5 dfd=%di:s32
+p:kprobes/p_vfs_write_0 vfs_write
+"""
+
+
+def test_kprobe_events_listing_parses_and_round_trips() -> None:
+    lines = LISTED.splitlines()
     probes = [parse_probe(ln, "kprobe") for ln in lines]
-    assert {p.name for p in probes} == {"kprobes/ftop_open", "kprobes/ftop_open_ret"}
-    ret = next(p for p in probes if p.ret)
-    assert ret.target == "do_sys_openat2"
-    assert any(a.startswith("ret=$retval") for a in ret.args)
+    assert [p.name for p in probes] == [
+        "kprobes/myprobe",
+        "kprobes/myretprobe",
+        "mygrp/p2",
+        "kprobes/p_vfs_write_0",
+    ]
+    assert probes[0].args == ("file=$arg1", "count=$arg3:u64")
+    assert probes[2].target == "do_sys_openat2+5"
     for p, ln in zip(probes, lines):
-        again = parse_probe(p.definition(), "kprobe")
-        assert again == p
-        # The kernel lists what we write, maxactive aside (it prints r<N> when set).
-        assert p.definition().split(" ", 1)[1] == ln.split(" ", 1)[1]
+        assert p.definition() == ln
+        assert parse_probe(p.definition(), "kprobe") == p
+
+
+def test_recorded_kprobe_definitions_validate() -> None:
+    """The definitions the fixture recorder wrote (README of lab-6.1-rt)."""
+    readme = lab_text("README.md")
+    defs = re.findall(r"echo '([pr]:kprobes/ftop_open\S* [^']*)' >> kprobe_events", readme)
+    assert len(defs) >= 2
+    for d in defs:
+        p = parse_probe(d)
+        assert p.definition() == d
+    # and the events they produced are in the trace, named as the definitions say
+    trace = lab_text("kprobe.trace.txt")
+    assert "ftop_open:" in trace and "ftop_open_ret:" in trace
 
 
 def test_read_back_shapes_from_the_lab_kernel() -> None:
@@ -96,7 +126,9 @@ def test_plans_append_and_remove_disables_first() -> None:
 
 
 def test_list_probes_reads_enable_state(tmp_path: Path) -> None:
-    (tmp_path / "kprobe_events").write_text(lab_text("kprobe_events.txt"))
+    (tmp_path / "kprobe_events").write_text(
+        "p:kprobes/ftop_open do_sys_openat2 dfd=%di:s32\nr:kprobes/ftop_open_ret do_sys_openat2\n"
+    )
     (tmp_path / "uprobe_events").write_text("p:uprobes/myup /bin/true:0x0000000000001000\n")
     (tmp_path / "events/kprobes/ftop_open").mkdir(parents=True)
     (tmp_path / "events/kprobes/ftop_open/enable").write_text("1\n")

@@ -63,8 +63,9 @@ def test_real_stack_trace_table() -> None:
     last = st.frames[-1]
     assert last.depth == last.size
     assert all(f.offset is not None and f.length is not None for f in st.frames)
-    max_size = int(lab_text("stack_max_size.txt"))
-    assert st.max_size == st.frames[0].depth == max_size
+    # The deepest frame's depth is the maximum (read_stack_trace then takes it from
+    # stack_max_size; the capture's stack_max_size.txt is the at-boot 0).
+    assert st.max_size == st.frames[0].depth > 0
 
 
 def test_module_offset_and_disabled_comment() -> None:
