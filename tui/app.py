@@ -15,6 +15,7 @@ handler, before anything touches a terminal that may be gone.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import atexit
 import contextlib
 import os
@@ -27,6 +28,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, Optional
 
+from ftop.engine import trace_pipe
 from ftop.engine.config import TraceConfig
 from ftop.engine.errors import FtopError, TracefsNotFound
 from ftop.themes import THEMES, pick_theme
@@ -43,6 +45,13 @@ from .settings import Settings
 from .unavailable import UnavailableScreen
 
 __all__ = ["FtopApp", "build_app", "run"]
+
+# The reader thread shares the GIL with the event loop, and parsing one batch is
+# one long C call (regex over the batch) that holds it: smaller batches than the
+# engine's 1 MiB default keep the UI's lag low under a flood. (To become a
+# TracePipeReader/Session parameter; set here, before any stream starts.)
+UI_BATCH_BYTES = 64 * 1024
+trace_pipe.BATCH_BYTES = min(trace_pipe.BATCH_BYTES, UI_BATCH_BYTES)
 
 command(
     "app.help", "f1,question_mark", "help", "Help", "every key, grouped by screen", key_display="F1"
@@ -87,7 +96,7 @@ class FtopApp(App[Any]):
         error: Optional[str] = None,
         notes: Optional[List[str]] = None,
         poll_interval: float = 1.0,
-        refresh_interval: float = 0.05,
+        refresh_interval: float = 1 / 30,
         first_screen: str = "live",
         release: Optional[str] = None,
         detect_foreign: bool = False,
@@ -121,6 +130,9 @@ class FtopApp(App[Any]):
         self._stopping = threading.Event()
         self._last_lifetime: Optional[int] = None
         self._last_clock: Optional[float] = None
+        self._quitting = False
+        self.restore_report: Any = None
+        self.restore_error: Optional[str] = None
 
     # -- start -----------------------------------------------------------------------
 
@@ -236,8 +248,16 @@ class FtopApp(App[Any]):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
+        """Quit: put tracing back exactly as it was (on a thread), then leave."""
         self._stopping.set()
         self._poll_wake.set()
+        if self.session is not None and not self._quitting:
+            self._quitting = True
+            self.notify("putting tracing back as it was…", timeout=5)
+            try:
+                self.restore_report = await asyncio.to_thread(self.session.restore)
+            except Exception as e:  # reported after the screen is gone
+                self.restore_error = str(e)
         self.exit()
 
     def action_toggle_tracing(self) -> None:
@@ -478,10 +498,13 @@ def run(ns: argparse.Namespace, cfg: TraceConfig) -> int:
     finally:
         undo()
         if sess is not None:
-            report = sess.restore()
+            # Quitting restored already (restore is idempotent); every other way out does it here.
+            report = sess.restore() or app.restore_report
             if report is not None and not report.ok:
                 for err in report.errors:
                     print(f"ftop: restore: {err}", file=sys.stderr)
+            if app.restore_error:
+                print(f"ftop: restore: {app.restore_error}", file=sys.stderr)
     if result == "demo":
         demo_ns = argparse.Namespace(**{**vars(ns), "demo": True, "file": None, "input": None})
         return run(demo_ns, cfg)

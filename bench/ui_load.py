@@ -1,0 +1,148 @@
+"""The UI under the machine's every-event load: event-loop lag and view refreshes per second.
+
+Run as root:  .venv/bin/python bench/ui_load.py [--seconds 10] [--rounds 3] [--top]
+
+The app runs headless (``run_test``, 120x40) on a live session with every trace
+event enabled (``events/enable`` = 1) in a private instance (``--top``: the top
+level), following the stream. Per round it reports:
+
+* event-loop lag: how late a 10 ms timer fires in the app's own loop (p50,
+  p95, max); target p95 < 50 ms;
+* view refreshes/s: frames in which the trace view repainted (its first line
+  rendered); target >= 20;
+* what the engine ingested (lines/s into the ring), and, as the reference under
+  the same load in the same run, what ``cat trace_pipe > /dev/null`` delivers.
+
+The tracefs state is snapshotted first and restored at the end, exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ftop.engine.config import EventSpec, TraceConfig
+from ftop.engine.session import Session
+from ftop.engine.state import differences, restore, snapshot
+from ftop.engine.tracefs import Tracefs, find_tracefs
+from ftop.tui.app import FtopApp
+from ftop.tui.live import LiveScreen
+from ftop.tui.settings import Settings
+
+LAG_TARGET_MS = 50.0
+FPS_TARGET = 20.0
+
+
+def pct(values: List[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+async def one_round(root: Path, instance: Optional[str], seconds: float) -> Dict[str, float]:
+    sess = Session.open(str(root), instance=instance, journal_dir=Path("/tmp/ftop-bench-journal"))
+    try:
+        sess.apply_config(TraceConfig(events=[EventSpec("all")]))
+        sess.start_stream()
+        sess.poll()
+        app = FtopApp(
+            sess, kind="live", label="bench", settings=Settings(Path("/tmp/ftop-bench.toml"))
+        )
+        lags: List[float] = []
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(1.0)  # warm up: the ring fills, caches settle
+            screen = app.screen
+            assert isinstance(screen, LiveScreen) and screen.view is not None
+            view = screen.view
+            loop = asyncio.get_running_loop()
+            frames0, seq0 = view.frames, sess.ring.next_seq
+            t0 = time.monotonic()
+            end = t0 + seconds
+            while time.monotonic() < end:
+                expected = loop.time() + 0.010
+                await asyncio.sleep(0.010)
+                lags.append(max(0.0, loop.time() - expected) * 1000)
+            elapsed = time.monotonic() - t0
+            frames = view.frames - frames0
+            ingested = sess.ring.next_seq - seq0
+            await pilot.press("q")
+        return {
+            "lag_p50": pct(lags, 50),
+            "lag_p95": pct(lags, 95),
+            "lag_max": max(lags) if lags else float("nan"),
+            "fps": frames / elapsed,
+            "ingest": ingested / elapsed,
+        }
+    finally:
+        sess.restore()
+
+
+def cat_reference(root: Path, instance: Optional[str], seconds: float) -> float:
+    """Lines/s that `cat trace_pipe` delivers under the same load (same run)."""
+    sess = Session.open(str(root), instance=instance, journal_dir=Path("/tmp/ftop-bench-journal"))
+    try:
+        sess.apply_config(TraceConfig(events=[EventSpec("all")]))
+        pipe = str(sess.tfs.file("trace_pipe"))
+        t0 = time.monotonic()
+        out = subprocess.run(
+            f"timeout {seconds} cat {pipe} | wc -l", shell=True, capture_output=True, text=True
+        )
+        return int(out.stdout.strip() or 0) / (time.monotonic() - t0)
+    finally:
+        sess.restore()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--top", action="store_true", help="load the top level instead of an instance")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("bench/ui_load.py: needs root", file=sys.stderr)
+        return 2
+    root = find_tracefs()
+    tfs = Tracefs(root)
+    pristine = snapshot(tfs)
+    instance = None if args.top else f"ftop-bench-{os.getpid()}"
+    rows = []
+    try:
+        for r in range(args.rounds):
+            ref = cat_reference(root, instance, min(5.0, args.seconds))
+            res = asyncio.run(one_round(root, instance, args.seconds))
+            res["cat"] = ref
+            rows.append(res)
+            print(
+                f"round {r + 1}: lag p50 {res['lag_p50']:.1f} ms, p95 {res['lag_p95']:.1f} ms, "
+                f"max {res['lag_max']:.0f} ms; {res['fps']:.1f} view refreshes/s; "
+                f"ingest {res['ingest']:,.0f} lines/s (cat trace_pipe {ref:,.0f}/s, "
+                f"ratio {res['ingest'] / max(ref, 1):.2f})",
+                flush=True,
+            )
+    finally:
+        restore(tfs, pristine)
+        diff = differences(pristine, snapshot(tfs))
+        if diff:
+            print("bench/ui_load.py: tracefs NOT restored: " + "; ".join(diff), file=sys.stderr)
+    p95 = statistics.median(r["lag_p95"] for r in rows)
+    fps = statistics.median(r["fps"] for r in rows)
+    print(
+        f"median: lag p95 {p95:.1f} ms (target < {LAG_TARGET_MS:.0f}): "
+        f"{'ok' if p95 < LAG_TARGET_MS else 'MISSED'}; "
+        f"{fps:.1f} refreshes/s (target >= {FPS_TARGET:.0f}): {'ok' if fps >= FPS_TARGET else 'MISSED'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
