@@ -44,7 +44,7 @@ def pct(values: List[float], p: float) -> float:
     if not values:
         return float("nan")
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 async def one_round(root: Path, instance: Optional[str], seconds: float) -> Dict[str, float]:
