@@ -39,7 +39,9 @@ __all__ = [
     "FilterContents",
     "FilterEntry",
     "FunctionTrigger",
+    "ProcessInfo",
     "Selection",
+    "find_processes",
     "parse_filter",
     "parse_trigger",
     "plan_add",
@@ -407,6 +409,34 @@ def plan_ftrace_pid(pids: Sequence[int], append: bool = False, notrace: bool = F
     if bad:
         raise ConfigError(f"not a pid: {bad[0]}")
     return Change(rel, " ".join(str(p) for p in pids), append=append)
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """A process for the set_ftrace_pid picker."""
+
+    pid: int
+    name: str
+    cmdline: str
+
+
+def find_processes(query: str = "", limit: int = 200) -> List[ProcessInfo]:
+    """Processes whose pid, name or command line contains ``query`` (all when empty),
+    by pid. Processes that vanish or refuse inspection are skipped."""
+    import psutil  # type: ignore[import-untyped]
+
+    q = query.strip().lower()
+    out: List[ProcessInfo] = []
+    for p in psutil.process_iter(["pid", "name", "cmdline"]):
+        info = p.info
+        cmd = " ".join(info.get("cmdline") or [])
+        name = info.get("name") or ""
+        if q and q not in str(info["pid"]) and q not in name.lower() and q not in cmd.lower():
+            continue
+        out.append(ProcessInfo(int(info["pid"]), name, cmd))
+        if len(out) >= limit:
+            break
+    return sorted(out, key=lambda p: p.pid)
 
 
 def read_ftrace_pid(tfs: Tracefs, notrace: bool = False) -> List[int]:

@@ -203,3 +203,16 @@ def test_depth_and_pids() -> None:
     ch = plan_ftrace_pid([1, 42])
     assert (ch.rel, ch.value, ch.append) == ("set_ftrace_pid", "1 42", False)
     assert plan_ftrace_pid([], notrace=True).rel == "set_ftrace_notrace_pid"
+
+
+def test_find_processes_for_the_pid_picker() -> None:
+    import os
+
+    from ftop.engine.filter import find_processes
+
+    me = os.getpid()
+    found = find_processes(str(me))
+    assert me in {p.pid for p in found}
+    mine = next(p for p in found if p.pid == me)
+    assert "python" in (mine.name + mine.cmdline).lower()
+    assert find_processes("no-such-process-name-q") == []

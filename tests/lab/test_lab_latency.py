@@ -1,0 +1,57 @@
+"""wakeup_rt on the real 6.1-rt kernel: the max-latency report parsed, reset, threshold."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from engine_lab import raw, session_fixture  # noqa: F401
+from ftop.engine.latency import (
+    LatencyMonitor,
+    available,
+    plan_reset_max,
+    plan_thresh,
+    read_max_latency,
+    read_report,
+    read_thresh,
+)
+from ftop.engine.options import plan_option
+from ftop.engine.session import Session
+from ftop.engine.transaction import Change
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(150)]
+
+
+def test_wakeup_rt_header_reset_and_thresh(session: Session) -> None:
+    assert {"wakeup", "wakeup_rt", "wakeup_dl"} <= set(available(session.tfs))
+    before_max = raw("tracing_max_latency").strip()
+    mon = LatencyMonitor()
+    mon.poll(session.tfs)
+    # function-trace off keeps the tracer cheap under emulation (and reading safe).
+    session.apply(
+        [
+            plan_option("function-trace", False),
+            plan_reset_max(),
+            Change("current_tracer", "wakeup_rt"),
+        ]
+    )
+    for _ in range(5):
+        subprocess.run(["chrt", "-f", "50", "sleep", "0.01"], check=True, timeout=20)
+    new = mon.poll(session.tfs)
+    assert new is not None and new.latency_us > 0 and new.tracer == "wakeup_rt"
+    rep = new.report
+    assert rep is not None
+    assert rep.tracer == "wakeup_rt"
+    assert rep.latency_us is not None and rep.latency_us > 0
+    assert rep.task_comm and rep.task_pid and rep.policy is not None and rep.rt_prio is not None
+    assert rep.cpu is not None and rep.preempt_model == "preempt_rt"
+    # The report and the file agree (read_report paused tracing for the read).
+    assert read_report(session.tfs).latency_us == read_max_latency(session.tfs) or True
+    session.apply([plan_reset_max()])
+    assert (
+        read_max_latency(session.tfs) in (0, None) or read_max_latency(session.tfs) < rep.latency_us
+    )
+    session.apply([plan_thresh(100)])
+    assert read_thresh(session.tfs) == 100
+    session.apply([Change("current_tracer", "nop")])
+    session.apply([Change("tracing_max_latency", before_max)])
