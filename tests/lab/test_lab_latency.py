@@ -40,18 +40,21 @@ def test_wakeup_rt_header_reset_and_thresh(session: Session) -> None:
     new = mon.poll(session.tfs)
     assert new is not None and new.latency_us > 0 and new.tracer == "wakeup_rt"
     rep = new.report
-    assert rep is not None
-    assert rep.tracer == "wakeup_rt"
-    assert rep.latency_us is not None and rep.latency_us > 0
+    assert rep is not None and rep.tracer == "wakeup_rt" and rep.latency_us
+    # The report and tracing_max_latency agree (read again if a new maximum came between).
+    for _ in range(3):
+        first = read_max_latency(session.tfs)
+        rep = read_report(session.tfs)
+        last = read_max_latency(session.tfs)
+        if first == last:
+            break
+    assert rep.latency_us == last and last
     assert rep.task_comm and rep.task_pid and rep.policy is not None and rep.rt_prio is not None
     assert rep.cpu is not None and rep.preempt_model == "preempt_rt"
-    # The report and the file agree (read_report paused tracing for the read).
-    assert read_report(session.tfs).latency_us == read_max_latency(session.tfs) or True
-    session.apply([plan_reset_max()])
-    assert (
-        read_max_latency(session.tfs) in (0, None) or read_max_latency(session.tfs) < rep.latency_us
-    )
+    assert rep.stacks and rep.stacks[0]
+    # With no latency tracer running, a reset stays at 0.
+    session.apply([Change("current_tracer", "nop"), plan_reset_max()])
+    assert read_max_latency(session.tfs) == 0
     session.apply([plan_thresh(100)])
     assert read_thresh(session.tfs) == 100
-    session.apply([Change("current_tracer", "nop")])
     session.apply([Change("tracing_max_latency", before_max)])
