@@ -230,16 +230,53 @@ def trigger_identity(readback: str) -> str:
 
 
 def trigger_removal(readback: str) -> str:
-    """The `!`-form that removes a trigger: command and target, no count, no filter."""
-    s = trigger_spec(readback).split(" if ", 1)[0]
-    s = re.sub(r":\d+$", "", s)
-    return "!" + s
+    """The `!`-form that removes a trigger: command and target, no filter.
+
+    A function trigger (set_ftrace_filter, `func:cmd...`) with a count keeps
+    `:0` in its removal: the kernel keeps counted and plain triggers apart and
+    answers ENODEV to `!func:cmd` for a counted one. Event triggers are
+    matched by command alone.
+    """
+    spec = trigger_spec(readback).split(" if ", 1)[0]
+    counted = re.search(r":\d+$", spec) is not None
+    base = re.sub(r":\d+$", "", spec)
+    if counted and _is_function_trigger(base):
+        return "!" + base + ":0"
+    return "!" + base
 
 
-def function_filter_line(entry: str) -> str:
-    """`func [mod]` as read back, in the form set_ftrace_filter accepts."""
+# Commands of function triggers (ftrace_func_command); the first word of a
+# function trigger is the function, of an event trigger the command.
+_FUNCTION_TRIGGER_COMMANDS = (
+    "traceon",
+    "traceoff",
+    "stacktrace",
+    "snapshot",
+    "enable_event",
+    "disable_event",
+    "dump",
+    "cpudump",
+)
+
+
+def _is_function_trigger(spec: str) -> bool:
+    parts = spec.split(":")
+    return len(parts) >= 2 and parts[1] in _FUNCTION_TRIGGER_COMMANDS
+
+
+GRAPH_FILTER_FILES = ("set_graph_function", "set_graph_notrace")
+
+
+def function_filter_line(entry: str, name: str = "set_ftrace_filter") -> str:
+    """`func [mod]` as read back, in the form the filter file accepts.
+
+    set_ftrace_filter and friends take `func:mod:module`; the graph files take
+    neither `:mod:` nor catalog indices, only the bare name.
+    """
     m = _FUNC_MOD_RE.match(entry)
-    return f"{m.group(1)}:mod:{m.group(2)}" if m else entry
+    if not m:
+        return entry
+    return m.group(1) if name in GRAPH_FILTER_FILES else f"{m.group(1)}:mod:{m.group(2)}"
 
 
 Writer = Callable[[str, str, bool], None]
@@ -272,8 +309,8 @@ def write_function_list(tfs: Tracefs, name: str, entries: List[str], append: boo
     5.13 it also takes line numbers of available_filter_functions, which is
     O(1) each.
     """
-    lines = [function_filter_line(e) for e in entries]
-    if len(lines) > 64:
+    lines = [function_filter_line(e, name.rsplit("/", 1)[-1]) for e in entries]
+    if len(lines) > 64 and name.rsplit("/", 1)[-1] not in GRAPH_FILTER_FILES:
         catalog = tfs.top().read_or("available_filter_functions")
         if catalog is not None:
             index = {ln: i for i, ln in enumerate(catalog.splitlines(), 1)}

@@ -207,7 +207,14 @@ class Tracefs:
         except OSError as e:
             raise self._error(rel, "append" if append else "write", e, value, []) from None
         try:
-            os.write(fd, data)
+            # The filter files take one word per write(2) and return a short
+            # count: keep writing until the kernel has taken everything.
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                if n <= 0:
+                    break
+                view = view[n:]
             # Some refusals only surface at close (release() validates the filter files).
             os.close(fd)
             fd = -1
@@ -270,9 +277,10 @@ class Tracefs:
             elif rel.endswith("_events"):
                 base = "busy: a probe is still enabled; disable it before removing it"
             return base + (f" ({'; '.join(who[:3])})" if who else "")
+        if log:
+            # Whatever the errno, the kernel's own words are the best reason.
+            return "the kernel rejected it (its error_log says why, below)"
         if err == _errno.EINVAL:
-            if log:
-                return "the kernel rejected it (its error_log says why, below)"
             if "ftrace" in rel or "graph" in rel:
                 return (
                     "the kernel rejected it: no such traceable function (not in "

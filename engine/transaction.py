@@ -76,7 +76,7 @@ def prepare_undo(tfs: Tracefs, ch: Change) -> Undo:
         ]
         funcs, _triggers = split_function_filter(old)
         value = ch.value.strip()
-        if ":" in value.split()[0] if value else False:
+        if value and _is_trigger_word(value.split()[0]):
             # A trigger: its own undo is the `!` form; the function list is untouched.
             if value.startswith("!"):
                 return lambda: None  # removing a trigger: count restore is not possible
@@ -140,6 +140,23 @@ def prepare_undo(tfs: Tracefs, ch: Change) -> Undo:
     return lambda: tfs.write(rel, restored, append=False)
 
 
+def _is_trigger_word(word: str) -> bool:
+    """`func:cmd[:...]` is a trigger; `func:mod:m` and `:mod:m` select by module."""
+    return ":" in word.lstrip("!") and ":mod:" not in word
+
+
+def _refusal_changes_state(ch: Change) -> bool:
+    if ch.mkdir:
+        return False
+    name = ch.rel.rsplit("/", 1)[-1]
+    if name == "filter":
+        return True
+    if name in FUNCTION_FILTER_FILES or name == "stack_trace_filter":
+        first = ch.value.strip().split()[0] if ch.value.strip() else ""
+        return not _is_trigger_word(first)
+    return False
+
+
 @dataclass
 class TransactionResult:
     applied: List[Change] = field(default_factory=list)
@@ -174,10 +191,12 @@ def apply(tfs: Tracefs, changes: List[Change]) -> TransactionResult:
             else:
                 tfs.write(ch.rel, ch.value, append=ch.append)
         except TracefsError as e:
-            if ch.rel.endswith("/filter"):
-                # A refused event filter is not a no-op: the kernel swaps in the
-                # failed filter (disabled, showing its parse error) and the
-                # previous one is gone. Put the previous one back.
+            if _refusal_changes_state(ch):
+                # Some refusals are not no-ops: a refused event filter replaces
+                # the previous one (disabled, showing its parse error); a refused
+                # replace of a function-filter file has already emptied it at
+                # open(O_TRUNC), and the words before the bad one were taken.
+                # Put the previous content back.
                 try:
                     undo()
                 except (TracefsError, OSError) as ue:

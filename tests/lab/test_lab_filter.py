@@ -156,14 +156,9 @@ def test_triggers_with_counts_read_back_and_removed(session: Session) -> None:
     assert read_filter(session.tfs, "set_ftrace_filter").triggers == []
 
 
-# -- engine bugs found here (strict: they turn red once fixed, so the marker goes) ------
+# -- engine bugs found here (regression tests) ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Tracefs.write makes one write(2); the kernel takes one word per write(2) and "
-    "returns a short count, so only the first word is applied (fix: loop on short writes)",
-)
 def test_several_entries_in_one_change(tmp_path: Path, cat: Catalog) -> None:
     sess = Session(Tracefs(TRACEFS), journal_dir=tmp_path)
     picks = [cat.indices_of(n)[0] for n in ("vfs_read", "vfs_write", "vfs_open")]
@@ -175,11 +170,6 @@ def test_several_entries_in_one_change(tmp_path: Path, cat: Catalog) -> None:
         raw_write("set_ftrace_filter", "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transaction.apply undoes the applied steps but not the refused one; a refused "
-    "replace (O_TRUNC) has already emptied the list in the kernel (fix: run its undo too)",
-)
 def test_refused_replace_leaves_the_filter_as_it_was(tmp_path: Path) -> None:
     sess = Session(Tracefs(TRACEFS), journal_dir=tmp_path)
     try:
@@ -192,11 +182,6 @@ def test_refused_replace_leaves_the_filter_as_it_was(tmp_path: Path) -> None:
         raw_write("set_ftrace_filter", "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="state.trigger_removal drops the count; 6.1 then answers ENODEV and the counted "
-    "trigger survives the restore (needs ':0' in the '!' form, see FunctionTrigger.removal)",
-)
 def test_session_restore_removes_a_counted_trigger(tmp_path: Path) -> None:
     sess = Session(Tracefs(TRACEFS), journal_dir=tmp_path)
     try:

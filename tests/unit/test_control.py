@@ -80,7 +80,8 @@ def make_fake_tracefs(root: Path) -> Tracefs:
     [
         ("traceoff:count=0", "traceoff:0", "!traceoff"),
         ("stacktrace:unlimited", "stacktrace", "!stacktrace"),
-        ("vfs_read:traceoff:count=3", "vfs_read:traceoff:3", "!vfs_read:traceoff"),
+        # 6.1 keeps counted function triggers apart: removal needs a count (ENODEV otherwise).
+        ("vfs_read:traceoff:count=3", "vfs_read:traceoff:3", "!vfs_read:traceoff:0"),
         ("vfs_read:traceoff:unlimited", "vfs_read:traceoff", "!vfs_read:traceoff"),
         (
             "enable_event:sched:sched_switch:count=2 if prev_pid == 1",
