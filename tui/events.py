@@ -48,20 +48,42 @@ command(
     "expand a system; show an event's format",
     key_display="⏎",
 )
+# Letters type-to-search here (event names are lower case), so actions are on
+# F-keys (htop's F3 search, F4 filter...) and Ctrl.
 command(
-    "events.filter", "f", "edit_filter", "Filter", "edit the event's filter (the kernel checks it)"
+    "events.filter",
+    "f4,ctrl+f",
+    "edit_filter",
+    "Filter",
+    "edit the event's filter (the kernel checks it)",
+    key_display="F4",
 )
 command(
     "events.trigger",
-    "t",
+    "f5,ctrl+t",
     "edit_trigger",
     "Trigger",
     "add a trigger (traceoff, snapshot, hist...); !spec removes one",
+    key_display="F5",
 )
-command("events.format", "v", "view_format", "Format", "view the event's format file")
+command(
+    "events.format",
+    "f3,ctrl+o",
+    "view_format",
+    "Format",
+    "view the event's format file",
+    key_display="F3",
+)
+command(
+    "events.enabled",
+    "f6,ctrl+e",
+    "only_enabled",
+    "Enabled",
+    "show only enabled events (toggle)",
+    key_display="F6",
+)
 command("events.search", "slash", "search", "Search", "search events as you type", key_display="/")
 command("events.clear", "escape", "clear_search", "Clear", "clear the search", show=False)
-command("events.enabled", "e", "only_enabled", "Enabled", "show only enabled events (toggle)")
 
 
 @dataclass(frozen=True)
@@ -394,22 +416,21 @@ class EventsScreen(FtopScreen):
 
     def on_key(self, event: events.Key) -> None:
         inp = self.query_one("#search", Input)
-        if inp.has_focus:
-            if event.key in ("down", "up", "pagedown", "pageup") and self.list is not None:
+        if inp.has_focus and event.key in ("down", "up", "pagedown", "pageup"):
+            if self.list is not None:
                 event.stop()
                 self.list.focus()
                 self.list.move(0 if event.key == "down" else -1)
             return
         ch = event.character
-        if (
-            ch
-            and len(ch) == 1
-            and (ch.isalnum() or ch in "_-*:")
-            and event.key not in self.app.active_bindings
-        ):
-            # Type-to-search: a printable key that is not bound starts the search.
+        if ch and len(ch) == 1 and (ch.islower() or ch in "_-*:"):
+            # Type-to-search: every lower-case letter starts the search (even q:
+            # "qdisc" is an event system; F10 quits here). The input consumes the
+            # keys it gets itself, so a key seen here was sent to the list before
+            # focus moved (a fast burst of typing): it belongs in the search too.
             event.stop()
-            inp.focus()
+            if not inp.has_focus:
+                self.set_focus(inp)
             inp.insert_text_at_cursor(ch)
 
     def action_search(self) -> None:
@@ -466,7 +487,7 @@ class EventsScreen(FtopScreen):
             trig = lst.triggers.get(key)
             t.append(("\n        ".join(trig) if trig else "none") + "\n")
             t.append(
-                "\nspace on/off  f filter  t trigger  v format",
+                "\nspace on/off  F4 filter  F5 trigger  ⏎ format",
                 style=tv.get("foreground-muted", ""),
             )
         box.update(t)

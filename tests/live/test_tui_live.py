@@ -103,7 +103,7 @@ async def _full_flow(app: FtopApp, pilot_size: Any, sess: Session, inst: Tracefs
 
         # 4. A bad event filter shows the kernel's error_log text; nothing changes.
         screen = await open_events(app, pilot)
-        await pilot.press("escape", *"sched_switch", "down", "f")
+        await pilot.press("escape", *"sched_switch", "down", "f4")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
         dialog = app.screen
         assert isinstance(dialog, EditDialog)

@@ -105,7 +105,7 @@ async def test_bad_filter_shows_the_kernels_error_log_with_caret_and_changes_not
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_events(app, pilot)
-        await pilot.press(*"sched_switch", "down", "f")
+        await pilot.press(*"sched_switch", "down", "f4")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
         gen = demo.kernel.generation
         await pilot.press(*"prev_pid === 0", "enter")
@@ -130,7 +130,7 @@ async def test_trigger_is_added_and_shown(make_app: AppFactory, demo: DemoSessio
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         lst = await open_events(app, pilot)
-        await pilot.press(*"sched_switch", "down", "t")
+        await pilot.press(*"sched_switch", "down", "f5")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
         await pilot.press(*"traceoff:1", "enter")
         await until(pilot, lambda: isinstance(app.screen, EventsScreen))
@@ -142,18 +142,27 @@ async def test_view_format_shows_the_format_file(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_events(app, pilot)
-        await pilot.press(*"sched_switch", "down", "v")
+        await pilot.press(*"sched_switch", "down", "f3")
         await until(pilot, lambda: isinstance(app.screen, TextDialog))
         assert "field:pid_t prev_pid" in app.screen.text  # type: ignore[attr-defined]
         await pilot.press("escape")
         assert isinstance(app.screen, EventsScreen)
 
 
-async def test_e_shows_only_enabled_events(make_app: AppFactory, demo: DemoSession) -> None:
+async def test_q_types_into_the_search_on_the_events_screen(make_app: AppFactory) -> None:
+    """Letters search here ("qdisc" is an event system): q must not quit."""
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         lst = await open_events(app, pilot)
-        await pilot.press("e")
+        await pilot.press(*"qdisc")
+        assert lst.query == "qdisc" and app.is_running
+
+
+async def test_f6_shows_only_enabled_events(make_app: AppFactory, demo: DemoSession) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lst = await open_events(app, pilot)
+        await pilot.press("f6")
         shown = {f"{r.system}/{r.event}" for r in lst.rows if r.event}
         assert shown == demo.kernel.enabled
 

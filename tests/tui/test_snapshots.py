@@ -67,7 +67,7 @@ def test_event_filter_refused_shows_error_log(snap_compare: Any, make_app: AppFa
         from ftop.tui.dialogs import EditDialog
 
         await steps("2", *"sched_switch", "down", wait=events_loaded)(pilot)
-        await pilot.press("f")
+        await pilot.press("f4")
         await until(pilot, lambda: isinstance(pilot.app.screen, EditDialog))
         await pilot.press(*"prev_pid === 0", "enter")
         await until(pilot, lambda: getattr(pilot.app.screen, "error", None) is not None)
