@@ -336,6 +336,7 @@ def open_backend(
         "error": None,
         "notes": [],
         "fatal": None,
+        "detected": False,
     }
     source = getattr(ns, "file", None) or getattr(ns, "input", None)
     if getattr(ns, "demo", False):

@@ -206,6 +206,22 @@ def test_top_level_quit_restores_exactly(
     assert no_journal(journal_dir)
 
 
+def test_plain_ftop_opens_on_this_machine_and_changes_nothing(
+    tmux, tracefs_root: Path, unchanged, journal_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`ftop` with no flags: the status of the machine as it is; quitting leaves no trace."""
+    t = tmux("plain")
+    t.start(str(FTOP), 100, 30, env=env_for(tmp_path, journal_dir))
+    try:
+        screen = t.wait_for(lambda s: "tracer" in s and "FOLLOW" in s)
+        assert str(tracefs_root) in screen or "events" in screen
+        t.send("F10")
+        assert wait(t.dead)
+    finally:
+        t.kill()
+    assert no_journal(journal_dir), "nothing was changed, so no journal was needed"
+
+
 def _ftop_pid(instance: str) -> Optional[int]:
     out = subprocess.run(["pgrep", "-f", "--", f"-B {instance}"], capture_output=True, text=True)
     pids = [int(p) for p in out.stdout.split()]
