@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+from .demo_ftrace import DemoFtrace
 from .errors import FtopError, TracefsError
 from .ring import Ring
 from .session import Session
@@ -264,6 +265,8 @@ class DemoKernel:
         # per_cpu/cpuN/stats: what the replay "wrote" and what LOST markers say was overwritten.
         self.entries = [0] * data.cpus
         self.overrun = [0] * data.cpus
+        # Function filters, pids, stack tracer, latency report, probes (demo_ftrace.py).
+        self.ftrace = DemoFtrace(self)
 
     # -- files ---------------------------------------------------------------------
 
@@ -278,6 +281,9 @@ class DemoKernel:
 
     def dynamic(self, rel: str) -> Optional[str]:
         """The text of a file the simulated kernel computes (None: read the disk)."""
+        text = self.ftrace.read(rel)
+        if text is not None:
+            return text
         if rel.startswith("events/"):
             return self._event_file(rel)
         if rel == "current_tracer":
@@ -348,6 +354,8 @@ class DemoKernel:
             self.generation += 1
 
     def _write(self, rel: str, value: str, append: bool) -> None:
+        if self.ftrace.write(rel, value, append):
+            return
         v = value.strip()
         if rel == "current_tracer":
             if v not in self.data.tracers:
@@ -668,6 +676,7 @@ def _build_tree(kernel: DemoKernel) -> None:
         tracer = init.get("tracer", "nop")
         if tracer in data.tracers:
             kernel.tracer = tracer
+    kernel.ftrace.build()
 
 
 def _cpu_stats(entries: int, overrun: int, now: float) -> str:
