@@ -64,6 +64,10 @@ class State:
     scalars: Dict[str, Optional[str]] = field(default_factory=dict)
     pids: Dict[str, Optional[List[str]]] = field(default_factory=dict)
     buffer_size_kb: Optional[str] = None
+    # "7 (expanded: 1408)": the kernel has not allocated the buffer yet; it does
+    # on first use (any event or tracer), at the expanded size rounded up to
+    # whole sub-buffers (1410). That cannot be undone and is not a setting.
+    buffer_unallocated: bool = False
     per_cpu_buffer_kb: Dict[str, str] = field(default_factory=dict)
     options: Dict[str, str] = field(default_factory=dict)
     events_enabled: List[str] = field(default_factory=list)
@@ -170,6 +174,7 @@ def snapshot(tfs: Tracefs) -> State:
     b = r("buffer_size_kb")
     if b is not None:
         st.buffer_size_kb = _buffer_kb(b)
+        st.buffer_unallocated = "expanded" in b
         if st.buffer_size_kb == "X":
             for cpu in list_dir(tfs, "per_cpu"):
                 v = r(f"per_cpu/{cpu}/buffer_size_kb")
@@ -398,7 +403,13 @@ def restore(
     for name, want_s in target.scalars.items():
         if want_s is not None and now.scalars.get(name) not in (None, want_s):
             put(name, want_s)
-    if target.buffer_size_kb and now.buffer_size_kb not in (None, target.buffer_size_kb):
+    if (
+        target.buffer_size_kb
+        and now.buffer_size_kb not in (None, target.buffer_size_kb)
+        and not (
+            target.buffer_unallocated and _same_buffer(target.buffer_size_kb, now.buffer_size_kb)
+        )
+    ):
         if target.buffer_size_kb == "X":
             for cpu, kb in target.per_cpu_buffer_kb.items():
                 put(f"per_cpu/{cpu}/buffer_size_kb", kb)
@@ -498,9 +509,29 @@ def _rmdir_instance(tfs: Tracefs, name: str) -> None:
         raise tfs._error(f"instances/{name}", "write", e, "rmdir", []) from None
 
 
+def _same_buffer(planned: str, actual: Optional[str]) -> bool:
+    """An unallocated buffer of ``planned`` KiB that became ``actual`` on first use."""
+    if actual is None or not planned.isdigit() or not actual.isdigit():
+        return False
+    # Allocation rounds up to whole sub-buffer pages (4 KiB on x86).
+    return 0 <= int(actual) - int(planned) < 8
+
+
 def differences(a: State, b: State) -> List[str]:
-    """Human-readable list of what differs between two states (empty when equal)."""
+    """Human-readable list of what differs between two states (empty when equal).
+
+    The kernel allocating an unallocated buffer at its planned size is not a
+    difference (see ``State.buffer_unallocated``).
+    """
     da, db = a.comparable(), b.comparable()
+    for d in (da, db):
+        d.pop("buffer_unallocated", None)
+    if (a.buffer_unallocated or b.buffer_unallocated) and (
+        _same_buffer(a.buffer_size_kb or "", b.buffer_size_kb)
+        or _same_buffer(b.buffer_size_kb or "", a.buffer_size_kb)
+    ):
+        da.pop("buffer_size_kb", None)
+        db.pop("buffer_size_kb", None)
     out = []
     for k in da:
         if da[k] != db.get(k):

@@ -329,3 +329,23 @@ def test_new_error_log_entry_found_when_the_oldest_rotated_out(tmp_path: Path) -
         "  Command: x4",
         "      ^",
     ]
+
+
+def test_first_use_allocating_the_buffer_is_not_a_change(tmp_path: Path) -> None:
+    """A fresh boot reads `7 (expanded: 1408)`; the first event allocates it and it reads 1410.
+
+    Seen on the 6.18 build machine and the 6.1-rt lab kernel. Restore must not
+    fight that (it cannot be undone), and a state comparison must not call it a
+    change; a real resize still is one.
+    """
+    tfs = make_fake_tracefs(tmp_path)
+    fresh = snapshot(tfs)
+    assert fresh.buffer_unallocated and fresh.buffer_size_kb == "1408"
+    (tmp_path / "buffer_size_kb").write_text("1410\n")
+    used = snapshot(tfs)
+    assert differences(fresh, used) == []
+    report = restore(tfs, fresh)
+    assert report.writes == [] and (tmp_path / "buffer_size_kb").read_text() == "1410\n"
+    (tmp_path / "buffer_size_kb").write_text("4096\n")
+    assert differences(fresh, snapshot(tfs)) == ["buffer_size_kb: '1408' -> '4096'"]
+    assert restore(tfs, fresh).writes == ["buffer_size_kb 1408"]
