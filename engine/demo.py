@@ -119,6 +119,11 @@ class DemoData:
             self._sources[name] = lines
         return self._sources[name]
 
+    @property
+    def has_functions(self) -> bool:
+        """The recorded kernel had function tracing (known without loading the catalog)."""
+        return bool(self.meta.get("functions"))
+
     def functions(self) -> List[str]:
         """``available_filter_functions`` of the recorded kernel (may be empty)."""
         if self._functions is None:
@@ -294,8 +299,10 @@ class DemoKernel:
             return "".join(f"{x.replace('/', ':', 1)}\n" for x in sorted(self.enabled))
         if rel == "error_log":
             return "".join(ln + "\n" for ln in self.error_log)
-        if rel in _FUNC_FILES and self.functions():
+        if rel in _FUNC_FILES and self.data.has_functions:
             return self._render_functions(rel)
+        if rel == "available_filter_functions" and self.data.has_functions:
+            return "\n".join(self.data.functions()) + "\n"
         if rel.startswith("per_cpu/cpu") and rel.endswith("/stats"):
             cpu = int(rel[len("per_cpu/cpu") : -len("/stats")])
             if cpu < len(self.entries):
@@ -544,7 +551,7 @@ class DemoKernel:
         return self._functions
 
     def _set_functions(self, rel: str, value: str, append: bool) -> None:
-        if not self.functions():
+        if not self.data.has_functions:
             raise self._refuse(rel, value, errno.EPERM, append)
         lst = self.func_lists[rel]
         if not append:
@@ -639,8 +646,8 @@ def _build_tree(kernel: DemoKernel) -> None:
     put("available_tracers", " ".join(data.tracers) + "\n")
     put("tracing_thresh", "0\n")
     put("tracing_cpumask", str(meta.get("cpumask", "3")) + "\n")
-    if data.functions():
-        put("available_filter_functions", "\n".join(data.functions()) + "\n")
+    if data.has_functions:
+        put("available_filter_functions", "")  # read through DemoKernel.dynamic
         for name in _FUNC_FILES:
             put(name, "")
         put("set_ftrace_pid", "no pid\n")
@@ -882,7 +889,7 @@ class DemoSession(Session):
         self.data = data
         self.clock = clock
         self.kernel_release = data.release
-        self.label = f"demo: {data.meta.get('label', data.release)}"
+        self.label = "simulated tracefs, recorded traces"
         self.replay = Replay(self.kernel, self._on_batch, rate=rate)
 
     def _frozen_clock(self) -> float:
@@ -911,7 +918,7 @@ class DemoSession(Session):
         up = k.uptime()
         # Frozen: a small fixed fill. Realtime: about what the replay goes on with.
         mean = sum(_FROZEN_SHAPE) / len(_FROZEN_SHAPE)
-        per_weight = 4.0 if not self.realtime else min(self.replay.rate, 2000.0) / mean
+        per_weight = 4.0 if not self.realtime else min(self.replay.rate, 500.0) / mean
         for i, weight in enumerate(_FROZEN_SHAPE):
             age = len(_FROZEN_SHAPE) - 1 - i
             lines = self.replay.take(int(weight * per_weight), up - age - 1, up - age)

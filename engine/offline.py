@@ -124,7 +124,7 @@ class FileSession:
 
     def start_stream(self) -> None:
         """Load the file on a thread (the ring keeps the newest lines if it is huge)."""
-        if self._thread is not None:
+        if self._thread is not None or self.loaded.is_set():
             return
         self._thread = threading.Thread(target=self._load, name="ftop-file", daemon=True)
         self._thread.start()

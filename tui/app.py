@@ -152,13 +152,19 @@ class FtopApp(App[Any]):
         self.set_interval(self.refresh_interval, self._tick)
         for note in self.notes:
             self.notify(note, timeout=8)
-        if self.want_foreign:
-            self._detect_foreign()
         self.call_after_refresh(self._first_frame)
 
     def _first_frame(self) -> None:
-        if self.first_frame_at is None:
-            self.first_frame_at = time.monotonic()
+        """After the first frame: start what would only delay it."""
+        if self.first_frame_at is not None:
+            return
+        self.first_frame_at = time.monotonic()
+        try:
+            self.session.start_stream()  # idempotent: tests and run() may have started it
+        except FtopError as e:
+            self.notify(f"cannot stream trace_pipe: {e}", severity="error", timeout=10)
+        if self.want_foreign:
+            self._detect_foreign()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # Deterministic screenshots: no blinking cursors when the demo clock is frozen.
@@ -425,10 +431,7 @@ def build_app(
         raise FtopError(b["fatal"])
     sess = b["session"]
     if sess is not None:
-        try:
-            sess.start_stream()
-        except FtopError as e:
-            b["notes"].append(f"cannot stream trace_pipe: {e}")
+        # The stream starts after the first frame (FtopApp._first_frame).
         try:
             # Polled once before the app runs, so the first frame shows the real status.
             sess.poll()

@@ -259,6 +259,9 @@ class _SlowSession:
             self.active -= 1
         return self.status
 
+    def start_stream(self) -> None:
+        pass
+
     def restore(self) -> None:
         pass
 

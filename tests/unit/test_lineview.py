@@ -70,7 +70,9 @@ def test_filter_matches_exactly_what_a_line_by_line_parse_would(
 def test_lost_markers_always_pass_a_filter(ring: Ring) -> None:
     idx = FilteredIndex(LineFilter.parse("ev:no_such_event"), ring)
     idx.update()
-    assert [ring.get(s) for s in idx.seqs] == ["CPU:1 [LOST 136165 EVENTS]"]
+    shown = [ring.get(s) for s in idx.seqs]
+    assert "CPU:1 [LOST 136165 EVENTS]" in shown
+    assert all(ln.startswith("CPU:") and "LOST" in ln for ln in shown)
 
 
 def test_filter_catches_up_within_a_budget_and_forgets_evicted_lines(lines: list[str]) -> None:
