@@ -198,7 +198,20 @@ class ScreenTabs(Static):
     def on_mount(self) -> None:
         self.update(self.render_tabs())
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.update(self.render_tabs())
+
     def render_tabs(self) -> Text:
+        # Ten screens do not fit 80 columns: past the width, the hints go first,
+        # then the other tabs' titles shrink to 3 letters, then to their keys.
+        width = self.size.width or self.app.size.width or 80
+        for short, hints in ((None, True), (None, False), (3, False)):
+            t = self._tabs(short, hints)
+            if t.cell_len <= width:
+                return t
+        return self._tabs(0, False)
+
+    def _tabs(self, short: Optional[int], hints: bool) -> Text:
         from .registry import SCREENS
 
         c = partial(theme_color, self.app)
@@ -213,12 +226,14 @@ class ScreenTabs(Static):
                 )
             else:
                 t.append(f" {spec.key}", style=f"bold {c('primary', 'blue')}")
-                t.append(f" {spec.title} ")
+                title = spec.title if short is None else spec.title[:short]
+                t.append(f" {title} " if title else " ")
             self._spans.append((start, t.cell_len, spec.id))
-        t.append("  F1", style=f"bold {c('primary', 'blue')}")
-        t.append(" help  ")
-        t.append("^p", style=f"bold {c('primary', 'blue')}")
-        t.append(" commands")
+        if hints:
+            t.append("  F1", style=f"bold {c('primary', 'blue')}")
+            t.append(" help  ")
+            t.append("^p", style=f"bold {c('primary', 'blue')}")
+            t.append(" commands")
         return t
 
     def on_click(self, event: events.Click) -> None:
