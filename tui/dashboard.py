@@ -160,7 +160,8 @@ class DashboardScreen(FtopScreen):
         title.append("events/s ", style="bold")
         title.append(f"now {human(snap.total_rate)}", style="bold")
         if self.history:
-            title.append(f"  peak {human(max(self.history))}  over the last {span:.0f} s")
+            peak = max(max(self.history), snap.total_rate)
+            title.append(f"  peak {human(peak)}  over the last {span:.0f} s")
         title.append(f"   {snap.lifetime_events:,} events since start")
         self.query_one("#spark-title", Label).update(title)
         window = f"last {snap.window_s:.0f} s" if snap.window_s < 1e6 else "whole file"
