@@ -4,8 +4,9 @@ The ring keeps raw lines; a line is parsed only when someone looks at it, so
 this module favours being right and tolerant over raw speed. Formats follow
 kernel/trace/trace_output.c (``trace_print_context``,
 ``trace_print_lat_context``, ``trace_fn_trace``, ``trace_ctxwake_print``,
-``trace_stack_print``) and kernel/trace/trace_functions_graph.c
-(``print_graph_*``). Nothing here raises on odd input: a line it does not
+``trace_stack_print``), kernel/trace/trace_functions_graph.c
+(``print_graph_*``) and kernel/trace/trace_syscalls.c (``print_syscall_enter``,
+``print_syscall_exit``). Nothing here raises on odd input: a line it does not
 recognise becomes a ``Record`` of kind ``"other"`` with the raw text kept.
 """
 
@@ -203,6 +204,16 @@ _BUFFER_STARTED = re.compile(r"#{3,} CPU (?P<cpu>\d+) buffer started #{3,}\s*$")
 _EVENT_BODY = re.compile(
     r"(?P<name>[\w.$]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \[[\w-]+\])?:(?: (?P<fields>.*))?$",
     re.DOTALL,
+)
+# Syscall events (kernel/trace/trace_syscalls.c) have no "name:" head:
+# print_syscall_enter() prints "sys_read(fd: 3, buf: 7ffd1c2a, count: 340)"
+# ("%s(" name, "%s: %lx" per argument with ", " between, each value led by its
+# type with the verbose option, ")") and print_syscall_exit() "sys_read -> 0x154"
+# ("%s -> 0x%lx"). The printed name is the syscall's metadata name, "sys" +
+# sname; the events are syscalls:sys_enter<sname> and syscalls:sys_exit<sname>.
+# "[^():=]+: " keeps the function tracer's func-args "name(arg=val)" out.
+_SYSCALL = re.compile(
+    r"sys_(?P<sname>\w+)(?:\((?P<args>(?:[^():=]+: [^()]*)?)\)| -> (?P<ret>0x[0-9a-f]+))$"
 )
 # A function tracer line without its parent (noprint-parent): just a symbol.
 # seq_print_ip_sym() prints "0" for a null ip and "0x%08lx" for one without a
@@ -423,6 +434,11 @@ def _classify(body: str, bare: bool) -> _Classified:
             name = "sched_switch" if m.group("op") == "==>" else "sched_wakeup"
             return ("event", name, None, text)
 
+    if first == "s" and text.startswith("sys_"):
+        m = _SYSCALL.match(text)
+        if m:
+            return _syscall(m)
+
     if first == "<":
         if text in ("<stack trace>", "<user stack trace>"):
             return ("stack", None, None, text)
@@ -463,6 +479,14 @@ def _classify(body: str, bare: bool) -> _Classified:
             return ("event", "osnoise", None, text)
 
     return _OTHER
+
+
+def _syscall(m: re.Match[str]) -> _Classified:
+    """A syscall enter or exit line, named after its event (``sys_enter_read``)."""
+    ret = m.group("ret")
+    if ret is not None:
+        return ("event", "sys_exit_" + m.group("sname"), None, ret)
+    return ("event", "sys_enter_" + m.group("sname"), None, m.group("args") or None)
 
 
 def _graph(raw: str) -> Optional[Record]:
@@ -539,6 +563,9 @@ def _graph(raw: str) -> Optional[Record]:
         fields = c.group("text") if c else call[2:].strip()
         ev = _EVENT_BODY.match(fields)
         name = ev.group("name") if ev else None
+        if name is None and fields.startswith("sys_"):
+            sc = _SYSCALL.match(fields)
+            name = _syscall(sc)[1] if sc else None
         duration = None
         mark = None
     else:

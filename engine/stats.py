@@ -44,13 +44,20 @@ __all__ = [
 #
 # Each pattern swallows the rest of its line (".*" stops at the newline and
 # costs little) so that text in an event's payload cannot be counted again.
-_CTX_NAME_FIND = re.compile(rb":(?<=\.\d{6}:) ([\w.$]*:?).*")
-_CTX_NAME_FIND_ANY_CLOCK = re.compile(rb"\[\d+\] [^:\n\[]*\d: ([\w.$]*:?).*")
+#
+# Syscall events print no "name:" (kernel/trace/trace_syscalls.c): the enter
+# event as "sys_read(fd: 3, ...)" or "sys_getpid()", the exit event as
+# "sys_read -> 0x154". The first word then keeps "(" with the first argument's
+# name (a function's func-args "name(arg=val)" does not match) or " ->", and
+# ``_name_of`` turns it into the event's name, as the line parser does.
+_NAME = rb"([\w.$]*(?::|\((?:\)|[^():=\n]+: )| ->)?)"
+_CTX_NAME_FIND = re.compile(rb":(?<=\.\d{6}:) " + _NAME + rb".*")
+_CTX_NAME_FIND_ANY_CLOCK = re.compile(rb"\[\d+\] [^:\n\[]*\d: " + _NAME + rb".*")
 # The CPU column of the same lines.
 _CTX_CPU_FIND = re.compile(rb"\[(\d+)\] .*")
 # Latency-format context (trace_print_lat_context): "comm-pid cpu+flags rel[us][mark]: body".
 _LAT_FIND = re.compile(
-    rb"^ *[^\n]{1,8}?-\d+ +(\d+)[.dDbX]\S* +\d+(?:us)?[ +!#*@$]?: ([\w.$]*:?)", re.MULTILINE
+    rb"^ *[^\n]{1,8}?-\d+ +(\d+)[.dDbX]\S* +\d+(?:us)?[ +!#*@$]?: " + _NAME, re.MULTILINE
 )
 # The wakeup tracers' own context-switch and wakeup records (trace_ctxwake_print),
 # " prev_pid:prio:S ==> [cpu] next_pid:prio:S comm" and "...   + [cpu] ...": they
@@ -64,8 +71,9 @@ _GRAPH_CPU_FIND = re.compile(rb"^ *(?:\d+\.\d+ +\| +)?(\d+)\)[^|\n]*\|", re.MULT
 # function_graph calls, counted on entry and leaf: "|  <indent>name(" or,
 # for a module's function, "|  <indent>name [module](".
 _GRAPH_FUNC_FIND = re.compile(rb"\|  +([\w.$]+)(?: \[[\w-]+\])?\(.*")
-# Events shown as graph comments: "|  <indent>/* name: ...".
-_GRAPH_EVENT_FIND = re.compile(rb"\|  +/\* ([\w.$]+:).*")
+# Events shown as graph comments: "|  <indent>/* name: ..." (or a syscall's
+# "/* sys_read(fd: 3...) */", "/* sys_read -> 0x154 */").
+_GRAPH_EVENT_FIND = re.compile(rb"\|  +/\* ([\w.$]+:|sys_\w+(?:\((?:\)|[^():=\n]+: )| ->)).*")
 _LOST_FIND = re.compile(rb"CPU:(\d+) \[LOST (\d+) EVENTS\]")
 
 _GRAPH_HINT = re.compile(r" *(?:\d+\.\d+ +\| +)?\d+\) ")
@@ -368,10 +376,11 @@ class Aggregates:
         for key, count in names.items():
             if not key:
                 continue
-            if key[-1:] == b":":
-                events[key[:-1].decode("utf-8", "replace")] += count
+            is_event, name = _name_of(key)
+            if is_event:
+                events[name] += count
             else:
-                functions[key.decode("utf-8", "replace")] += count
+                functions[name] += count
         for key, count in funcs.items():
             functions[key.decode("utf-8", "replace")] += count
 
@@ -419,6 +428,25 @@ class Aggregates:
             loss.commit_overrun = grown("commit overrun")
             loss.dropped = grown("dropped events")
         return dict(sorted(out.items()))
+
+
+def _name_of(key: bytes) -> Tuple[bool, str]:
+    """(is an event, name) of a first word as the ``_NAME`` group captures it."""
+    text = key.decode("utf-8", "replace")
+    paren = text.find("(")
+    if paren >= 0:
+        base = text[:paren]
+        if base.startswith("sys_"):
+            return True, "sys_enter_" + base[4:]
+        return False, base
+    if text.endswith(" ->"):
+        base = text[:-3]
+        if base.startswith("sys_"):
+            return True, "sys_exit_" + base[4:]
+        return False, base
+    if text.endswith(":"):
+        return True, text[:-1]
+    return False, text
 
 
 def _batch_shape(lines: Sequence[str]) -> str:

@@ -62,10 +62,19 @@ def test_real_stack_trace_table() -> None:
         assert a.depth - b.depth == a.size, a
     last = st.frames[-1]
     assert last.depth == last.size
-    assert all(f.offset is not None and f.length is not None for f in st.frames)
-    # The deepest frame's depth is the maximum (read_stack_trace then takes it from
-    # stack_max_size; the capture's stack_max_size.txt is the at-boot 0).
-    assert st.max_size == st.frames[0].depth > 0
+    assert (st.entries, st.frames[0].function, last.function) == (
+        36,
+        "__update_load_avg_se",
+        "entry_SYSCALL_64_after_hwframe",
+    )
+    # Every row is "symbol+0xoff/0xlen" but row 9, the ftrace trampoline that
+    # called stack_trace_call, printed as a bare address.
+    assert [f.index for f in st.frames if f.offset is None or f.length is None] == [9]
+    assert st.frames[9].function == "0xffffffffc0494083"
+    assert (st.frames[17].function, st.frames[17].module) == ("p9_tag_alloc", "9pnet")
+    # The deepest frame's depth is the maximum; stack_max_size.txt was read just
+    # before stack_trace.txt, so it holds the same figure.
+    assert st.max_size == st.frames[0].depth == int(lab_text("stack_max_size.txt")) == 4448
 
 
 def test_module_offset_and_disabled_comment() -> None:

@@ -121,6 +121,36 @@ def test_event_and_marker_lines_count_per_event_name() -> None:
     assert snap.total == 5
 
 
+def test_syscall_lines_count_as_their_enter_and_exit_events() -> None:
+    # print_syscall_enter() / print_syscall_exit() bodies (kernel/trace/trace_syscalls.c),
+    # as in host-6.18/all-events.trace_pipe.txt; the line parser names them the same.
+    ctx = "            ftop-434     [001] .....  4022.737551: "
+    lines = [
+        ctx + "sys_getpid()",
+        ctx + "sys_getpid -> 0x1b2",
+        ctx + "sys_read(fd: 3, buf: 7ffd3c1e2a10, count: 340)",
+        ctx + "sys_read(unsigned int fd: 3, char * buf: 7ffd3c1e2a10, size_t count: 340)",
+        ctx + "sys_read -> 0x154",
+        ctx + "sys_mmap(addr=0x0, len=0x1000)",  # func-args: a function
+        ctx + "sys_enter: NR 0 (3, 7fc2f80cda70, 10000, 0, 0, 0)",
+    ]
+    agg = Aggregates()
+    agg.ingest(lines, 10.0)
+    snap = agg.snapshot(10.0)
+    expected = {
+        "sys_enter_getpid": 1,
+        "sys_exit_getpid": 1,
+        "sys_enter_read": 2,
+        "sys_exit_read": 1,
+        "sys_enter": 1,
+    }
+    assert top(snap.top_events) == expected
+    assert top(snap.top_functions) == {"sys_mmap": 1}
+    assert snap.total == len(lines)
+    parsed = Counter(r.name for r in map(parse_line, lines) if r.kind == "event")
+    assert dict(parsed) == expected
+
+
 def test_lines_without_a_name_count_only_in_total() -> None:
     agg = Aggregates()
     agg.ingest(
