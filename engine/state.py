@@ -34,6 +34,9 @@ FUNCTION_FILTER_FILES = (
 SCALAR_FILES = (
     "trace_clock",
     "tracing_thresh",
+    # A measurement, but someone's: a latency tracer run by ftop must not leave
+    # its maximum in place of the one an earlier user recorded.
+    "tracing_max_latency",
     "max_graph_depth",
     "tracing_cpumask",
     "buffer_percent",
