@@ -44,6 +44,13 @@ SCREEN_MODULES: List[str] = [
     "ftop.tui.live",
     "ftop.tui.events",
     "ftop.tui.dashboard",
+    "ftop.tui.tracers",
+    "ftop.tui.functions",
+    "ftop.tui.graph",
+    "ftop.tui.stack",
+    "ftop.tui.latency",
+    "ftop.tui.setup",
+    "ftop.tui.probes",
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from ftop.engine.demo import DemoSession
@@ -21,7 +21,7 @@ from ftop.tui.registry import COMMANDS, SCREENS
 from ftop.tui.settings import Settings
 from ftop.tui.unavailable import UnavailableScreen
 
-from .conftest import AppFactory
+AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
 
 
 def band_text(app: FtopApp) -> str:
@@ -102,8 +102,10 @@ async def test_every_command_is_a_binding_with_its_id(make_app: AppFactory) -> N
     app = make_app()
     async with app.run_test(size=(100, 30)):
         ids = set()
-        for scope_cls in (FtopApp, LiveScreen, EventsScreen, DashboardScreen):
-            for b in scope_cls.BINDINGS:
+        screens = [spec.factory for spec in SCREENS.values()]
+        assert {LiveScreen, EventsScreen, DashboardScreen} <= set(screens)
+        for scope_cls in (FtopApp, *screens):
+            for b in scope_cls.BINDINGS:  # type: ignore[attr-defined]
                 ids.add(b.id)  # type: ignore[union-attr]
         assert ids == set(COMMANDS)
 
