@@ -85,6 +85,10 @@ class DemoFtrace:
         self.max_latency = 0
         self._latency_reset_for: Optional[str] = None
         self.probes: Dict[str, List[Probe]] = {name: [] for name in _PROBE_FILES}
+        # ``"function_refusal": "EPERM"`` in meta.json plays a locked-down kernel (the
+        # build machine's, tracefs-field-notes.md): the function files are there, and
+        # reading or writing them, or starting a function tracer, is EPERM.
+        self.refused = meta.get("function_refusal") == "EPERM"
         self._texts: Dict[str, str] = {}
 
     # -- setup ---------------------------------------------------------------------------
@@ -93,6 +97,9 @@ class DemoFtrace:
         """Placeholders, so that probing by existence finds the files (reads are computed)."""
         put = self.k.put
         data = self.k.data
+        if self.refused:
+            for name in (*FILTER_FILES, "available_filter_functions", *_PID_FILES):
+                put(name, "")
         if data.meta.get("stack_trace"):
             for name in ("stack_trace", "stack_max_size", "stack_trace_filter"):
                 put(name, "")
@@ -126,6 +133,9 @@ class DemoFtrace:
 
     def read(self, rel: str) -> Optional[str]:
         """The text of ``rel`` if it is one of ours, else None."""
+        if self.refused and rel in (*FILTER_FILES, "available_filter_functions", *_PID_FILES):
+            assert self.k.tfs is not None
+            raise self.k.tfs._error(rel, "read", OSError(errno.EPERM, ""), None, [])
         if rel in FILTER_FILES:
             if not self.has_functions:
                 return None
@@ -197,6 +207,11 @@ class DemoFtrace:
 
     def write(self, rel: str, value: str, append: bool) -> bool:
         """Handle a write to one of our files; False when ``rel`` is not ours."""
+        if self.refused and (
+            rel in (*FILTER_FILES, *_PID_FILES)
+            or (rel == "current_tracer" and value.strip().startswith("function"))
+        ):
+            raise self._refuse(rel, value, errno.EPERM, append, [])
         if rel in FILTER_FILES:
             if not self.has_functions:
                 raise self._refuse(rel, value, errno.EPERM, append, [])
