@@ -237,8 +237,22 @@ class Session:
         self.journal.created_probes.setdefault(pfile, []).append(value)
         self.journal.save()
 
+    def validate(self, cfg: TraceConfig) -> None:
+        """Check a configuration against this kernel without changing anything.
+
+        Raises ConfigError. An instance that does not exist yet is judged by
+        the top level, so a bad flag never creates an instance first.
+        """
+        target = self.tfs
+        if cfg.instance and cfg.instance != self.tfs.instance:
+            validate_instance_name(cfg.instance)
+            exists = cfg.instance in list_dir(self.top, "instances")
+            target = self.top.sub(cfg.instance) if exists else self.top
+        plan(target, cfg, self.caps if target is self.tfs else probe(target))
+
     def apply_config(self, cfg: TraceConfig) -> TransactionResult:
         """Validate a trace-cmd-style configuration and apply it as one transaction."""
+        self.validate(cfg)
         if cfg.instance and cfg.instance != self.tfs.instance:
             self.use_instance(cfg.instance)
         return self.apply(plan(self.tfs, cfg, self.caps))

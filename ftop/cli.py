@@ -338,6 +338,10 @@ def cmd_stream(ns: argparse.Namespace) -> int:
             f"({len(rec.report.writes)} writes)",
             file=sys.stderr,
         )
+    try:
+        sess.validate(cfg)
+    except (ConfigError, FtopError) as e:
+        return _err(str(e))
     if not cfg.is_empty() or cfg.instance:
         for note in sess.detect_foreign():
             print(f"ftop: note: already set before us: {note} (left alone)", file=sys.stderr)

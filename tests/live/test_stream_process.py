@@ -53,10 +53,10 @@ def _wait_configured(tfs: Tracefs, journal_dir: Path, proc: subprocess.Popen[byt
     raise AssertionError("ftop stream never applied its configuration")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
-def test_signal_restores_exact_prior_state(
-    tfs: Tracefs, unchanged, journal_dir: Path, sig: int
-) -> None:
+def _configured_then_signalled(
+    tfs: Tracefs, journal_dir: Path, sig: int
+) -> subprocess.Popen[bytes]:
+    """Start `ftop stream` with CONFIG, wait until it changed tracefs, send ``sig``, reap it."""
     before = snapshot(tfs)
     proc = _start(journal_dir, *CONFIG)
     try:
@@ -68,20 +68,23 @@ def test_signal_restores_exact_prior_state(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    return proc
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_signal_restores_exact_prior_state(
+    tfs: Tracefs, unchanged, journal_dir: Path, sig: int
+) -> None:
+    before = snapshot(tfs)
+    proc = _configured_then_signalled(tfs, journal_dir, sig)
+    assert proc.returncode in (128 + sig, 0), proc.returncode
     assert differences(before, snapshot(tfs)) == []
     assert not list(journal_dir.glob("journal-*.json")), "journal dropped after restore"
 
 
 def test_sigkill_then_ftop_restore(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
     before = snapshot(tfs)
-    proc = _start(journal_dir, *CONFIG)
-    try:
-        _wait_configured(tfs, journal_dir, proc)
-        proc.kill()
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = _configured_then_signalled(tfs, journal_dir, signal.SIGKILL)
     journals = list(journal_dir.glob("journal-*.json"))
     assert journals, "a hard kill leaves the journal behind"
     data = json.loads(journals[0].read_text())
@@ -105,14 +108,7 @@ def test_sigkill_then_ftop_restore(tfs: Tracefs, unchanged, journal_dir: Path) -
 def test_sigkill_then_next_run_recovers(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
     """The next `ftop stream` finds the dead run's journal, says so and restores it."""
     before = snapshot(tfs)
-    proc = _start(journal_dir, *CONFIG)
-    try:
-        _wait_configured(tfs, journal_dir, proc)
-        proc.kill()
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = _configured_then_signalled(tfs, journal_dir, signal.SIGKILL)
     nxt = _start(journal_dir, "--duration", "0.5")
     _, err = nxt.communicate(timeout=30)
     assert nxt.returncode == 0
