@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Generic, List, Optional, Sequence, Tuple, TypeVar
 
-from ftop.engine.errors import FtopError
+from ftop.engine.errors import FtopError, TracefsError
 from rich.style import Style
 from rich.text import Text
 from textual import events, work
@@ -286,5 +286,11 @@ class ChangesMixin:
         body = Text()
         if note:
             body.append(note + "\n\n", style="bold")
+        if isinstance(err, TracefsError) and err.op != "read":
+            # The step the kernel refused, as a shell user would have typed it.
+            arrow = ">>" if err.op == "append" else ">"
+            value = (err.value or "").strip()
+            shown = value if len(value) <= 60 else value[:57] + "..."
+            body.append(f"echo '{shown}' {arrow} {err.path}\n", style="italic")
         body.append_text(error_lines(err))
         self.app.push_screen(RefusalDialog(f"{what}: refused", body))
