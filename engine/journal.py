@@ -44,10 +44,31 @@ class Journal:
     states: List[State] = field(default_factory=list)
     created_instances: List[str] = field(default_factory=list)
     created_probes: Dict[str, List[str]] = field(default_factory=dict)
+    # Files ftop wrote, per instance ("" is the top level): restore puts back
+    # only what these govern. None in a journal of an older version: everything.
+    touched: Optional[Dict[str, List[str]]] = field(default_factory=dict)
+
+    def touch(self, instance: Optional[str], rels: List[str]) -> bool:
+        """Record files about to be written; True if the journal needs saving."""
+        if self.touched is None:
+            return False
+        new = False
+        for rel in rels:
+            key = "" if rel.startswith("/") else (instance or "")
+            lst = self.touched.setdefault(key, [])
+            if rel not in lst:
+                lst.append(rel)
+                new = True
+        return new
+
+    def touched_in(self, instance: Optional[str]) -> Optional[List[str]]:
+        if self.touched is None:
+            return None
+        return list(self.touched.get(instance or "", []))
 
     def to_json(self) -> Dict[str, Any]:
         return {
-            "version": 1,
+            "version": 2,
             "pid": self.pid,
             "start_time": self.start_time,
             "tracefs": self.tracefs,
@@ -55,6 +76,7 @@ class Journal:
             "states": [s.to_json() for s in self.states],
             "created_instances": self.created_instances,
             "created_probes": self.created_probes,
+            "touched": self.touched,
         }
 
     @classmethod
@@ -70,6 +92,7 @@ class Journal:
                 states=[State.from_json(s) for s in data.get("states", [])],
                 created_instances=list(data.get("created_instances", [])),
                 created_probes=dict(data.get("created_probes", {})),
+                touched=data.get("touched"),
             )
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise JournalError(f"unreadable journal {path}: {e}") from None

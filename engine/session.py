@@ -213,7 +213,11 @@ class Session:
         """Apply changes as one transaction (journal first; reader paused for the tracer)."""
         if not changes:
             return TransactionResult()
-        self.ensure_journal()
+        j = self.ensure_journal()
+        # Journal what is about to be written before writing it (SIGKILL may come
+        # between): restore then undoes only what ftop changed.
+        if j.touch(self.tfs.instance, [ch.rel for ch in changes if not ch.mkdir]):
+            j.save()
         for ch in changes:
             if "probe_events" in ch.rel or ch.rel == "dynamic_events":
                 self._note_probe(ch)
@@ -421,7 +425,7 @@ def restore_journal(j: Journal) -> RestoreReport:
     for st in j.states:
         if st.instance is not None and st.instance not in j.created_instances:
             if (root / "instances" / st.instance).is_dir():
-                rep = state_mod.restore(top.sub(st.instance), st)
+                rep = state_mod.restore(top.sub(st.instance), st, touched=j.touched_in(st.instance))
                 total.writes += rep.writes
                 total.errors += rep.errors
     for name in j.created_instances:
@@ -437,7 +441,9 @@ def restore_journal(j: Journal) -> RestoreReport:
                     sub.write(rel, val)
     top_state = j.state_for(None)
     if top_state is not None:
-        rep = state_mod.restore(top, top_state, j.created_instances, j.created_probes)
+        rep = state_mod.restore(
+            top, top_state, j.created_instances, j.created_probes, touched=j.touched_in(None)
+        )
         total.writes += rep.writes
         total.errors += rep.errors
     j.remove()

@@ -14,7 +14,7 @@ import functools
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Collection, Dict, List, Optional
 
 from .errors import TracefsError
 from .tracefs import Tracefs, list_dir
@@ -337,26 +337,48 @@ def restore(
     target: State,
     created_instances: Optional[List[str]] = None,
     created_probes: Optional[Dict[str, List[str]]] = None,
+    touched: Optional[Collection[str]] = None,
 ) -> RestoreReport:
     """Make ``tfs`` equal to ``target``, writing only what differs.
 
     ``created_instances`` and ``created_probes`` are what ftop itself made
     (from the journal); only those are removed, so someone else's instance or
     probe that appeared meanwhile is left alone.
+
+    ``touched`` lists the files ftop wrote (tracefs-relative, as in a
+    ``Change``); when given, only what those files govern is put back, so a
+    change someone else made while ftop ran (another tool, another ftop in
+    another instance) is not undone. None restores everything (``reset``,
+    journals of older versions).
     """
     report = RestoreReport()
     now = snapshot(tfs)
+    wrote = None if touched is None else set(touched)
+
+    def mine(*rels: str) -> bool:
+        return wrote is None or any(r in wrote for r in rels)
+
+    if wrote is not None:
+        # Side effects the kernel produces from what ftop wrote: a trigger can
+        # flip tracing_on; a latency tracer records a new maximum.
+        if any(r.endswith("trigger") or r == "set_ftrace_filter" for r in wrote):
+            wrote.add("tracing_on")
+        if "current_tracer" in wrote:
+            wrote.add("tracing_max_latency")
 
     def put(rel: str, value: str, append: bool = False, what: str = "") -> None:
         _attempt(report, lambda: tfs.write(rel, value, append), what or f"{rel} {value}")
 
     # 1. Triggers first: a live traceoff trigger would undo our tracing_on later.
-    if target.function_triggers is not None and now.function_triggers is not None:
+    func_triggers = mine("set_ftrace_filter")
+    if func_triggers and target.function_triggers is not None and now.function_triggers is not None:
         want_ids = {trigger_identity(t) for t in target.function_triggers}
         for raw in now.function_triggers:
             if trigger_identity(raw) not in want_ids:
                 put("set_ftrace_filter", trigger_removal(raw), True, f"remove trigger {raw}")
     for ev in sorted(set(now.event_triggers) | set(target.event_triggers)):
+        if not mine(f"events/{ev}/trigger"):
+            continue
         want_t = target.event_triggers.get(ev, [])
         have_t = now.event_triggers.get(ev, [])
         if sorted(map(trigger_identity, have_t)) == sorted(map(trigger_identity, want_t)):
@@ -367,13 +389,17 @@ def restore(
             put(f"events/{ev}/trigger", trigger_spec(raw), True, f"add {ev} trigger {raw}")
 
     # 2. The tracer, before filters: switching it resets tracer-specific state.
-    if target.current_tracer is not None and now.current_tracer != target.current_tracer:
+    if (
+        mine("current_tracer")
+        and target.current_tracer is not None
+        and now.current_tracer != target.current_tracer
+    ):
         put("current_tracer", target.current_tracer)
 
     # 3. Function filters, pids.
     for name, want_f in target.function_filters.items():
         have_f = now.function_filters.get(name)
-        if want_f is None or have_f is None or sorted(have_f) == sorted(want_f):
+        if not mine(name) or want_f is None or have_f is None or sorted(have_f) == sorted(want_f):
             continue
         entries = want_f
         _attempt(
@@ -381,33 +407,45 @@ def restore(
             functools.partial(write_function_list, tfs, name, entries),
             f"{name} ({len(want_f)} entries)",
         )
-    if target.function_triggers is not None and now.function_triggers is not None:
+    if func_triggers and target.function_triggers is not None and now.function_triggers is not None:
         have_ids = {trigger_identity(t) for t in now.function_triggers}
         for raw in target.function_triggers:
             if trigger_identity(raw) not in have_ids:
                 put("set_ftrace_filter", trigger_spec(raw), True, f"add trigger {raw}")
     for name, want_p in target.pids.items():
         have_p = now.pids.get(name)
-        if want_p is not None and have_p is not None and have_p != want_p:
+        if mine(name) and want_p is not None and have_p is not None and have_p != want_p:
             put(name, " ".join(want_p))
 
     # 4. Events: disable, filters, enable (a filter is in place before events flow).
+    def mine_enable(ev: str) -> bool:
+        system = ev.split("/", 1)[0]
+        return mine(f"events/{ev}/enable", f"events/{system}/enable", "events/enable", "set_event")
+
+    def mine_filter(ev: str) -> bool:
+        system = ev.split("/", 1)[0]
+        return mine(f"events/{ev}/filter", f"events/{system}/filter", "events/filter")
+
     want_ev, have_ev = set(target.events_enabled), set(now.events_enabled)
     for ev in sorted(have_ev - want_ev):
-        put(f"events/{ev}/enable", "0", what=f"disable {ev}")
+        if mine_enable(ev):
+            put(f"events/{ev}/enable", "0", what=f"disable {ev}")
     for ev in sorted(set(now.event_filters) | set(target.event_filters)):
         want_flt = target.event_filters.get(ev)
-        if now.event_filters.get(ev) != want_flt:
+        if mine_filter(ev) and now.event_filters.get(ev) != want_flt:
             put(f"events/{ev}/filter", want_flt or "0", what=f"{ev} filter {want_flt or 'cleared'}")
     for ev in sorted(want_ev - have_ev):
-        put(f"events/{ev}/enable", "1", what=f"enable {ev}")
+        if mine_enable(ev):
+            put(f"events/{ev}/enable", "1", what=f"enable {ev}")
 
     # 5. Knobs and options.
     for name, want_s in target.scalars.items():
-        if want_s is not None and now.scalars.get(name) not in (None, want_s):
+        if mine(name) and want_s is not None and now.scalars.get(name) not in (None, want_s):
             put(name, want_s)
+    buffer_mine = wrote is None or any(r.endswith("buffer_size_kb") for r in wrote)
     if (
-        target.buffer_size_kb
+        buffer_mine
+        and target.buffer_size_kb
         and now.buffer_size_kb not in (None, target.buffer_size_kb)
         and not (
             target.buffer_unallocated and _same_buffer(target.buffer_size_kb, now.buffer_size_kb)
@@ -419,17 +457,22 @@ def restore(
         else:
             put("buffer_size_kb", target.buffer_size_kb)
     for opt, want_o in target.options.items():
-        if now.options.get(opt) not in (None, want_o):
+        if mine(f"options/{opt}", "trace_options") and now.options.get(opt) not in (None, want_o):
             put(f"options/{opt}", want_o, what=f"option {opt}={want_o}")
 
     if tfs.instance is None:
         # 6. Global: the stack tracer and probes.
         stack_on = target.stack_tracer_enabled
-        if stack_on is not None and now.stack_tracer_enabled not in (None, stack_on):
+        if (
+            mine(STACK_TRACER_SYSCTL)
+            and stack_on is not None
+            and now.stack_tracer_enabled not in (None, stack_on)
+        ):
             _attempt(report, lambda: _write_sysctl(stack_on), f"stack_tracer_enabled {stack_on}")
         stf = target.stack_trace_filter
         if (
-            stf is not None
+            mine("stack_trace_filter")
+            and stf is not None
             and now.stack_trace_filter is not None
             and sorted(stf) != sorted(now.stack_trace_filter)
         ):
@@ -457,7 +500,7 @@ def restore(
                 )
 
     # 8. tracing_on last: after every trigger is gone and every write is done.
-    if target.tracing_on is not None:
+    if mine("tracing_on") and target.tracing_on is not None:
         cur = tfs.read_or("tracing_on")
         if cur is not None and cur.strip() != target.tracing_on:
             put("tracing_on", target.tracing_on)

@@ -349,3 +349,36 @@ def test_first_use_allocating_the_buffer_is_not_a_change(tmp_path: Path) -> None
     (tmp_path / "buffer_size_kb").write_text("4096\n")
     assert differences(fresh, snapshot(tfs)) == ["buffer_size_kb: '1408' -> '4096'"]
     assert restore(tfs, fresh).writes == ["buffer_size_kb 1408"]
+
+
+def test_restore_undoes_only_what_ftop_wrote(tmp_path: Path) -> None:
+    """Someone else's change made while ftop ran (another tool, another ftop working in
+    an instance) is theirs: restore puts back only the files ftop wrote."""
+    tfs = make_fake_tracefs(tmp_path)
+    before = snapshot(tfs)
+    (tmp_path / "events/sched/sched_switch/enable").write_text("1\n")  # ftop
+    (tmp_path / "set_event").write_text("sched:sched_switch\nirq:irq_handler_entry\n")
+    (tmp_path / "events/irq/irq_handler_entry/enable").write_text("1\n")  # someone else
+    (tmp_path / "trace_clock").write_text("local [global] counter\n")  # someone else
+    report = restore(tfs, before, touched=["events/sched/sched_switch/enable"])
+    assert report.writes == ["disable sched/sched_switch"]
+    assert (tmp_path / "trace_clock").read_text().startswith("local [global]")
+    # Without the list (reset, old journals) everything goes back.
+    report = restore(tfs, before)
+    assert "trace_clock local" in report.writes
+
+
+def test_journal_records_what_is_about_to_be_written(tmp_path: Path) -> None:
+    from ftop.engine.session import Session
+
+    tfs = make_fake_tracefs(tmp_path / "tracefs")
+    sess = Session(tfs, journal_dir=tmp_path / "j")
+    sess.apply([Change("trace_clock", "global"), Change("options/overwrite", "0")])
+    assert sess.journal is not None
+    saved = jm.Journal.load(sess.journal.path)
+    assert saved.touched_in(None) == ["trace_clock", "options/overwrite"]
+    report = sess.restore()
+    assert report is not None and sorted(report.writes) == [
+        "option overwrite=1",
+        "trace_clock local",
+    ]
