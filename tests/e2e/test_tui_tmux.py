@@ -174,11 +174,12 @@ def test_ftop_in_tmux_streams_filters_toggles_and_quit_restores(
         # q types into the events search (event names start with q too): F10 quits.
         t.send("Escape", "F10")
         assert wait(t.dead), "ftop did not exit on F10"
+        last = t.capture()  # what ftop printed on its way out (restore errors, if any)
     finally:
         t.kill()
         # A hangup (the kill) restores too; wait for it before the state is compared.
         wait(lambda: not (tracefs_root / "instances" / instance).exists())
-    assert not (tracefs_root / "instances" / instance).exists()
+    assert not (tracefs_root / "instances" / instance).exists(), last
     assert no_journal(journal_dir)
 
 

@@ -44,6 +44,19 @@ def make_app(sess: Session, tmp_path: Path) -> FtopApp:
     return FtopApp(sess, kind="live", label=label, settings=Settings(tmp_path / "config.toml"))
 
 
+async def type_text(pilot: Any, selector: str, text: str) -> None:
+    """Put text in an input as typing would (Changed events), without a key press per
+    character: under a flood of trace lines the app is never idle, and Pilot waits
+    up to 2 s for idleness after every key. Keys proper are still pressed."""
+    from textual.widgets import Input
+
+    inp = pilot.app.screen.query_one(selector, Input)
+    inp.focus()
+    inp.value = text
+    inp.cursor_position = len(text)
+    await pilot.pause(0.1)
+
+
 async def open_events(app: FtopApp, pilot: Any) -> EventsScreen:
     await pilot.press("2")
     screen = app.screen
@@ -91,7 +104,9 @@ async def _full_flow(app: FtopApp, pilot_size: Any, sess: Session, inst: Tracefs
         assert any(r.name == "sched_switch" for r in recs)
 
         # 3. A filter narrows them (the view only; the kernel is not touched).
-        await pilot.press("f", *"cpu:0", "enter")
+        await pilot.press("f")
+        await type_text(pilot, "#filter", "cpu:0")
+        await pilot.press("enter")
         await until(
             pilot, lambda: view.index is not None and view.index.behind == 0 and view.rows > 0
         )
@@ -103,11 +118,14 @@ async def _full_flow(app: FtopApp, pilot_size: Any, sess: Session, inst: Tracefs
 
         # 4. A bad event filter shows the kernel's error_log text; nothing changes.
         screen = await open_events(app, pilot)
-        await pilot.press("escape", *"sched_switch", "down", "f4")
+        await pilot.press("escape")
+        await type_text(pilot, "#search", "sched_switch")
+        await pilot.press("down", "f4")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
         dialog = app.screen
         assert isinstance(dialog, EditDialog)
-        await pilot.press(*"prev_pid === 0", "enter")
+        await type_text(pilot, "#value", "prev_pid === 0")
+        await pilot.press("enter")
         await until(pilot, lambda: dialog.error is not None)
         shown_text = str(dialog.query_one("#error").render())
         assert "Invalid value (did you forget quotes)?" in shown_text
@@ -117,7 +135,7 @@ async def _full_flow(app: FtopApp, pilot_size: Any, sess: Session, inst: Tracefs
         await pilot.press("escape")
 
         # 5. Quit puts everything back (the instance goes, the top level is untouched).
-        await pilot.press("q")
+        await pilot.press("f10")
         await pilot.pause(0.5)
 
 
@@ -137,7 +155,7 @@ async def test_quit_restores_the_top_level_exactly(
             await open_events(app, pilot)
             await pilot.press(*f"{system}:{event}", "down", "space")
             await until(pilot, lambda: f"{system}/{event}" in enabled_events(tfs))
-            await pilot.press("q")
+            await pilot.press("f10")
             await pilot.pause(0.5)
         assert f"{system}/{event}" not in enabled_events(tfs)
     finally:
@@ -155,7 +173,7 @@ async def test_tracing_on_toggle_is_restored(
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("T")
             await until(pilot, lambda: (inst.read_or("tracing_on") or "").strip() == "0")
-            await pilot.press("q")
+            await pilot.press("f10")
             await pilot.pause(0.5)
     finally:
         sess.restore()

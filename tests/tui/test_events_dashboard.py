@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ftop.engine.demo import DemoSession
 from ftop.tui.app import FtopApp
@@ -13,7 +13,7 @@ from ftop.tui.dialogs import EditDialog, TextDialog
 from ftop.tui.events import EventList, EventsScreen, Row
 from ftop.tui.live import LiveScreen
 
-from .conftest import AppFactory
+AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
 
 
 async def until(pilot: Any, pred: Any, timeout: float = 5.0) -> None:

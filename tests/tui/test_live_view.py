@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ftop.engine.demo import DemoSession
 from ftop.engine.parse import parse_line
@@ -13,7 +13,7 @@ from ftop.tui.dialogs import FieldsDialog, SaveDialog
 from ftop.tui.live import LiveScreen
 from ftop.tui.trace_view import TraceView, _columns
 
-from .conftest import AppFactory
+AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
 
 
 def view(app: FtopApp) -> TraceView:

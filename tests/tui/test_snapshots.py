@@ -13,7 +13,8 @@ import pytest
 from ftop.tui.app import FtopApp
 from ftop.tui.settings import Settings
 
-from .conftest import AppFactory
+AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
+
 
 SIZES = [(80, 24), (120, 40)]
 THEMES = ["dark", "light"]
