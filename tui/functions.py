@@ -45,6 +45,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
+from textual.worker import get_current_worker
 
 from .base import FtopScreen, ThemeColors
 from .dialogs import DIALOG_CSS, error_lines
@@ -782,7 +783,7 @@ class ProcessDialog(ModalScreen[Optional[List[int]]]):
     def __init__(self, current: Sequence[int]) -> None:
         super().__init__()
         self.marked: Set[int] = set(current)
-        self.procs: RowList[ProcessInfo] = RowList(self._render, id="procs")
+        self.procs: RowList[ProcessInfo] = RowList(self._render_proc, id="procs")
         self.error: Optional[FtopError] = None
 
     def compose(self) -> ComposeResult:
@@ -807,14 +808,15 @@ class ProcessDialog(ModalScreen[Optional[List[int]]]):
     @work(thread=True, exclusive=True, group="procs", exit_on_error=False)
     def _find(self, query: str) -> None:
         found = find_processes(query, limit=300)
-        self.app.call_from_thread(self.procs.set_rows, found)
+        if not get_current_worker().is_cancelled:  # a newer query is on its way
+            self.app.call_from_thread(self.procs.set_rows, found)
 
     def on_key(self, event: events.Key) -> None:
         if self.query_one("#query", Input).has_focus and event.key in ("down", "pagedown"):
             event.stop()
             self.procs.focus()
 
-    def _render(self, p: ProcessInfo, width: int) -> Text:
+    def _render_proc(self, p: ProcessInfo, width: int) -> Text:
         t = Text()
         t.append(" [x] " if p.pid in self.marked else " [ ] ", style=self.procs.style_of("mark"))
         t.append(f"{p.pid:>7} ", style="bold")
