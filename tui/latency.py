@@ -27,7 +27,7 @@ from ftop.engine.options import plan_option
 from ftop.engine.parse import LatencyTrace
 from ftop.engine.transaction import Change
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Static
@@ -205,6 +205,9 @@ class LatencyScreen(ChangesMixin, FtopScreen):
         t.append("tracing_max_latency ", style=muted)
         if self.max_us is None:
             t.append("(not in this kernel)\n")
+        elif self.max_us == 0:
+            t.append("0", style="bold")
+            t.append("  (nothing measured yet)\n", style=muted)
         else:
             t.append(f"{self.max_us:,} µs", style=f"bold {accent}")
             t.append(f"  ({fmt_us(self.max_us)})\n", style=muted)
@@ -253,6 +256,11 @@ class LatencyScreen(ChangesMixin, FtopScreen):
                     style=tv.get("foreground-muted", ""),
                 )
         self.query_one("#stack", Static).update(t)
+
+    @on(DataTable.RowSelected, "#history")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        # Enter on the table is the table's own binding: it arrives as RowSelected.
+        self.action_show_entry()
 
     def action_show_entry(self) -> None:
         table = self.query_one("#history", DataTable)

@@ -79,8 +79,8 @@ class StackScreen(ChangesMixin, FtopScreen):
     DEFAULT_CSS = """
     StackScreen #note { height: auto; padding: 0 1; color: $warning; background: $surface; }
     StackScreen #top { height: 5; background: $surface; }
-    StackScreen #summary { width: 1fr; padding: 0 1; }
-    StackScreen #spark-box { width: 2fr; padding: 0 1; }
+    StackScreen #summary { width: 36; padding: 0 1; }
+    StackScreen #spark-box { width: 1fr; padding: 0 1; }
     StackScreen Sparkline { height: 3; }
     StackScreen Sparkline > .sparkline--max-color { color: $accent; }
     StackScreen Sparkline > .sparkline--min-color { color: $primary; }
@@ -196,8 +196,8 @@ class StackScreen(ChangesMixin, FtopScreen):
             t.append("? (sysctl unreadable)")
         t.append("\nstack_max_size ")
         t.append(f"{st.max_size:,}", style=f"bold {tv.get('accent', 'yellow')}")
-        t.append(" bytes\n")
-        t.append(f"{len(st.frames)} frames", style=tv.get("foreground-muted", ""))
+        t.append(" B", style="bold")
+        t.append(f" · {len(st.frames)} frames", style=tv.get("foreground-muted", ""))
         if self.filter_words:
             shown = " ".join(self.filter_words[:3]) + (" …" if len(self.filter_words) > 3 else "")
             t.append(f"\nfilter: {shown}", style=tv.get("primary", "blue"))
@@ -212,9 +212,7 @@ class StackScreen(ChangesMixin, FtopScreen):
         self.query_one("#spark", Sparkline).data = values
         top = max(v for _, v in self.history.samples) if self.history.samples else 0
         self.query_one("#spark-title", Static).update(
-            Text(
-                f"stack_max_size over time (max {top:,} bytes, {len(self.history.samples)} changes)"
-            )
+            Text(f"stack_max_size over time · max {top:,} B")
         )
 
     def update_table(self) -> None:
