@@ -1,0 +1,223 @@
+"""The setup screen (options, buffer, clock, cpumask, instance) and the probes screen (kprobes,
+uprobes, the kernel's error_log on refusal) on the demo kernel."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from ftop.engine.demo import DemoSession
+from ftop.engine.probes import list_probes
+from ftop.tui.dialogs import EditDialog
+from ftop.tui.kit import ChoiceDialog
+from ftop.tui.probes import ProbeDialog, ProbesScreen
+from ftop.tui.setup import SetupScreen, cpu_list, parse_cpu_list
+from ftrace_util import AppFactory, show, text_of, until
+
+
+async def open_setup(app: Any, pilot: Any) -> SetupScreen:
+    screen = await show(app, pilot, "9", SetupScreen)
+    await until(pilot, lambda: screen.settings is not None and screen.options.rows)
+    return screen
+
+
+def option(demo: DemoSession, name: str) -> str:
+    return demo.tfs.read(f"options/{name}").strip()
+
+
+def test_cpu_lists_read_and_write_the_kernels_form() -> None:
+    assert parse_cpu_list("0-3,6") == {0, 1, 2, 3, 6}
+    assert parse_cpu_list(" 1 ") == {1}
+    assert cpu_list({0, 1, 2, 3, 6}) == "0-3,6"
+    assert cpu_list([]) == ""
+    for bad in ("a", "3-1", "1-"):
+        try:
+            parse_cpu_list(bad)
+        except Exception as e:  # ConfigError
+            assert "CPU" in str(e) or "range" in str(e)
+        else:
+            raise AssertionError(bad)
+
+
+async def test_options_are_toggles_with_descriptions_and_space_flips_one_in_the_kernel(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_setup(app, pilot)
+        rows = {o.name: o for o in screen.options.rows}
+        # For nop: the generic options only; funcgraph-* belong to function_graph.
+        assert "sym-offset" in rows and "funcgraph-proc" not in rows
+        assert rows["sym-offset"].description
+        screen.options.move_to(list(rows).index("sym-offset"))
+        assert option(demo, "sym-offset") == "0"
+        await pilot.press("space")
+        await until(pilot, lambda: option(demo, "sym-offset") == "1")
+        await until(
+            pilot, lambda: any(o.name == "sym-offset" and o.enabled for o in screen.options.rows)
+        )
+        # a: every tracer's options.
+        await pilot.press("a")
+        assert "funcgraph-proc" in {o.name for o in screen.options.rows}
+
+
+async def test_b_sets_buffer_size_kb_and_a_bad_size_is_refused_in_the_dialog(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_setup(app, pilot)
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, EditDialog))
+        dialog: Any = app.screen
+        dialog.query_one("#value").value = "0"
+        await pilot.press("enter")
+        await until(pilot, lambda: dialog.error is not None)
+        dialog.query_one("#value").value = "4096"
+        await pilot.press("enter")
+        await until(pilot, lambda: demo.tfs.read("buffer_size_kb").strip() == "4096")
+        await until(
+            pilot, lambda: screen.settings is not None and screen.settings.buffer_kb == 4096
+        )
+        assert "4,096 KB" in text_of(screen.query_one("#side"))
+
+
+async def test_C_chooses_the_trace_clock(make_app: AppFactory, demo: DemoSession) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_setup(app, pilot)
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        choices = dict(app.screen.choices)  # type: ignore[attr-defined]
+        key = next(k for k, v in choices.items() if v == "global")
+        await pilot.press(key)
+        await until(pilot, lambda: "[global]" in demo.tfs.read("trace_clock"))
+        await until(
+            pilot, lambda: screen.settings is not None and screen.settings.clock == "global"
+        )
+
+
+async def test_M_sets_tracing_cpumask_from_a_cpu_list(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_setup(app, pilot)
+        assert "0-1" in text_of(screen.query_one("#side"))
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, EditDialog))
+        dialog: Any = app.screen
+        dialog.query_one("#value").value = "1"
+        await pilot.press("enter")
+        await until(pilot, lambda: demo.tfs.read("tracing_cpumask").strip() == "2")
+
+
+async def test_B_instance_refusal_is_shown_and_nothing_changes(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_setup(app, pilot)
+        await pilot.press("B")
+        await until(pilot, lambda: isinstance(app.screen, EditDialog))
+        dialog: Any = app.screen
+        await pilot.press(*"ftop-x", "enter")
+        await until(pilot, lambda: dialog.error is not None)
+        assert "no instances" in str(dialog.error)  # the demo has none
+        assert demo.tfs.instance is None
+        await pilot.press("escape")
+        await pilot.press("D")  # nothing to remove: said, not asked
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ChoiceDialog)
+
+
+# -- probes -----------------------------------------------------------------------------
+
+
+async def open_probes(app: Any, pilot: Any) -> ProbesScreen:
+    screen = await show(app, pilot, "0", ProbesScreen)
+    await until(pilot, lambda: screen.loaded)
+    return screen
+
+
+async def test_k_creates_an_enabled_kprobe_space_disables_delete_removes(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_probes(app, pilot)
+        assert screen.list.rows == []
+        await pilot.press("k")
+        await until(pilot, lambda: isinstance(app.screen, ProbeDialog))
+        dialog: Any = app.screen
+        assert dialog.query_one("#value").value.startswith("p:kprobes/myprobe do_sys_openat2")
+        dialog.query_one("#value").value = "p:kprobes/ftop_open do_sys_openat2 dfd=%di:s32"
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, ProbeDialog))
+        probes = list_probes(demo.tfs)
+        assert [(p.name, p.target, p.args, p.enabled) for p in probes] == [
+            ("kprobes/ftop_open", "do_sys_openat2", ("dfd=%di:s32",), True)
+        ]
+        await until(pilot, lambda: [p.name for p in screen.list.rows] == ["kprobes/ftop_open"])
+        assert "● " in screen._render_probe(screen.list.rows[0], 100).plain
+        await pilot.press("space")
+        await until(pilot, lambda: list_probes(demo.tfs)[0].enabled is False)
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        await pilot.press("y")
+        await until(pilot, lambda: list_probes(demo.tfs) == [])
+        await until(pilot, lambda: screen.list.rows == [])
+
+
+async def test_a_refused_kprobe_shows_the_kernels_error_log_with_the_caret(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_probes(app, pilot)
+        await pilot.press("k")
+        await until(pilot, lambda: isinstance(app.screen, ProbeDialog))
+        dialog: Any = app.screen
+        dialog.query_one("#value").value = "p:bad no_such_symbol_q"
+        await pilot.press("enter")
+        await until(pilot, lambda: dialog.error is not None)
+        shown = text_of(dialog.query_one("#error"))
+        # The lab kernel's own message (tests/fixtures/lab-6.1-rt/error_log.bad-kprobe.txt).
+        assert "Invalid probed address or symbol" in shown
+        lines = shown.splitlines()
+        cmd = next(ln for ln in lines if ln.strip().startswith("p:kprobes/bad"))
+        caret = lines[lines.index(cmd) + 1]
+        assert caret.index("^") == cmd.index("no_such_symbol_q")
+        assert "ENOENT" in shown and "nothing was changed" in shown
+        assert list_probes(demo.tfs) == []
+
+
+async def test_a_malformed_definition_is_refused_before_the_kernel(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_probes(app, pilot)
+        await pilot.press("k")
+        await until(pilot, lambda: isinstance(app.screen, ProbeDialog))
+        dialog: Any = app.screen
+        dialog.query_one("#value").value = "x:nonsense"
+        await pilot.press("enter")
+        await until(pilot, lambda: dialog.error is not None)
+        assert "expected 'p|r[:[GRP/]EVENT] TARGET" in text_of(dialog.query_one("#error"))
+        assert list_probes(demo.tfs) == []
+
+
+async def test_u_creates_a_uprobe_on_a_file(make_app: AppFactory, demo: DemoSession) -> None:
+    target = os.path.realpath(sys.executable)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_probes(app, pilot)
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, ProbeDialog))
+        dialog: Any = app.screen
+        dialog.query_one("#value").value = f"p:uprobes/pymain {target}:0x1000"
+        await pilot.press("enter")
+        await until(pilot, lambda: [p.name for p in screen.list.rows] == ["uprobes/pymain"])
+        assert list_probes(demo.tfs)[0].kind == "uprobe"
