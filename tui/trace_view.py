@@ -44,6 +44,11 @@ _GRAPH = re.compile(
 )
 _GRAPH_NAME = re.compile(r"(?P<name>[\w.$]+)(?=\()|/\* (?P<ev>[\w.$]+):|\} /\* (?P<exit>[\w.$]+)")
 _LOST = re.compile(r"^CPU:\d+ \[LOST \d+ EVENTS\]|^#{3,} CPU \d+ buffer started")
+# Latency format (wakeup*, irqsoff...): "comm-pid cpu+flags rel-us[mark]: body".
+_LAT = re.compile(
+    r"^(?P<task>\s*.{1,16}?)-(?P<pid>\d+)\s+(?P<cpu>\d+)(?P<flags>[^\s\d]\S*)\s+"
+    r"(?P<ts>\d+us)\s*(?P<mark>[+!#*@$])?\s*:(?P<body>.*)$"
+)
 
 Span = Tuple[int, int, str]
 
@@ -54,7 +59,11 @@ def _columns(line: str) -> List[Span]:
         return [(0, len(line), "lost")]
     if line.startswith("#"):
         return [(0, len(line), "header")]
-    m = _COLS.match(line)
+    arrow = line.find("=> ")
+    if 0 <= arrow < 4 and not line[:arrow].strip():
+        # A stack frame (" => __schedule"): the symbol is what matters.
+        return [(arrow, arrow + 2, "flags"), (arrow + 3, len(line), "name")]
+    m = _COLS.match(line) or _LAT.match(line)
     if m:
         spans: List[Span] = [
             (m.start("task"), m.end("task"), "task"),
@@ -64,6 +73,8 @@ def _columns(line: str) -> List[Span]:
         if m.group("flags"):
             spans.append((m.start("flags"), m.end("flags"), "flags"))
         spans.append((m.start("ts"), m.end("ts"), "ts"))
+        if "mark" in m.re.groupindex and m.group("mark"):
+            spans.append((m.start("mark"), m.end("mark"), "mark"))
         body_at = m.start("body")
         body = m.group("body")
         e = _EVENT.match(body)
