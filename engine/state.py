@@ -37,6 +37,8 @@ SCALAR_FILES = (
     # A measurement, but someone's: a latency tracer run by ftop must not leave
     # its maximum in place of the one an earlier user recorded.
     "tracing_max_latency",
+    # The same for the stack tracer's maximum (top level only; the stack screen resets it).
+    "stack_max_size",
     "max_graph_depth",
     "tracing_cpumask",
     "buffer_percent",
