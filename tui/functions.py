@@ -499,7 +499,7 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
         lst = self.now
         t = Text()
         if row.kind == "head":
-            t.append(row.text, style="bold")
+            t.append(" " + row.text, style="bold")
         elif row.kind == "note":
             t.append(" " + row.text, style=lst.style_of("dim"))
         elif row.kind == "trigger":
