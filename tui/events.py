@@ -318,7 +318,7 @@ class EventsScreen(FtopScreen):
         from textual.containers import Horizontal
 
         yield Input(
-            placeholder="type to search events (sched:*, switch ...); / focuses here",
+            placeholder="type to search events (sched:*, switch ...); letters search here, F10 quits",
             id="search",
             select_on_focus=False,
         )
