@@ -27,7 +27,7 @@ from .journal import Journal
 from .ring import Ring
 from .state import RestoreReport, State
 from .stats import Aggregates, parse_cpu_stats
-from .trace_pipe import TracePipeReader
+from .trace_pipe import BATCH_BYTES, TracePipeReader
 from .tracefs import Tracefs, find_tracefs, list_dir
 from .transaction import Change, TransactionResult
 from .transaction import apply as apply_changes
@@ -120,6 +120,8 @@ class Session:
         self.byte_listeners: List[Callable[[bytes], None]] = []
         # A headless stream to stdout needs neither ring nor aggregates.
         self.keep_ring = True
+        # Bytes the reader gathers before handing a batch over (see TracePipeReader).
+        self.batch_bytes = BATCH_BYTES
         self._lock = threading.RLock()
         self._restored = False
         self._prev_handlers: Dict[int, object] = {}
@@ -344,6 +346,7 @@ class Session:
             str(self.tfs.file("trace_pipe")),
             self._on_batch if wants_lines else None,
             on_bytes=self._on_bytes if self.byte_listeners else None,
+            batch_bytes=self.batch_bytes,
         )
         try:
             self.reader.start()

@@ -10,9 +10,11 @@ instances, and ``tracing_on`` last.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Collection, Dict, List, Optional
 
@@ -550,11 +552,18 @@ def _write_sysctl(value: str) -> None:
         f.write(value + "\n")
 
 
-def _rmdir_instance(tfs: Tracefs, name: str) -> None:
-    try:
-        os.rmdir(tfs.root / "instances" / name)
-    except OSError as e:
-        raise tfs._error(f"instances/{name}", "write", e, "rmdir", []) from None
+def _rmdir_instance(tfs: Tracefs, name: str, attempts: int = 10) -> None:
+    # A reader that is just closing its trace_pipe still holds the instance for a
+    # moment (EBUSY): retry briefly before calling it a refusal.
+    for i in range(attempts):
+        try:
+            os.rmdir(tfs.root / "instances" / name)
+            return
+        except OSError as e:
+            if e.errno == errno.EBUSY and i < attempts - 1:
+                time.sleep(0.1)
+                continue
+            raise tfs._error(f"instances/{name}", "write", e, "rmdir", []) from None
 
 
 def _same_buffer(planned: str, actual: Optional[str]) -> bool:

@@ -39,12 +39,16 @@ class TracePipeReader:
         poll_interval: float = 0.1,
         on_error: Optional[Callable[[OSError], None]] = None,
         on_bytes: Optional[Callable[[bytes], None]] = None,
+        batch_bytes: int = BATCH_BYTES,
     ) -> None:
         self.path = path
         self.on_batch = on_batch
         # Consumers that only copy the text (``ftop stream`` to a file) take the
         # complete lines as one bytes object and skip decoding and splitting.
         self.on_bytes = on_bytes
+        # A UI wants smaller batches: the consumer's per-batch C work holds the
+        # GIL, and the event loop waits for it.
+        self.batch_bytes = batch_bytes
         self.on_error = on_error
         self.poll_interval = poll_interval
         self._stop = threading.Event()
@@ -84,7 +88,7 @@ class TracePipeReader:
                     continue
                 chunks: List[bytes] = []
                 size = 0
-                while size < BATCH_BYTES:
+                while size < self.batch_bytes:
                     try:
                         data = os.read(fd, READ_SIZE)
                     except BlockingIOError:

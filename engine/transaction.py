@@ -112,6 +112,10 @@ def prepare_undo(tfs: Tracefs, ch: Change) -> Undo:
             return recreate
         pname = probe_name(value)
         return lambda: tfs.write(rel, f"-:{pname}", append=True)
+    if name == "enable" and rel.count("/") <= 2:
+        # events/enable or events/<sys>/enable reads 0, 1 or X (mixed): put each
+        # event of the system back as it was rather than writing "X".
+        return _undo_group_enable(tfs, rel)
     prior = tfs.read_or(rel)
     if prior is None:
         return lambda: None
@@ -138,6 +142,22 @@ def prepare_undo(tfs: Tracefs, ch: Change) -> Undo:
     else:
         restored = _strip(old_text)
     return lambda: tfs.write(rel, restored, append=False)
+
+
+def _undo_group_enable(tfs: Tracefs, rel: str) -> Undo:
+    system = rel.split("/")[1] if rel.count("/") == 2 else None
+    enabled = [
+        ln.strip().replace(":", "/", 1)
+        for ln in (tfs.read_or("set_event") or "").splitlines()
+        if ln.strip() and (system is None or ln.startswith(system + ":"))
+    ]
+
+    def undo() -> None:
+        tfs.write(rel, "0")
+        for ev in enabled:
+            tfs.write(f"events/{ev}/enable", "1")
+
+    return undo
 
 
 def _is_trigger_word(word: str) -> bool:

@@ -28,7 +28,6 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, Optional
 
-from ftop.engine import trace_pipe
 from ftop.engine.config import TraceConfig
 from ftop.engine.errors import FtopError, TracefsNotFound
 from ftop.themes import THEMES, pick_theme
@@ -48,10 +47,8 @@ __all__ = ["FtopApp", "build_app", "run"]
 
 # The reader thread shares the GIL with the event loop, and parsing one batch is
 # one long C call (regex over the batch) that holds it: smaller batches than the
-# engine's 1 MiB default keep the UI's lag low under a flood. (To become a
-# TracePipeReader/Session parameter; set here, before any stream starts.)
+# engine's 1 MiB default keep the UI's lag low under a flood.
 UI_BATCH_BYTES = 64 * 1024
-trace_pipe.BATCH_BYTES = min(trace_pipe.BATCH_BYTES, UI_BATCH_BYTES)
 
 command(
     "app.help", "f1,question_mark", "help", "Help", "every key, grouped by screen", key_display="F1"
@@ -160,6 +157,7 @@ class FtopApp(App[Any]):
             return
         self.first_frame_at = time.monotonic()
         try:
+            self.session.batch_bytes = min(self.session.batch_bytes, UI_BATCH_BYTES)
             self.session.start_stream()  # idempotent: tests and run() may have started it
         except FtopError as e:
             self.notify(f"cannot stream trace_pipe: {e}", severity="error", timeout=10)

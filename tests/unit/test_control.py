@@ -382,3 +382,16 @@ def test_journal_records_what_is_about_to_be_written(tmp_path: Path) -> None:
         "option overwrite=1",
         "trace_clock local",
     ]
+
+
+def test_rollback_of_a_system_enable_restores_each_event(tmp_path: Path) -> None:
+    """events/<sys>/enable reads X when mixed; the undo must put each event back, not write X."""
+    tfs = make_fake_tracefs(tmp_path)
+    (tmp_path / "events/sched/enable").write_text("X\n")
+    (tmp_path / "events/sched/sched_wakeup/enable").write_text("1\n")
+    (tmp_path / "set_event").write_text("sched:sched_wakeup\n")
+    (tmp_path / "broken").mkdir()
+    with pytest.raises(TransactionError):
+        apply(tfs, [Change("events/sched/enable", "1"), Change("broken", "1")])
+    assert (tmp_path / "events/sched/enable").read_text() == "0\n"
+    assert (tmp_path / "events/sched/sched_wakeup/enable").read_text() == "1\n"
