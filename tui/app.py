@@ -157,7 +157,9 @@ class FtopApp(App[Any]):
             return
         self.first_frame_at = time.monotonic()
         try:
-            self.session.batch_bytes = min(self.session.batch_bytes, UI_BATCH_BYTES)
+            if isinstance(getattr(self.session, "batch_bytes", None), int):
+                # Live sessions read trace_pipe; file and test sessions have no reader.
+                self.session.batch_bytes = min(self.session.batch_bytes, UI_BATCH_BYTES)
             self.session.start_stream()  # idempotent: tests and run() may have started it
         except FtopError as e:
             self.notify(f"cannot stream trace_pipe: {e}", severity="error", timeout=10)
