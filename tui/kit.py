@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Generic, List, Optional, Sequence, Tuple, TypeVar
 
 from ftop.engine.errors import FtopError, TracefsError
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_APPLY_LOCK = threading.Lock()
 
 
 def fmt_us(us: float) -> str:
@@ -271,7 +273,9 @@ class ChangesMixin:
     ) -> None:
         sess = self.app.session
         try:
-            sess.apply(changes)
+            # One transaction at a time: two keys pressed quickly must not interleave writes.
+            with _APPLY_LOCK:
+                sess.apply(changes)
         except FtopError as e:
             note = explain(e) if explain is not None else None
             self.app.call_from_thread(self.show_refusal, what, e, note)
