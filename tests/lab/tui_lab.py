@@ -1,0 +1,67 @@
+"""Shared pieces of the TUI lab tests: the app (headless ``run_test()``) on a real Session in
+the guest, and waiting under emulation (TCG is slow: generous timeouts, small steps).
+
+Not a test module (no ``test_`` prefix); the ``test_lab_tui_*`` files import from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ftop.engine.session import Session
+from ftop.tui.app import FtopApp
+from ftop.tui.settings import Settings
+from textual.screen import ModalScreen
+
+SIZE = (120, 40)
+
+
+def lab_app(sess: Session, tmp_path: Path) -> FtopApp:
+    """The app as `ftop` runs it on the top level: streaming, polled once."""
+    sess.start_stream()
+    sess.poll()
+    return FtopApp(
+        sess,
+        kind="live",
+        label=str(sess.tfs.root),
+        settings=Settings(tmp_path / "config.toml"),
+    )
+
+
+async def until(
+    pilot: Any, pred: Callable[[], Any], timeout: float = 60.0, what: Callable[[], Any] = str
+) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        await pilot.pause(0.1)
+    app = pilot.app
+    assert pred(), f"not reached in time ({what()}; screen {app.screen!r}, focus {app.focused!r})"
+
+
+async def show(app: FtopApp, pilot: Any, key: str, cls: type) -> Any:
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(app.screen, cls))
+    return app.screen
+
+
+async def quit_app(app: FtopApp, pilot: Any, sess: Session) -> None:
+    """F10 (q types into the search boxes): the app restores tracefs (on a thread) and exits."""
+    await until(pilot, lambda: not isinstance(app.screen, ModalScreen))
+    await pilot.press("f10")
+    end = time.monotonic() + 180
+    # asyncio.sleep, not pilot.pause: the app exits as soon as it has restored.
+    while time.monotonic() < end and not (app.restore_report or app.restore_error):
+        await asyncio.sleep(0.1)
+    assert app.restore_error is None, app.restore_error
+    assert app.restore_report is not None, "quit did not restore in time"
+    assert app.restore_report.ok, app.restore_report.errors
+
+
+def text_of(widget: Any) -> str:
+    r = widget.render()
+    return str(getattr(r, "plain", r))
