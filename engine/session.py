@@ -215,6 +215,14 @@ class Session:
         """Apply changes as one transaction (journal first; reader paused for the tracer)."""
         if not changes:
             return TransactionResult()
+        # Under the restore's lock: a quit while a change is under way (a UI worker)
+        # waits for it, instead of racing its stream restart; none starts after.
+        with self._lock:
+            if self._restored:
+                raise FtopError("tracing was already put back as it was: nothing changed")
+            return self._apply_locked(changes)
+
+    def _apply_locked(self, changes: List[Change]) -> TransactionResult:
         j = self.ensure_journal()
         # Journal what is about to be written before writing it (SIGKILL may come
         # between): restore then undoes only what ftop changed.

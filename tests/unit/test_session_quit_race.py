@@ -1,0 +1,54 @@
+"""Regression: quitting while a change is under way (a UI worker switching the tracer).
+
+The lab caught `restore` racing the transaction's stream restart ("cannot join
+thread before it is started"), so the restore failed and tracefs kept the
+change. A restore now waits for the transaction in flight, and no change
+starts after it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, List
+
+import pytest
+from ftop.engine import session as session_mod
+from ftop.engine.demo import open_demo
+from ftop.engine.errors import FtopError
+from ftop.engine.transaction import Change
+
+
+def test_restore_waits_for_the_transaction_in_flight_and_later_changes_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sess = open_demo(realtime=False)
+    sess.start_stream()
+    real = session_mod.apply_changes
+    entered = threading.Event()
+
+    def slow(tfs: Any, changes: List[Change]) -> Any:
+        entered.set()
+        time.sleep(0.3)
+        return real(tfs, changes)
+
+    monkeypatch.setattr(session_mod, "apply_changes", slow)
+    errors: List[BaseException] = []
+
+    def switch() -> None:
+        try:
+            sess.apply([Change("current_tracer", "wakeup")])
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    t = threading.Thread(target=switch)
+    t.start()
+    assert entered.wait(5)
+    t0 = time.monotonic()
+    sess.restore()
+    waited = time.monotonic() - t0
+    t.join(5)
+    assert not errors, errors
+    assert waited >= 0.2, "restore did not wait for the transaction"
+    with pytest.raises(FtopError, match="already put back"):
+        sess.apply([Change("current_tracer", "nop")])
