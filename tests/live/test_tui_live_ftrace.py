@@ -1,0 +1,102 @@
+"""The ftrace screens on this machine's real tracefs, which refuses function tracing (EPERM)
+and lacks the stack tracer, the latency tracers and kprobes (tracefs-field-notes.md, kernel A).
+
+Each screen must say plainly what this kernel does not allow or have, and stay usable
+read-only; nothing is written (``unchanged``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from ftop.engine.session import Session
+from ftop.tui.app import FtopApp
+from ftop.tui.functions import FunctionsScreen
+from ftop.tui.latency import LatencyScreen
+from ftop.tui.probes import ProbesScreen
+from ftop.tui.settings import Settings
+from ftop.tui.stack import StackScreen
+from ftop.tui.tracers import TracersScreen
+
+pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
+
+
+async def until(pilot: Any, pred: Callable[[], Any], timeout: float = 15.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        await pilot.pause(0.05)
+    assert pred(), "condition not reached in time"
+
+
+def text_of(widget: Any) -> str:
+    r = widget.render()
+    return str(getattr(r, "plain", r))
+
+
+async def test_locked_down_host_each_ftrace_screen_says_what_is_refused_or_missing(
+    tracefs_root: Path, unchanged: Any, journal_dir: Path, tmp_path: Path
+) -> None:
+    sess = Session.open(str(tracefs_root), journal_dir=journal_dir)
+    if sess.caps.function_tracing is not False:
+        pytest.skip("function tracing is allowed on this machine: nothing refused to show")
+    sess.poll()
+    app = FtopApp(
+        sess, kind="live", label=str(tracefs_root), settings=Settings(tmp_path / "c.toml")
+    )
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("5")
+            await until(pilot, lambda: isinstance(app.screen, FunctionsScreen))
+            fs: FunctionsScreen = app.screen  # type: ignore[assignment]
+            await until(pilot, lambda: fs.loaded)
+            banner = text_of(fs.query_one("#banner"))
+            assert "Function tracing is refused on this kernel" in banner and "EPERM" in banner
+            if fs.catalog is not None:  # browsing /proc/kallsyms
+                await pilot.press(*"vfs_read", "down")
+                assert fs.results.rows
+            await pilot.press("enter")  # refused here, without a write
+            await pilot.pause(0.2)
+
+            await pilot.press("4")
+            await until(pilot, lambda: isinstance(app.screen, TracersScreen))
+            ts: TracersScreen = app.screen  # type: ignore[assignment]
+            await until(pilot, lambda: ts.tracer_list.rows)
+            rows = {r.name: r for r in ts.tracer_list.rows}
+            assert "EPERM" in (rows["function"].refusal or "")
+            assert "not built" in (rows["wakeup"].refusal or "")
+
+            await pilot.press("7")
+            await until(pilot, lambda: isinstance(app.screen, StackScreen))
+            ss: StackScreen = app.screen  # type: ignore[assignment]
+            await until(pilot, lambda: ss.loaded)
+            if not (tracefs_root / "stack_trace").exists():
+                assert "not available here" in text_of(ss.query_one("#summary"))
+
+            await pilot.press("8")
+            await until(pilot, lambda: isinstance(app.screen, LatencyScreen))
+            ls: LatencyScreen = app.screen  # type: ignore[assignment]
+            await until(pilot, lambda: ls.loaded)
+            if not ls.available:
+                assert "no latency tracer" in text_of(ls.query_one("#header"))
+
+            await pilot.press("0")
+            await until(pilot, lambda: isinstance(app.screen, ProbesScreen))
+            ps: ProbesScreen = app.screen  # type: ignore[assignment]
+            await until(pilot, lambda: ps.loaded)
+            if not (tracefs_root / "kprobe_events").exists():
+                assert "kprobe_events" not in ps.available
+                await pilot.press("k")
+                await pilot.pause(0.2)
+                assert not isinstance(app.screen, type(None)) and isinstance(
+                    app.screen, ProbesScreen
+                )
+            await pilot.press("f10")
+            await pilot.pause(0.5)
+    finally:
+        sess.restore()
+    assert sess.journal is None, "the screens wrote something on a read-only visit"
