@@ -323,3 +323,19 @@ async def test_locked_down_kernel_the_screen_says_so_and_stays_a_read_only_brows
         await pilot.pause(0.2)
         assert not isinstance(app.screen, RefusalDialog)
         assert any("EPERM" in str(n.message) for n in app._notifications)
+
+
+async def test_slash_focuses_the_search_and_escape_clears_search_and_marks(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_functions(app, pilot)
+        await pilot.press(*"vfs_rea", "down", "space")
+        assert screen.results.has_focus and screen.marked
+        await pilot.press("slash")
+        assert screen.query_one("#search").has_focus
+        await pilot.press("escape")  # the search box is left as typed
+        await pilot.press("down", "escape")
+        assert screen.query_text == "" and not screen.marked and screen.results.rows == []
+        assert screen.results.has_focus

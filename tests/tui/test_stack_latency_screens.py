@@ -200,3 +200,13 @@ async def test_a_new_maximum_adds_a_row_and_enter_shows_an_earlier_report(
         await pilot.press("enter")
         assert screen.report is screen.monitor.history[0].report
         assert "an earlier maximum" in text_of(screen.query_one("#header"))
+
+
+async def test_ctrl_r_reads_stack_trace_again(make_app: AppFactory, demo: DemoSession) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_stack(app, pilot)
+        before = screen.stack
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: screen.stack is not before)
+        assert screen.stack is not None and len(screen.stack.frames) == 36

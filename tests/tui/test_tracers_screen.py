@@ -193,3 +193,22 @@ async def test_a_refused_switch_shows_the_kernel_reason_and_changes_nothing(
         assert "options/no_such_option" in body and "nothing was changed" in body
         await pilot.press("escape")
         assert screen.staged_options  # kept, to fix and retry
+
+
+async def test_h_stages_tracing_thresh_for_a_latency_tracer(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_tracers(app, pilot)
+        cursor_to(screen, "wakeup_rt")
+        await pilot.pause()
+        assert "tracing_thresh" in [r.name for r in screen.option_list.rows]
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, EditDialog))
+        await pilot.press("end", "backspace", *"250", "enter")
+        await until(pilot, lambda: screen.staged_thresh == 250)
+        assert read(demo, "tracing_thresh").strip() == "0"
+        await pilot.press("enter")
+        await until(pilot, lambda: demo.kernel.tracer == "wakeup_rt")
+        assert read(demo, "tracing_thresh").strip() == "250"
