@@ -366,7 +366,10 @@ def restore(
         # Side effects the kernel produces from what ftop wrote: a trigger can
         # flip tracing_on; a latency tracer records a new maximum.
         if any(r.endswith("trigger") or r == "set_ftrace_filter" for r in wrote):
-            wrote.add("tracing_on")
+            # traceon/traceoff flip tracing_on; enable_event/disable_event
+            # switch events on and off (seen on 6.1-rt: a fired
+            # `func:enable_event:sched:sched_switch` leaves the event enabled).
+            wrote.update(("tracing_on", "set_event"))
         if "current_tracer" in wrote:
             wrote.add("tracing_max_latency")
 
