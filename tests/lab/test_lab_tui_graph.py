@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 from engine_lab import kernel_reads, raw, session_fixture  # noqa: F401
-from ftop.engine.filter import parse_filter, plan_ftrace_pid, plan_max_graph_depth, plan_set
+from ftop.engine.filter import (
+    parse_filter,
+    plan_clear,
+    plan_ftrace_pid,
+    plan_max_graph_depth,
+    plan_set,
+)
 from ftop.engine.graph import CallGraph
 from ftop.engine.options import plan_option
 from ftop.engine.session import Session
@@ -24,6 +30,11 @@ async def test_graph_tree_from_real_lines_and_f_sets_set_graph_function(
 ) -> None:
     session.apply(
         [
+            # Whatever an earlier test left must not hide vfs_read (restored at the end).
+            Change("tracing_on", "1"),
+            *plan_clear("set_ftrace_filter"),
+            *plan_clear("set_ftrace_notrace"),
+            *plan_clear("set_graph_notrace"),
             *plan_set("set_graph_function", ["vfs_read"]),
             plan_ftrace_pid([os.getpid()]),  # this thread only: the reader is not traced
             plan_max_graph_depth(3),

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from engine_lab import kernel_reads, raw, session_fixture  # noqa: F401
-from ftop.engine.filter import plan_ftrace_pid, plan_set
+from ftop.engine.filter import plan_clear, plan_ftrace_pid, plan_set
 from ftop.engine.parse import parse_line
 from ftop.engine.session import Session
+from ftop.engine.transaction import Change
 from ftop.tui.dialogs import EditDialog
 from ftop.tui.kit import ChoiceDialog
 from ftop.tui.tracers import TracersScreen
@@ -28,7 +29,15 @@ def cursor_to(screen: TracersScreen, name: str) -> None:
 async def test_tracers_screen_switches_the_kernel_with_staged_options_and_quit_restores(
     session: Session, tmp_path: Path
 ) -> None:
-    session.apply(plan_set("set_graph_function", ["vfs_read"]))
+    session.apply(
+        [
+            # Whatever an earlier test left must not narrow or stop tracing (restored at the end).
+            Change("tracing_on", "1"),
+            *plan_clear("set_ftrace_filter"),
+            plan_ftrace_pid([]),
+            *plan_set("set_graph_function", ["vfs_read"]),
+        ]
+    )
     app = lab_app(session, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen: TracersScreen = await show(app, pilot, "4", TracersScreen)
