@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from ftop.engine.offline import line_batches
 from ftop.engine.parse import is_unparsed, parse_line
 from ftop.engine.ring import Ring
 from ftop.engine.stats import Aggregates
@@ -100,27 +101,10 @@ def ftop_ingest(path: Path) -> Tuple[float, float, int, Ring, Aggregates]:
     c0 = time.process_time()
     t0 = time.perf_counter()
     with open(path, "rb") as f:
-        tail = b""
-        while True:
-            data = f.read(CHUNK)
-            if not data:
-                break
-            data = tail + data
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                tail = data
-                continue
-            tail = data[cut + 1 :]
-            # As the trace_pipe reader does it.
-            lines = data[:cut].decode("utf-8", "replace").split("\n")
+        for lines in line_batches(f, CHUNK):
             ring.extend(lines)
             agg.ingest(lines, time.time())
             count += len(lines)
-        if tail:
-            last = [tail.decode("utf-8", "replace")]
-            ring.extend(last)
-            agg.ingest(last, time.time())
-            count += 1
     return time.perf_counter() - t0, time.process_time() - c0, count, ring, agg
 
 

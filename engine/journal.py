@@ -47,6 +47,8 @@ class Journal:
     # Files ftop wrote, per instance ("" is the top level): restore puts back
     # only what these govern. None in a journal of an older version: everything.
     touched: Optional[Dict[str, List[str]]] = field(default_factory=dict)
+    # What the last restore could not put back; the journal stays for a retry.
+    restore_errors: List[str] = field(default_factory=list)
 
     def touch(self, instance: Optional[str], rels: List[str]) -> bool:
         """Record files about to be written; True if the journal needs saving."""
@@ -77,6 +79,7 @@ class Journal:
             "created_instances": self.created_instances,
             "created_probes": self.created_probes,
             "touched": self.touched,
+            "restore_errors": self.restore_errors,
         }
 
     @classmethod
@@ -93,6 +96,7 @@ class Journal:
                 created_instances=list(data.get("created_instances", [])),
                 created_probes=dict(data.get("created_probes", {})),
                 touched=data.get("touched"),
+                restore_errors=[str(e) for e in data.get("restore_errors", [])],
             )
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise JournalError(f"unreadable journal {path}: {e}") from None

@@ -16,7 +16,7 @@ import time
 from array import array
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Callable, List, Optional, Sequence, cast
+from typing import IO, Callable, Iterator, List, Optional, Sequence, cast
 
 from .capabilities import Capabilities
 from .errors import FtopError
@@ -58,6 +58,25 @@ class _CaptureAggregates(Aggregates):
 
 class ReadOnly(FtopError):
     """A saved trace cannot be changed."""
+
+
+def line_batches(f: IO[bytes], chunk: int = _CHUNK) -> Iterator[List[str]]:
+    """Whole lines of ``f`` in batches of about ``chunk`` bytes, decoded as the
+    trace_pipe reader decodes them (a last line without its newline included)."""
+    rest = b""
+    while True:
+        data = f.read(chunk)
+        if not data:
+            break
+        data = rest + data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+            continue
+        rest = data[cut + 1 :]
+        yield data[:cut].decode("utf-8", "replace").split("\n")
+    if rest:
+        yield [rest.decode("utf-8", "replace")]
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -162,20 +181,8 @@ class FileSession:
     def _load(self) -> None:
         try:
             with _open(self.path) as f:
-                rest = b""
-                while True:
-                    data = f.read(_CHUNK)
-                    if not data:
-                        break
-                    data = rest + data
-                    cut = data.rfind(b"\n")
-                    if cut < 0:
-                        rest = data
-                        continue
-                    rest = data[cut + 1 :]
-                    self._batch(data[:cut].decode("utf-8", "replace").split("\n"))
-                if rest:
-                    self._batch([rest.decode("utf-8", "replace")])
+                for lines in line_batches(f):
+                    self._batch(lines)
         except (OSError, EOFError) as e:
             self.error = f"cannot read {self.path}: {e}"
         finally:

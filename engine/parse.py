@@ -199,10 +199,20 @@ _LAT_VERBOSE = re.compile(
 _LOST = re.compile(r"CPU:(?P<cpu>\d+) \[LOST (?P<lost>\d+) EVENTS\]\s*$")
 _BUFFER_STARTED = re.compile(r"#{3,} CPU (?P<cpu>\d+) buffer started #{3,}\s*$")
 
+# Fragments several record shapes share. A symbol as seq_print_sym() prints it
+# with the sym-offset option ("+0x1c/0x40") and, for module code, " [module]".
+_SYM_OFFSET = r"(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?"
+_SYM_MODULE = r"(?: \[[\w-]+\])?"
+# function_graph's leading columns: "%5lu.%06lu |  " (funcgraph-abstime), then
+# " %*d) " (funcgraph-cpu), then centered "comm-pid" + " | " (funcgraph-proc).
+_GRAPH_ABS = r"\s*(?:(?P<abs>\d+\.\d+)\s+\|\s+)?"
+_GRAPH_CPU = r"(?:(?P<cpu>\d+)\)\s+)?"
+_GRAPH_PROC = r"(?:(?P<comm>[^|\s][^|]*?)-(?P<pid>\d+)\s+\|\s+)?"
+
 # Event body "name: payload"; the name may carry a symbol offset and module
 # when it is a trace_printk()'s caller printed with sym-offset.
 _EVENT_BODY = re.compile(
-    r"(?P<name>[\w.$]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \[[\w-]+\])?:(?: (?P<fields>.*))?$",
+    r"(?P<name>[\w.$]+)" + _SYM_OFFSET + _SYM_MODULE + r":(?: (?P<fields>.*))?$",
     re.DOTALL,
 )
 # Syscall events (kernel/trace/trace_syscalls.c) have no "name:" head:
@@ -219,8 +229,11 @@ _SYSCALL = re.compile(
 # seq_print_ip_sym() prints "0" for a null ip and "0x%08lx" for one without a
 # symbol (the wakeup tracers record such entries).
 _BARE_SYMBOL = re.compile(
-    r"(?P<name>[A-Za-z_.$][\w.$]*|0x[0-9a-f]+|0)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?:\(.*\))?"
-    r"(?: \[[\w-]+\])?(?: <[0-9a-f]+>)?$"
+    r"(?P<name>[A-Za-z_.$][\w.$]*|0x[0-9a-f]+|0)"
+    + _SYM_OFFSET
+    + r"(?:\(.*\))?"
+    + _SYM_MODULE
+    + r"(?: <[0-9a-f]+>)?$"
 )
 # trace_ctxwake_print(): " %7d:%3d:%c %s [%03d] %7d:%3d:%c %s" (sched_switch and
 # wakeup tracers' own records).
@@ -239,29 +252,28 @@ _RAW_DATA = re.compile(r"# [0-9a-f]+ buf:")
 # (funcgraph-proc), " " + latency flags [" | "], then "%c " mark, duration
 # " us ", padding and "|  ", then 2 spaces per depth level and the call.
 _GRAPH = re.compile(
-    r"\s*(?:(?P<abs>\d+\.\d+)\s+\|\s+)?"
-    r"(?:(?P<cpu>\d+)\)\s+)?"
-    r"(?:(?P<comm>[^|\s][^|]*?)-(?P<pid>\d+)\s+\|\s+)?"
-    r"(?:(?P<flags>[.dDbX][^\s|]{3,7})\s+(?:\|\s+)?)?"
-    r"(?:(?P<mark>[+!#*@$])\s+)?"
-    r"(?:(?P<dur>\d+(?:\.\d+)?)\s+us\s+)?"
-    r"\|(?P<rest>.*)$"
+    _GRAPH_ABS
+    + _GRAPH_CPU
+    + _GRAPH_PROC
+    + r"(?:(?P<flags>[.dDbX][^\s|]{3,7})\s+(?:\|\s+)?)?"
+    + r"(?:(?P<mark>[+!#*@$])\s+)?"
+    + r"(?:(?P<dur>\d+(?:\.\d+)?)\s+us\s+)?"
+    + r"\|(?P<rest>.*)$"
 )
 # Graph output with the duration column off: no "|" before the call.
-_GRAPH_NODUR = re.compile(r"\s*(?:(?P<abs>\d+\.\d+)\s+\|\s+)?(?P<cpu>\d+)\) (?P<rest>.*)$")
+_GRAPH_NODUR = re.compile(_GRAPH_ABS + r"(?P<cpu>\d+)\) (?P<rest>.*)$")
 _GRAPH_HINT = re.compile(r"\s*(?:\d+\.\d+\s+\|\s+)?\d+\)\s")
 _GRAPH_SWITCH = re.compile(
     r"\s*(?P<cpu>\d+)\)\s+(?P<prev>\S.*?-\d+)\s+=>\s+(?P<next>\S.*?)-(?P<pid>\d+)\s*$"
 )
 _GRAPH_SEPARATOR = re.compile(r"\s*-{20,}\s*$")
 _GRAPH_IRQ = re.compile(
-    r"\s*(?:(?P<abs>\d+\.\d+)\s+\|\s+)?(?:(?P<cpu>\d+)\)\s+)?"
-    r"(?:(?P<comm>[^|\s][^|]*?)-(?P<pid>\d+)\s+\|\s+)?.*?(?P<arrow>==========>|<==========)"
+    _GRAPH_ABS + _GRAPH_CPU + _GRAPH_PROC + r".*?(?P<arrow>==========>|<==========)"
 )
 _GRAPH_OVERRUN = re.compile(r"\s*\(Overruns: (?P<n>\d+)\)\s*$")
 # "%ps()" prints a module's symbol as "name [module]".
 _GRAPH_CALL = re.compile(
-    r"(?P<name>[^\s(){};/]+)(?: \[[\w-]+\])?\((?P<args>.*)\)\s*(?P<end>;|\{)(?P<tail>.*)$"
+    r"(?P<name>[^\s(){};/]+)" + _SYM_MODULE + r"\((?P<args>.*)\)\s*(?P<end>;|\{)(?P<tail>.*)$"
 )
 _GRAPH_EXIT_TAIL = re.compile(r"\}\s*/\*\s*(?P<name>[^\s=*]+)")
 _GRAPH_COMMENT = re.compile(r"/\*\s?(?P<text>.*?)\s?\*/\s*$")

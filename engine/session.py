@@ -22,7 +22,7 @@ from . import journal as journal_mod
 from . import state as state_mod
 from .capabilities import Capabilities, probe
 from .config import TraceConfig, plan, validate_instance_name
-from .errors import FtopError, TracefsError
+from .errors import FtopError, JournalError, TracefsError
 from .journal import Journal
 from .ring import Ring
 from .state import RestoreReport, State
@@ -385,13 +385,15 @@ class Session:
             if self._restored:
                 return None
             self._restored = True
-            self.stop_stream()
-            if self.journal is None:
-                return None
-            if self.keep:
-                self.journal.remove()
-                return RestoreReport()
+            # Held from the start: a second SIGHUP (ssh's, then the shell's) must not
+            # kill us between closing trace_pipe and the last write.
             with _signals_held():
+                self.stop_stream()
+                if self.journal is None:
+                    return None
+                if self.keep:
+                    self.journal.remove()
+                    return RestoreReport()
                 return restore_journal(self.journal)
 
     def install_signal_handlers(self) -> None:
@@ -457,7 +459,14 @@ def restore_journal(j: Journal) -> RestoreReport:
         )
         total.writes += rep.writes
         total.errors += rep.errors
-    j.remove()
+    if total.errors:
+        # Something could not be put back (an instance held busy, a refused write):
+        # keep the journal so `ftop restore` or the next run tries again, and say why.
+        j.restore_errors = [str(e) for e in total.errors]
+        with contextlib.suppress(JournalError):
+            j.save()
+    else:
+        j.remove()
     return total
 
 

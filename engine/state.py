@@ -555,9 +555,10 @@ def _write_sysctl(value: str) -> None:
         f.write(value + "\n")
 
 
-def _rmdir_instance(tfs: Tracefs, name: str, attempts: int = 10) -> None:
-    # A reader that is just closing its trace_pipe still holds the instance for a
-    # moment (EBUSY): retry briefly before calling it a refusal.
+def _rmdir_instance(tfs: Tracefs, name: str, attempts: int = 50) -> None:
+    # Any open file of the instance (a reader just closing its trace_pipe, a poll
+    # reading per_cpu stats) holds it for a moment (EBUSY): retry for up to five
+    # seconds, which a loaded machine needs, before calling it a refusal.
     for i in range(attempts):
         try:
             os.rmdir(tfs.root / "instances" / name)

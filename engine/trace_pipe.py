@@ -72,12 +72,23 @@ class TracePipeReader:
         )
         self._thread.start()
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop and join; the pipe is closed when this returns (so the tracer may change)."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop and join; True when the pipe is closed (so the tracer may change and
+        an instance may be removed: the kernel refuses both while it is open).
+
+        The thread sees the stop within ``poll_interval`` once its current batch is
+        handed over; the generous timeout is for a loaded machine, where a batch's
+        listeners may wait seconds for the GIL.
+        """
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        if thread.is_alive():
+            return False
+        self._thread = None
+        return True
 
     def _run(self, fd: int) -> None:
         partial = b""

@@ -158,6 +158,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
     from ftop.engine.errors import TracefsNotFound
     from ftop.engine.session import _describe_foreign
     from ftop.engine.state import snapshot
+    from ftop.engine.stats import parse_cpu_stats
     from ftop.engine.tracefs import Tracefs, find_tracefs, holders, list_dir, lockdown_mode
 
     rows: List[tuple[str, str]] = []
@@ -210,10 +211,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
     _row(rows, "open tracefs files", "; ".join(readers) if readers else "none")
     lost = []
     for cpu in list_dir(tfs, "per_cpu"):
-        text = tfs.read_or(f"per_cpu/{cpu}/stats") or ""
-        vals = dict(
-            (k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in text.splitlines())
-        )
+        vals = parse_cpu_stats(tfs.read_or(f"per_cpu/{cpu}/stats") or "")
         lost.append(
             f"{cpu}: overrun {vals.get('overrun', '?')}, dropped {vals.get('dropped events', '?')}"
         )

@@ -26,7 +26,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from ftop.engine.config import TraceConfig
 from ftop.engine.errors import FtopError, TracefsNotFound
@@ -449,8 +449,11 @@ def build_app(
     )
 
 
-def _install_exit_handlers(app: FtopApp) -> Callable[[], None]:
-    """SIGTERM/SIGHUP: restore first (the terminal may be gone), then leave. Returns an undo."""
+def _install_exit_handlers(app: FtopApp) -> Tuple[Callable[[], None], Callable[[], None]]:
+    """SIGTERM/SIGHUP: restore first (the terminal may be gone), then leave.
+
+    Returns (leaving, undo): call ``leaving`` before the main path's restore, ``undo``
+    after it."""
     restoring = threading.Event()
     previous: Dict[int, Any] = {}
 
@@ -459,6 +462,9 @@ def _install_exit_handlers(app: FtopApp) -> Callable[[], None]:
         if restoring.is_set():
             return  # the main path is already restoring; let it finish
         restoring.set()
+        # The poll worker reads the instance's files: stop it, or rmdir meets EBUSY.
+        app._stopping.set()
+        app._poll_wake.set()
         if sess is not None:
             with contextlib.suppress(Exception):
                 sess.restore()
@@ -477,12 +483,17 @@ def _install_exit_handlers(app: FtopApp) -> Callable[[], None]:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         previous[sig] = signal.signal(sig, handler)
 
+    def leaving() -> None:
+        """The main path restores from here on: the handlers stay installed (doing
+        nothing) until :func:`undo`, so a late SIGHUP cannot kill a restore half-way."""
+        restoring.set()
+
     def undo() -> None:
         restoring.set()
         for sig, h in previous.items():
             signal.signal(sig, h)
 
-    return undo
+    return leaving, undo
 
 
 def run(ns: argparse.Namespace, cfg: TraceConfig) -> int:
@@ -495,20 +506,24 @@ def run(ns: argparse.Namespace, cfg: TraceConfig) -> int:
     sess = app.session
     if sess is not None:
         atexit.register(sess.restore)
-    undo = _install_exit_handlers(app)
+    leaving, undo = _install_exit_handlers(app)
     result: Any = None
     try:
         result = app.run()
     finally:
-        undo()
-        if sess is not None:
-            # Quitting restored already (restore is idempotent); every other way out does it here.
-            report = sess.restore() or app.restore_report
-            if report is not None and not report.ok:
-                for err in report.errors:
-                    print(f"ftop: restore: {err}", file=sys.stderr)
-            if app.restore_error:
-                print(f"ftop: restore: {app.restore_error}", file=sys.stderr)
+        leaving()
+        try:
+            if sess is not None:
+                # Quitting restored already (restore is idempotent); every other way out
+                # does it here.
+                report = sess.restore() or app.restore_report
+                if report is not None and not report.ok:
+                    for err in report.errors:
+                        print(f"ftop: restore: {err}", file=sys.stderr)
+                if app.restore_error:
+                    print(f"ftop: restore: {app.restore_error}", file=sys.stderr)
+        finally:
+            undo()
     if result == "demo":
         demo_ns = argparse.Namespace(**{**vars(ns), "demo": True, "file": None, "input": None})
         return run(demo_ns, cfg)

@@ -134,6 +134,17 @@ def no_journal(journal_dir: Path) -> bool:
     return not list(journal_dir.glob("*.json")) if journal_dir.exists() else True
 
 
+def journal_report(journal_dir: Path) -> str:
+    """What a journal left behind says the restore could not do (for a failure message)."""
+    import json
+
+    out = []
+    for p in sorted(journal_dir.glob("*.json")) if journal_dir.exists() else []:
+        data = json.loads(p.read_text())
+        out.append(f"{p.name}: restore errors {data.get('restore_errors')}")
+    return "; ".join(out) or "no journal left (the restore never ran to its end)"
+
+
 @pytest.mark.parametrize(
     "term,size",
     [("xterm-256color", (120, 36)), ("screen", (80, 24))],
@@ -264,5 +275,5 @@ def test_hangup_of_the_terminal_restores(
     assert pid is not None
     t.kill()
     assert wait(lambda: not os.path.exists(f"/proc/{pid}"), 10), "ftop survived the hangup"
-    assert not (tracefs_root / "instances" / instance).exists()
-    assert no_journal(journal_dir)
+    assert not (tracefs_root / "instances" / instance).exists(), journal_report(journal_dir)
+    assert no_journal(journal_dir), journal_report(journal_dir)

@@ -7,24 +7,9 @@ from pathlib import Path
 from typing import List, Set
 
 import pytest
+from captures import LAB, lab_text
 from ftop.engine.catalog import Catalog, compile_pattern, glob_to_regex
 from ftop.engine.errors import FtopError, InvalidArgument
-
-LAB = Path(__file__).resolve().parent.parent / "fixtures" / "lab-6.1-rt"
-
-
-def lab_path(name: str) -> Path:
-    """A lab-6.1-rt capture (``.gz`` accepted); skip while it is not recorded here."""
-    for p in (LAB / name, LAB / (name + ".gz")):
-        if p.exists():
-            return p
-    pytest.skip(f"lab capture {name} not recorded here (scripts/record-fixtures --lab)")
-
-
-def lab_text(name: str) -> str:
-    p = lab_path(name)
-    data = p.read_bytes()
-    return (gzip.decompress(data) if p.suffix == ".gz" else data).decode()
 
 
 @pytest.fixture(scope="module")
@@ -218,8 +203,7 @@ def test_vfs_glob_selects_what_the_kernel_selected() -> None:
 
 def test_mod_pattern_selects_what_the_kernel_selected(cat: Catalog) -> None:
     files = sorted(LAB.glob("set_ftrace_filter.mod-*.txt"))
-    if not files:
-        pytest.skip("lab capture set_ftrace_filter.mod-*.txt not recorded here")
+    assert files, f"lab captures set_ftrace_filter.mod-*.txt missing from {LAB}"
     from ftop.engine.filter import parse_filter
 
     text = files[0].read_text()

@@ -384,6 +384,43 @@ def test_journal_records_what_is_about_to_be_written(tmp_path: Path) -> None:
     ]
 
 
+def test_a_restore_the_kernel_refuses_keeps_the_journal_for_a_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused restore write (EBUSY: someone holds the file) must not drop the only
+    record of the prior state: the journal stays, says why, and the retry (the next
+    run, `ftop restore`) puts the value back and removes it."""
+    import errno
+
+    from ftop.engine.session import Session, restore_journal
+
+    tfs = make_fake_tracefs(tmp_path / "tracefs")
+    sess = Session(tfs, journal_dir=tmp_path / "j")
+    sess.apply([Change("trace_clock", "global")])
+    assert sess.journal is not None
+    path = sess.journal.path
+    real_write = Tracefs.write
+
+    def busy(self: Tracefs, rel: str, value: str, append: bool = False) -> None:
+        if rel == "trace_clock":
+            raise self._error(rel, "write", OSError(errno.EBUSY, "busy"), value, [])
+        real_write(self, rel, value, append)
+
+    monkeypatch.setattr(Tracefs, "write", busy)
+    report = sess.restore()
+    assert report is not None and not report.ok
+    assert path.exists(), "the journal is kept when the restore failed"
+    kept = jm.Journal.load(path)
+    assert any("trace_clock" in e and "EBUSY" in e for e in kept.restore_errors)
+    assert (tmp_path / "tracefs/trace_clock").read_text() == "global\n"  # a plain file here
+
+    monkeypatch.setattr(Tracefs, "write", real_write)
+    retry = restore_journal(jm.Journal.load(path))
+    assert retry.ok and "trace_clock local" in retry.writes
+    assert not path.exists()
+    assert (tmp_path / "tracefs/trace_clock").read_text() == "local\n"
+
+
 def test_rollback_of_a_system_enable_restores_each_event(tmp_path: Path) -> None:
     """events/<sys>/enable reads X when mixed; the undo must put each event back, not write X."""
     tfs = make_fake_tracefs(tmp_path)

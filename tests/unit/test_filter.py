@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
-
 import pytest
+from captures import LAB, lab_text
 from ftop.engine.catalog import Catalog
 from ftop.engine.errors import ConfigError
 from ftop.engine.filter import (
@@ -21,22 +19,6 @@ from ftop.engine.filter import (
     plan_trigger,
     plan_trigger_removal,
 )
-
-LAB = Path(__file__).resolve().parent.parent / "fixtures" / "lab-6.1-rt"
-
-
-def lab_path(name: str) -> Path:
-    """A lab-6.1-rt capture (``.gz`` accepted); skip while it is not recorded here."""
-    for p in (LAB / name, LAB / (name + ".gz")):
-        if p.exists():
-            return p
-    pytest.skip(f"lab capture {name} not recorded here (scripts/record-fixtures --lab)")
-
-
-def lab_text(name: str) -> str:
-    p = lab_path(name)
-    data = p.read_bytes()
-    return (gzip.decompress(data) if p.suffix == ".gz" else data).decode()
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +72,7 @@ def test_module_filter_read_back() -> None:
     """`:mod:9p` on 6.1: refused (a leading digit reads as an index), so no function is
     listed; only what was there before (the recorder's leftover triggers) remains."""
     files = sorted(LAB.glob("set_ftrace_filter.mod-*.txt"))
-    if not files:
-        pytest.skip("lab capture set_ftrace_filter.mod-*.txt not recorded here")
+    assert files, f"lab captures set_ftrace_filter.mod-*.txt missing from {LAB}"
     fc = parse_filter(files[0].read_text())
     mod = files[0].name[len("set_ftrace_filter.mod-") : -len(".txt")]
     if mod[0].isdigit():

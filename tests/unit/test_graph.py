@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
 import re
-from pathlib import Path
 from typing import List
 
 import pytest
+from captures import lab_text
 from ftop.engine.graph import UNKNOWN, CallGraph, CallNode, flatten
-
-LAB = Path(__file__).resolve().parent.parent / "fixtures" / "lab-6.1-rt"
-
-
-def lab_path(name: str) -> Path:
-    """A lab-6.1-rt capture (``.gz`` accepted); skip while it is not recorded here."""
-    for p in (LAB / name, LAB / (name + ".gz")):
-        if p.exists():
-            return p
-    pytest.skip(f"lab capture {name} not recorded here (scripts/record-fixtures --lab)")
-
-
-def lab_text(name: str) -> str:
-    p = lab_path(name)
-    data = p.read_bytes()
-    return (gzip.decompress(data) if p.suffix == ".gz" else data).decode()
 
 
 def check_times(node: CallNode) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from typing import List
 
 import pytest
+from captures import lab_text
 from ftop.engine.errors import ConfigError
 from ftop.engine.latency import (
     LatencyMonitor,
@@ -17,22 +17,6 @@ from ftop.engine.latency import (
     read_report,
 )
 from ftop.engine.tracefs import Tracefs
-
-LAB = Path(__file__).resolve().parent.parent / "fixtures" / "lab-6.1-rt"
-
-
-def lab_path(name: str) -> Path:
-    """A lab-6.1-rt capture (``.gz`` accepted); skip while it is not recorded here."""
-    for p in (LAB / name, LAB / (name + ".gz")):
-        if p.exists():
-            return p
-    pytest.skip(f"lab capture {name} not recorded here (scripts/record-fixtures --lab)")
-
-
-def lab_text(name: str) -> str:
-    p = lab_path(name)
-    data = p.read_bytes()
-    return (gzip.decompress(data) if p.suffix == ".gz" else data).decode()
 
 
 class RecordingTracefs(Tracefs):

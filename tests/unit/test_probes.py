@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
 import re
 from pathlib import Path
 
 import pytest
+from captures import lab_text
 from ftop.engine.error_log import parse_error_log
 from ftop.engine.errors import ConfigError, NotSupported
 from ftop.engine.probes import (
@@ -19,23 +19,6 @@ from ftop.engine.probes import (
     uprobe,
 )
 from ftop.engine.tracefs import Tracefs
-
-LAB = Path(__file__).resolve().parent.parent / "fixtures" / "lab-6.1-rt"
-
-
-def lab_path(name: str) -> Path:
-    """A lab-6.1-rt capture (``.gz`` accepted); skip while it is not recorded here."""
-    for p in (LAB / name, LAB / (name + ".gz")):
-        if p.exists():
-            return p
-    pytest.skip(f"lab capture {name} not recorded here (scripts/record-fixtures --lab)")
-
-
-def lab_text(name: str) -> str:
-    p = lab_path(name)
-    data = p.read_bytes()
-    return (gzip.decompress(data) if p.suffix == ".gz" else data).decode()
-
 
 # kprobe_events as the 6.1-rt lab kernel listed it after
 #   echo 'p:myprobe vfs_read file=$arg1 count=$arg3:u64' >> kprobe_events

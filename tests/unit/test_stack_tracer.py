@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import pytest
+from captures import lab_text
 from ftop.engine.stack_tracer import (
     STACK_TRACER_SYSCTL,
     StackHistory,
@@ -16,23 +16,6 @@ from ftop.engine.stack_tracer import (
 )
 from ftop.engine.tracefs import Tracefs
 from ftop.engine.transaction import Change, apply
-
-LAB = Path(__file__).resolve().parent.parent / "fixtures" / "lab-6.1-rt"
-
-
-def lab_path(name: str) -> Path:
-    """A lab-6.1-rt capture (``.gz`` accepted); skip while it is not recorded here."""
-    for p in (LAB / name, LAB / (name + ".gz")):
-        if p.exists():
-            return p
-    pytest.skip(f"lab capture {name} not recorded here (scripts/record-fixtures --lab)")
-
-
-def lab_text(name: str) -> str:
-    p = lab_path(name)
-    data = p.read_bytes()
-    return (gzip.decompress(data) if p.suffix == ".gz" else data).decode()
-
 
 DISABLED = """\
         Depth    Size   Location    (25 entries)

@@ -66,8 +66,7 @@ def test_parse_cpu_stats_skips_what_is_not_key_colon_number() -> None:
 @pytest.mark.parametrize("name", ["per_cpu.cpu0.stats.txt", "all-events.per_cpu.cpu0.stats.txt"])
 def test_parse_cpu_stats_on_real_captures(name: str) -> None:
     paths = sorted(FIXTURES.glob(f"*/{name}"))
-    if not paths:
-        pytest.skip(f"no {name} capture here")
+    assert paths, f"no {name} capture under {FIXTURES}"
     for path in paths:
         st = parse_cpu_stats(path.read_text())
         assert set(st) >= {

@@ -112,12 +112,18 @@ async def test_async_batches_do_not_block_the_event_loop(fifo: Path) -> None:
         os.close(w)
 
     threading.Thread(target=feed, daemon=True).start()
-    async for batch in r.batches():
-        got.extend(batch)
-        if len(got) >= 40:
-            break
+    # `break` alone leaves closing the generator to the loop's finalizer, at a time
+    # of its choosing; aclose() is the deterministic way out (what the app does).
+    gen = r.batches()
+    try:
+        async for batch in gen:
+            got.extend(batch)
+            if len(got) >= 40:
+                break
+    finally:
+        await gen.aclose()
     stop.set()
     await tick_task
     assert got == LINES * 20
     assert ticks >= 5, "the loop kept running while the reader waited"
-    assert not r.running, "leaving the async for stops the reader thread"
+    assert not r.running, "closing the async iterator stops the reader thread"
