@@ -234,10 +234,15 @@ def test_plain_ftop_opens_on_this_machine_and_changes_nothing(
     assert no_journal(journal_dir), "nothing was changed, so no journal was needed"
 
 
-def _ftop_pid(instance: str) -> Optional[int]:
-    out = subprocess.run(["pgrep", "-f", "--", f"-B {instance}"], capture_output=True, text=True)
-    pids = [int(p) for p in out.stdout.split()]
-    return pids[0] if pids else None
+def _ftop_pid(journal_dir: Path) -> Optional[int]:
+    """ftop's own pid: its journal is named after it (written before its first change).
+
+    Not pgrep on the command line: where tmux's shell does not exec the command,
+    the shell matches too, and the shell is not the process that restores.
+    """
+    for p in journal_dir.glob("journal-*.json") if journal_dir.exists() else []:
+        return int(p.stem.split("-", 1)[1])
+    return None
 
 
 def test_sigterm_restores_before_leaving(
@@ -250,7 +255,7 @@ def test_sigterm_restores_before_leaving(
     )
     try:
         t.wait_for(lambda s: "sched_switch:" in s)
-        pid = _ftop_pid(instance)
+        pid = _ftop_pid(journal_dir)
         assert pid is not None
         os.kill(pid, signal.SIGTERM)
         assert wait(t.dead, 10), "ftop did not leave after SIGTERM"
@@ -271,7 +276,7 @@ def test_hangup_of_the_terminal_restores(
         f"{FTOP} -B {instance} -e sched:sched_switch", 100, 30, env=env_for(tmp_path, journal_dir)
     )
     t.wait_for(lambda s: "sched_switch:" in s)
-    pid = _ftop_pid(instance)
+    pid = _ftop_pid(journal_dir)
     assert pid is not None
     t.kill()
     assert wait(lambda: not os.path.exists(f"/proc/{pid}"), 10), "ftop survived the hangup"
