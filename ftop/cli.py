@@ -413,6 +413,7 @@ def cmd_restore(ns: argparse.Namespace) -> int:
 
 
 def cmd_reset(ns: argparse.Namespace) -> int:
+    from ftop.engine import journal as journal_mod
     from ftop.engine.errors import FtopError
     from ftop.engine.session import reset_to_defaults
     from ftop.engine.tracefs import Tracefs, find_tracefs
@@ -434,6 +435,13 @@ def cmd_reset(ns: argparse.Namespace) -> int:
     for e in report.errors:
         print(f"ftop: reset: {e}", file=sys.stderr)
     print(f"ftop: reset {tfs.path} ({len(report.writes)} writes)")
+    if ns.instance is None:
+        # A dead ftop's journal (one whose restore the kernel refused in part) would
+        # otherwise put its old state back at the next run, undoing this reset.
+        for j in journal_mod.stale_journals():
+            if j.tracefs == str(tfs.root):
+                j.remove()
+                print(f"ftop: dropped the journal left by ftop pid {j.pid}")
     return 0 if report.ok else 1
 
 

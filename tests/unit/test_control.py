@@ -421,6 +421,34 @@ def test_a_restore_the_kernel_refuses_keeps_the_journal_for_a_retry(
     assert (tmp_path / "tracefs/trace_clock").read_text() == "local\n"
 
 
+def test_reset_drops_the_journals_of_dead_ftops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After `ftop reset --yes` (kernel defaults on purpose), a dead ftop's journal must
+    not put its old state back at the next run; a running ftop's journal is its own."""
+    from ftop import cli
+
+    root = tmp_path / "tracefs"
+    make_fake_tracefs(root)
+    jdir = tmp_path / "j"
+    monkeypatch.setattr(jm, "DEFAULT_DIR", jdir)
+    dead = jm.new_journal(str(root), jdir)
+    dead.pid, dead.start_time = os.getppid(), "not-its-start-time"  # a pid reused since
+    dead.path = jdir / f"journal-{dead.pid}.json"
+    dead.save()
+    other = jm.new_journal("/elsewhere/tracing", jdir)
+    other.pid, other.start_time = dead.pid + 1, "gone"
+    other.path = jdir / f"journal-{other.pid}.json"
+    other.save()
+    mine = jm.new_journal(str(root), jdir)
+    mine.save()
+    (root / "trace_clock").write_text("local [global]\n")
+    assert cli.main(["reset", "--yes", "--tracefs", str(root)]) == 0
+    assert f"dropped the journal left by ftop pid {dead.pid}" in capsys.readouterr().out
+    assert sorted(p.name for p in jdir.glob("*.json")) == sorted([other.path.name, mine.path.name])
+    assert (root / "trace_clock").read_text() == "local\n"
+
+
 def test_rollback_of_a_system_enable_restores_each_event(tmp_path: Path) -> None:
     """events/<sys>/enable reads X when mixed; the undo must put each event back, not write X."""
     tfs = make_fake_tracefs(tmp_path)
