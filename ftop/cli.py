@@ -336,6 +336,8 @@ def cmd_stream(ns: argparse.Namespace) -> int:
             f"({len(rec.report.writes)} writes)",
             file=sys.stderr,
         )
+        for err in rec.report.errors:
+            print(f"ftop: could not put back: {err} (journal kept)", file=sys.stderr)
     try:
         sess.validate(cfg)
     except (ConfigError, FtopError) as e:

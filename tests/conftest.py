@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -66,7 +67,12 @@ def unchanged(tfs):  # type: ignore[no-untyped-def]
         # Put the machine back before failing, so one failure does not cascade.
         from ftop.engine.state import restore
 
-        restore(tfs, before)
+        # Instances the test left are removed too (restore keeps unknown ones).
+        left = [i for i in after.instances if i not in before.instances]
+        for name in left:
+            with contextlib.suppress(OSError):
+                (tfs.root / "instances" / name / "events" / "enable").write_text("0\n")
+        restore(tfs, before, created_instances=left)
     assert not diff, "tracefs changed by the test:\n" + "\n".join(diff)
 
 

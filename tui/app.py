@@ -392,6 +392,8 @@ def open_backend(
         out["notes"].append(
             f"restored the state left by ftop pid {rec.journal.pid} ({len(rec.report.writes)} writes)"
         )
+        for err in rec.report.errors:
+            out["notes"].append(f"could not put back: {err} (journal kept: `ftop restore` retries)")
     if not cfg.is_empty():
         # What others set is noted before our own changes, as `ftop stream` does.
         out["detected"] = True

@@ -164,3 +164,49 @@ def test_stream_without_flags_changes_nothing(tfs: Tracefs, unchanged, journal_d
     assert proc.returncode == 0
     assert not list(journal_dir.glob("journal-*.json")), "no journal when nothing is changed"
     assert differences(before, snapshot(tfs)) == []
+
+
+def test_an_instance_held_busy_keeps_the_journal_for_ftop_restore(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    """Another reader holding the instance open (here its `trace` file; trace_pipe is
+    ftop's, one reader only) makes the kernel refuse rmdir (EBUSY): ftop says so, keeps
+    its journal with the reason, and `ftop restore` removes the instance once the
+    reader is gone."""
+    name = f"ftop-live-busy-{os.getpid()}"
+    inst = tfs.root / "instances" / name
+    proc = _start(journal_dir, "-B", name, "-e", "sched:sched_switch")
+    fd = None
+    try:
+        end = time.monotonic() + 15
+        while not (inst.is_dir() and list(journal_dir.glob("journal-*.json"))):
+            assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+            assert time.monotonic() < end, "ftop stream never created its instance"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        fd = os.open(inst / "trace", os.O_RDONLY)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if fd is not None:
+            os.close(fd)
+    assert f"instances/{name}" in err.decode() and "EBUSY" in err.decode(), err.decode()
+    journals = list(journal_dir.glob("journal-*.json"))
+    assert len(journals) == 1, "the journal stays when the restore was refused in part"
+    reasons = json.loads(journals[0].read_text())["restore_errors"]
+    assert any(name in r and "EBUSY" in r for r in reasons), reasons
+    assert inst.is_dir()
+    env = dict(os.environ, FTOP_JOURNAL_DIR=str(journal_dir))
+    out = subprocess.run(
+        [sys.executable, "-m", "ftop", "restore"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert not inst.exists()
+    assert not list(journal_dir.glob("journal-*.json"))
