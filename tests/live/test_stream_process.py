@@ -53,6 +53,20 @@ def _wait_configured(tfs: Tracefs, journal_dir: Path, proc: subprocess.Popen[byt
     raise AssertionError("ftop stream never applied its configuration")
 
 
+def _ftop_restore(journal_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`ftop restore` over ``journal_dir``; it must succeed."""
+    env = dict(os.environ, FTOP_JOURNAL_DIR=str(journal_dir))
+    out = subprocess.run(
+        [sys.executable, "-m", "ftop", "restore"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    return out
+
+
 def _configured_then_signalled(
     tfs: Tracefs, journal_dir: Path, sig: int
 ) -> subprocess.Popen[bytes]:
@@ -91,15 +105,7 @@ def test_sigkill_then_ftop_restore(tfs: Tracefs, unchanged, journal_dir: Path) -
     assert data["pid"] == proc.pid
     assert oct(journals[0].stat().st_mode & 0o777) == oct(0o600), "root-only journal"
     assert differences(before, snapshot(tfs)), "state is still changed after SIGKILL"
-    env = dict(os.environ, FTOP_JOURNAL_DIR=str(journal_dir))
-    out = subprocess.run(
-        [sys.executable, "-m", "ftop", "restore"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert out.returncode == 0, out.stderr
+    out = _ftop_restore(journal_dir)
     assert f"pid {proc.pid}" in out.stdout
     assert differences(before, snapshot(tfs)) == []
     assert not list(journal_dir.glob("journal-*.json"))
@@ -199,14 +205,6 @@ def test_an_instance_held_busy_keeps_the_journal_for_ftop_restore(
     reasons = json.loads(journals[0].read_text())["restore_errors"]
     assert any(name in r and "EBUSY" in r for r in reasons), reasons
     assert inst.is_dir()
-    env = dict(os.environ, FTOP_JOURNAL_DIR=str(journal_dir))
-    out = subprocess.run(
-        [sys.executable, "-m", "ftop", "restore"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
+    _ftop_restore(journal_dir)
     assert not inst.exists()
     assert not list(journal_dir.glob("journal-*.json"))
