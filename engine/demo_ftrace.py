@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 __all__ = ["STACK_TRACER_SYSCTL", "DemoFtrace"]
 
 STACK_TRACER_SYSCTL = "/proc/sys/kernel/stack_tracer_enabled"
+# The kernel's facts below are spelled out here rather than imported from
+# engine.filter on purpose: the simulated kernel must not learn from the code it
+# answers, or a mistake there would be confirmed by the demo instead of refused.
 FILTER_FILES = (
     "set_ftrace_filter",
     "set_ftrace_notrace",

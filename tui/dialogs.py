@@ -145,7 +145,25 @@ def error_lines(err: FtopError) -> Text:
     return t
 
 
-class EditDialog(ModalScreen[Optional[str]]):
+class RefusalShown:
+    """For dialogs that apply through the engine: the kernel's refusal (errno and
+    error_log text, caret line verbatim) goes into their ``#error`` Static, and the
+    dialog stays open; Esc cancels."""
+
+    error: Optional[FtopError] = None
+
+    def _refused(self, err: FtopError) -> None:
+        self.error = err
+        box = self.query_one("#error", Static)  # type: ignore[attr-defined]
+        # error_log's caret line is aligned to "  Command: <value>": keep it verbatim.
+        box.update(error_lines(err))
+        box.add_class("shown")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)  # type: ignore[attr-defined]
+
+
+class EditDialog(RefusalShown, ModalScreen[Optional[str]]):
     """Edit one value that goes to the kernel through the engine.
 
     ``submit`` runs on a worker thread; if it raises, the kernel's refusal is
@@ -205,14 +223,7 @@ class EditDialog(ModalScreen[Optional[str]]):
         self.app.call_from_thread(self.dismiss, value)
 
     def _refused(self, err: FtopError) -> None:
-        self.error = err
-        box = self.query_one("#error", Static)
-        # error_log's caret line is aligned to "  Command: <value>": keep it verbatim.
-        box.update(error_lines(err))
-        box.add_class("shown")
+        super()._refused(err)
         inp = self.query_one("#value", Input)
         inp.disabled = False
         inp.focus()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

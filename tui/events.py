@@ -26,6 +26,7 @@ from textual.widgets import Input, Static
 
 from .base import FtopScreen, StatusInfo, ThemeColors, human
 from .dialogs import EditDialog, TextDialog, error_lines
+from .kit import scroll_row_into_view
 from .registry import ScreenSpec, bindings_for, command, register_screen
 from .trace_view import _overlay
 
@@ -181,13 +182,7 @@ class EventList(ScrollView, can_focus=True):
     # -- movement ---------------------------------------------------------------------
 
     def _scroll_to_cursor(self) -> None:
-        height = self.scrollable_content_region.height or self.size.height or 1
-        top = int(self.scroll_y)
-        if self.cursor < top:
-            top = self.cursor
-        elif self.cursor >= top + height:
-            top = self.cursor - height + 1
-        self.scroll_to(y=top, animate=False, immediate=True)
+        scroll_row_into_view(self, self.cursor)
 
     def move(self, delta: int) -> None:
         if not self.rows:

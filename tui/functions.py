@@ -48,7 +48,7 @@ from textual.widgets import Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from .base import FtopScreen, ThemeColors
-from .dialogs import DIALOG_CSS, error_lines
+from .dialogs import DIALOG_CSS, RefusalShown
 from .kit import ChangesMixin, ChoiceDialog, RowList
 from .registry import ScreenSpec, bindings_for, command, register_screen
 
@@ -683,7 +683,7 @@ def _trigger_text(tr: FunctionTrigger) -> str:
     return s + (f" count {tr.count}" if tr.count is not None else " (unlimited)")
 
 
-class TriggerDialog(ModalScreen[Optional[str]]):
+class TriggerDialog(RefusalShown, ModalScreen[Optional[str]]):
     """A function trigger: where, which command, how often, and (for *_event) which event."""
 
     DEFAULT_CSS = (
@@ -754,17 +754,8 @@ class TriggerDialog(ModalScreen[Optional[str]]):
             return
         self.app.call_from_thread(self.dismiss, getattr(change, "value", ""))
 
-    def _refused(self, err: FtopError) -> None:
-        self.error = err
-        box = self.query_one("#error", Static)
-        box.update(error_lines(err))
-        box.add_class("shown")
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ProcessDialog(ModalScreen[Optional[List[int]]]):
+class ProcessDialog(RefusalShown, ModalScreen[Optional[List[int]]]):
     """set_ftrace_pid from a process list (psutil), filtered by name, command line or pid."""
 
     DEFAULT_CSS = (
@@ -850,15 +841,6 @@ class ProcessDialog(ModalScreen[Optional[List[int]]]):
             self.app.call_from_thread(self._refused, e)
             return
         self.app.call_from_thread(self.dismiss, pids)
-
-    def _refused(self, err: FtopError) -> None:
-        self.error = err
-        box = self.query_one("#error", Static)
-        box.update(error_lines(err))
-        box.add_class("shown")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 register_screen(

@@ -64,6 +64,17 @@ def bar(value: float, top: float, width: int) -> str:
     return "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
 
 
+def scroll_row_into_view(view: ScrollView, row: int) -> None:
+    """Scroll a one-line-per-row view just enough that ``row`` is visible."""
+    height = view.scrollable_content_region.height or view.size.height or 1
+    top = int(view.scroll_y)
+    if row < top:
+        top = row
+    elif row >= top + height:
+        top = row - height + 1
+    view.scroll_to(y=top, animate=False, immediate=True)
+
+
 class RowList(ScrollView, Generic[T], can_focus=True):
     """Rows of anything, drawn one line each by ``render_row``, with a cursor.
 
@@ -134,13 +145,7 @@ class RowList(ScrollView, Generic[T], can_focus=True):
         self.post_message(self.Moved(self, self.current))
 
     def _scroll_to_cursor(self) -> None:
-        height = self.scrollable_content_region.height or self.size.height or 1
-        top = int(self.scroll_y)
-        if self.cursor < top:
-            top = self.cursor
-        elif self.cursor >= top + height:
-            top = self.cursor - height + 1
-        self.scroll_to(y=top, animate=False, immediate=True)
+        scroll_row_into_view(self, self.cursor)
 
     def on_key(self, event: events.Key) -> None:
         page = max(1, (self.scrollable_content_region.height or 1) - 1)
