@@ -24,7 +24,7 @@ from .ring import Ring
 from .session import Status
 from .stats import Aggregates, AggregateSnapshot, NameRate
 
-__all__ = ["FileSession", "ReadOnly"]
+__all__ = ["FileSession", "NotFtraceText", "ReadOnly", "sniff"]
 
 _TRACER = re.compile(r"#\s*tracer:\s*(\S+)")
 _CPUS = re.compile(r"#P:(\d+)")
@@ -60,6 +60,49 @@ class ReadOnly(FtopError):
     """A saved trace cannot be changed."""
 
 
+class NotFtraceText(FtopError):
+    """A file that is not ftrace text: refused in one line, never printed."""
+
+
+# trace-cmd's files start with these bytes (trace-cmd.dat(5)).
+TRACE_DAT_MAGIC = b"\x17\x08\x44tracing"
+SNIFF_BYTES = 64 * 1024
+
+
+def sniff(head: bytes, name: str) -> None:
+    """Refuse ``head`` (a file's first bytes) unless it reads as ftrace text.
+
+    A file opened with ``ftop FILE`` may be anything; shown as text, a binary
+    file would write its bytes to root's terminal. Text is judged as the kernel
+    writes it: UTF-8 with no NUL bytes, and most non-blank lines of the sample
+    recognised by the parser (context lines, headers, LOST markers, stack
+    frames, graph lines). A hostile task name inside a real trace does not make
+    it binary: the bytes are shown escaped.
+
+    Raises:
+        NotFtraceText: with one line that says what the file is instead.
+    """
+    from .parse import parse_line
+
+    if head.startswith(TRACE_DAT_MAGIC):
+        raise NotFtraceText(
+            f"{name} is a trace-cmd trace.dat file; ftop reads ftrace text only (not shown)"
+        )
+    if b"\x00" in head:
+        raise NotFtraceText(f"{name} is binary data, not ftrace text (not shown)")
+    cut = head.rfind(b"\n")
+    sample = head if cut < 0 or len(head) < SNIFF_BYTES else head[: cut + 1]
+    text = sample.decode("utf-8", "replace")
+    lines = [ln for ln in text.split("\n") if ln.strip()][:400]
+    if not lines:
+        return
+    bad = text.count("\ufffd")
+    known = sum(1 for ln in lines if parse_line(ln).kind != "other")
+    if known * 2 < len(lines) or bad > len(text) // 4:
+        what = "text in another encoding" if bad else "text, but not ftrace output"
+        raise NotFtraceText(f"{name} is {what} (not shown): ftop opens saved ftrace text")
+
+
 def line_batches(f: IO[bytes], chunk: int = _CHUNK) -> Iterator[List[str]]:
     """Whole lines of ``f`` in batches of about ``chunk`` bytes, decoded as the
     trace_pipe reader decodes them (a last line without its newline included)."""
@@ -79,7 +122,9 @@ def line_batches(f: IO[bytes], chunk: int = _CHUNK) -> Iterator[List[str]]:
         yield [rest.decode("utf-8", "replace")]
 
 
-def _open(path: Path) -> IO[bytes]:
+def open_trace_file(path: str | Path) -> IO[bytes]:
+    """A saved trace for reading, gunzipped when its name ends in .gz."""
+    path = Path(path)
     if path.suffix == ".gz":
         return cast(IO[bytes], gzip.open(path, "rb"))
     return open(path, "rb")
@@ -113,9 +158,12 @@ class FileSession:
         self._thread: Optional[threading.Thread] = None
         # Opening now raises a readable error before any UI is drawn.
         try:
-            _open(self.path).close()
-        except OSError as e:
-            raise FtopError(f"cannot read {self.path}: {e.strerror}") from None
+            with open_trace_file(self.path) as f:
+                head = f.read(SNIFF_BYTES)
+        except (OSError, EOFError) as e:
+            reason = getattr(e, "strerror", None) or str(e)
+            raise FtopError(f"cannot read {self.path}: {reason}") from None
+        sniff(head, str(self.path))
 
     # -- the Session interface a viewer uses -----------------------------------
 
@@ -180,7 +228,7 @@ class FileSession:
 
     def _load(self) -> None:
         try:
-            with _open(self.path) as f:
+            with open_trace_file(self.path) as f:
                 for lines in line_batches(f):
                     self._batch(lines)
         except (OSError, EOFError) as e:

@@ -140,8 +140,16 @@ def config_from(ns: argparse.Namespace) -> Any:
     )
 
 
+def _say(msg: str, file: Optional[TextIO] = None) -> None:
+    """A message for the user. Messages quote names, paths and kernel text that
+    anyone may have chosen: shown with control characters escaped (engine.printable)."""
+    from ftop.engine.printable import printable
+
+    print(printable(msg, keep_newlines=True), file=file if file is not None else sys.stdout)
+
+
 def _err(msg: str) -> int:
-    print(f"ftop: {msg}", file=sys.stderr)
+    _say(f"ftop: {msg}", sys.stderr)
     return 2
 
 
@@ -226,7 +234,8 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
 def _print_table(rows: List[tuple[str, str]]) -> None:
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
-        print(f"{k:<{width}}  {v}")
+        # Values quote process names and tracefs contents: one line each, escaped.
+        _say(f"{k:<{width}}  {v.replace(chr(10), ' ')}")
 
 
 # -- stream -------------------------------------------------------------------------
@@ -237,9 +246,15 @@ class _Printer:
 
     def __init__(self, out: TextIO, as_json: bool) -> None:
         from ftop.engine.parse import parse_line
+        from ftop.engine.printable import printable
 
         self.out = out
         self.as_json = as_json
+        # To a terminal, text from the traced system is shown with control characters
+        # escaped; to a pipe or a file it passes unchanged, as `cat` does. JSON escapes
+        # them itself.
+        self.tty = _isatty(out)
+        self.printable = printable
         self.parse_line = parse_line
         self.lines = 0
         self.unparsed = 0
@@ -261,7 +276,8 @@ class _Printer:
                 if parts:
                     self.out.write("\n".join(parts) + "\n")
             else:
-                self.out.write("\n".join(lines) + "\n")
+                text = "\n".join(lines) + "\n"
+                self.out.write(self.printable(text, keep_newlines=True) if self.tty else text)
             self.lines += len(lines)
             self.out.flush()
         except BrokenPipeError:
@@ -272,6 +288,9 @@ class _Printer:
         if self.broken.is_set():
             return
         try:
+            if self.tty:
+                text = data.decode("utf-8", "surrogateescape")
+                data = self.printable(text, keep_newlines=True).encode("utf-8")
             self.out.buffer.write(data)
             self.out.buffer.flush()
             self.lines += data.count(b"\n")
@@ -284,33 +303,45 @@ class _Printer:
                 self.unparsed += 1
 
 
-def _stream_file(ns: argparse.Namespace, printer: _Printer) -> int:
-    src = sys.stdin.buffer if ns.input == "-" else open(ns.input, "rb")  # noqa: SIM115
+def _isatty(f: Any) -> bool:
     try:
+        return bool(f.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _stream_file(ns: argparse.Namespace, printer: _Printer) -> int:
+    from ftop.engine.offline import SNIFF_BYTES, NotFtraceText, open_trace_file, sniff
+
+    name = "standard input" if ns.input == "-" else ns.input
+    src = sys.stdin.buffer if ns.input == "-" else open_trace_file(ns.input)
+    try:
+        head = src.read(SNIFF_BYTES)
+        try:
+            # A binary file would go to the terminal as it is: refused unseen.
+            sniff(head, name)
+        except NotFtraceText as e:
+            return _err(str(e))
         while True:
-            chunk = src.read(1 << 20)
+            chunk = head + src.read(1 << 20) if head else src.read(1 << 20)
+            head = b""
             if not chunk:
                 break
-            rest = b""
-            cut = chunk.rfind(b"\n")
-            if cut >= 0 and cut != len(chunk) - 1:
-                rest = chunk[cut + 1 :]
-                chunk = chunk[: cut + 1]
-            extra = src.readline() if rest else b""
-            data = (chunk + rest + extra).decode("utf-8", "replace")
-            lines = data.splitlines()
-            if not printer.as_json:
+            if not chunk.endswith(b"\n"):
+                chunk += src.readline()  # whole lines per batch
+            lines = chunk.decode("utf-8", "replace").splitlines()
+            if printer.as_json:
+                printer(lines)
+            else:
+                # The file's bytes, unchanged (escaped only for a terminal).
                 printer.count_unparsed(lines)
-            printer(lines)
+                printer.raw(chunk)
             if printer.broken.is_set():
                 break
     finally:
         if src is not sys.stdin.buffer:
             src.close()
-    print(
-        f"ftop: {printer.lines} lines, {printer.unparsed} not parsed (kept raw)",
-        file=sys.stderr,
-    )
+    _say(f"ftop: {printer.lines} lines, {printer.unparsed} not parsed (kept raw)", sys.stderr)
     return 0
 
 
@@ -331,20 +362,20 @@ def cmd_stream(ns: argparse.Namespace) -> int:
         return _err(str(e))
     sess.install_signal_handlers()
     for rec in sess.recover():
-        print(
+        _say(
             f"ftop: restored the state left by ftop pid {rec.journal.pid} "
             f"({len(rec.report.writes)} writes)",
             file=sys.stderr,
         )
         for err in rec.report.errors:
-            print(f"ftop: could not put back: {err} (journal kept)", file=sys.stderr)
+            _say(f"ftop: could not put back: {err} (journal kept)", sys.stderr)
     try:
         sess.validate(cfg)
     except (ConfigError, FtopError) as e:
         return _err(str(e))
     if not cfg.is_empty() or cfg.instance:
         for note in sess.detect_foreign():
-            print(f"ftop: note: already set before us: {note} (left alone)", file=sys.stderr)
+            _say(f"ftop: note: already set before us: {note} (left alone)", sys.stderr)
     done = threading.Event()
     # Default SIGINT raises KeyboardInterrupt in the main thread: restore runs in finally.
     try:
@@ -381,9 +412,9 @@ def cmd_stream(ns: argparse.Namespace) -> int:
         report = sess.restore()
         if report is not None and not report.ok:
             for e in report.errors:
-                print(f"ftop: restore: {e}", file=sys.stderr)
+                _say(f"ftop: restore: {e}", sys.stderr)
     if ns.json:
-        print(
+        _say(
             f"ftop: {printer.lines} lines, {printer.unparsed} not parsed (kept raw)",
             file=sys.stderr,
         )
@@ -400,16 +431,16 @@ def cmd_restore(ns: argparse.Namespace) -> int:
     stale = journal_mod.stale_journals()
     live = journal_mod.live_journals()
     for j in live:
-        print(f"ftop: pid {j.pid} is still running; it restores its own state on exit (left alone)")
+        _say(f"ftop: pid {j.pid} is still running; it restores its own state on exit (left alone)")
     if not stale:
-        print("ftop: nothing to restore: no journal left by a dead ftop")
+        _say("ftop: nothing to restore: no journal left by a dead ftop")
         return 0
     rc = 0
     for j in stale:
         report = restore_journal(j)
-        print(f"ftop: restored the state saved by ftop pid {j.pid} ({len(report.writes)} writes)")
+        _say(f"ftop: restored the state saved by ftop pid {j.pid} ({len(report.writes)} writes)")
         for e in report.errors:
-            print(f"ftop: restore: {e}", file=sys.stderr)
+            _say(f"ftop: restore: {e}", sys.stderr)
             rc = 1
     return rc
 
@@ -431,19 +462,19 @@ def cmd_reset(ns: argparse.Namespace) -> int:
             f"Reset {tfs.path} to kernel defaults, discarding all tracing settings? [y/N] "
         )
         if answer.strip().lower() not in ("y", "yes"):
-            print("ftop: nothing changed")
+            _say("ftop: nothing changed")
             return 1
     report = reset_to_defaults(tfs)
     for e in report.errors:
-        print(f"ftop: reset: {e}", file=sys.stderr)
-    print(f"ftop: reset {tfs.path} ({len(report.writes)} writes)")
+        _say(f"ftop: reset: {e}", sys.stderr)
+    _say(f"ftop: reset {tfs.path} ({len(report.writes)} writes)")
     if ns.instance is None:
         # A dead ftop's journal (one whose restore the kernel refused in part) would
         # otherwise put its old state back at the next run, undoing this reset.
         for j in journal_mod.stale_journals():
             if j.tracefs == str(tfs.root):
                 j.remove()
-                print(f"ftop: dropped the journal left by ftop pid {j.pid}")
+                _say(f"ftop: dropped the journal left by ftop pid {j.pid}")
     return 0 if report.ok else 1
 
 

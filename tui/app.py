@@ -39,6 +39,7 @@ from textual.worker import get_current_worker
 
 from .base import StatusInfo
 from .help import CommandTableProvider, HelpScreen
+from .printable import install_render_guard, printable
 from .registry import APP_SCOPE, SCREENS, bindings_for, command, load_screens
 from .settings import Settings
 from .unavailable import UnavailableScreen
@@ -99,6 +100,9 @@ class FtopApp(App[Any]):
         detect_foreign: bool = False,
     ) -> None:
         super().__init__()
+        # The last line of defence: no control character from the traced system
+        # reaches the terminal even if a view forgot to escape it (tui/printable.py).
+        install_render_guard()
         for t in THEMES.values():
             self.register_theme(t)
         self.session = session
@@ -130,6 +134,21 @@ class FtopApp(App[Any]):
         self._quitting = False
         self.restore_report: Any = None
         self.restore_error: Optional[str] = None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: Optional[float] = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications carry refusals and names from the traced system: shown escaped,
+        never read as markup (callers with trusted markup pass ``markup=True``)."""
+        if not markup:
+            message, title = printable(message, keep_newlines=True), printable(title)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- start -----------------------------------------------------------------------
 
@@ -503,7 +522,7 @@ def run(ns: argparse.Namespace, cfg: TraceConfig) -> int:
     try:
         app = build_app(ns, cfg)
     except FtopError as e:
-        print(f"ftop: {e}", file=sys.stderr)
+        print(printable(f"ftop: {e}", keep_newlines=True), file=sys.stderr)
         return 2
     sess = app.session
     if sess is not None:
@@ -521,9 +540,9 @@ def run(ns: argparse.Namespace, cfg: TraceConfig) -> int:
                 report = sess.restore() or app.restore_report
                 if report is not None and not report.ok:
                     for err in report.errors:
-                        print(f"ftop: restore: {err}", file=sys.stderr)
+                        print(printable(f"ftop: restore: {err}"), file=sys.stderr)
                 if app.restore_error:
-                    print(f"ftop: restore: {app.restore_error}", file=sys.stderr)
+                    print(printable(f"ftop: restore: {app.restore_error}"), file=sys.stderr)
         finally:
             undo()
     if result == "demo":

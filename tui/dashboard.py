@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Label, Sparkline
 
 from .base import FtopScreen, StatusInfo, ThemeColors, human
+from .printable import printable, shown
 from .registry import ScreenSpec, bindings_for, command, register_screen
 
 __all__ = ["DashboardScreen"]
@@ -68,7 +69,7 @@ class NameTable(DataTable):  # type: ignore[type-arg]
         for name, (count, rate) in want.items():
             cells = (Text(f"{count:,}", justify="right"), Text(human(rate), justify="right"))
             if name not in self.values:
-                self.add_row(cells[1], cells[0], name, key=name)
+                self.add_row(cells[1], cells[0], shown(name), key=name)
             elif self.values[name] != (count, rate):
                 self.update_cell(name, "count", cells[0])
                 self.update_cell(name, "rate", cells[1])
@@ -89,11 +90,17 @@ class NameTable(DataTable):  # type: ignore[type-arg]
         if not self.row_count:
             return
         values = self.values
+        # The name cells show the escaped name (tui/printable.py): map back to the key.
+        by_shown = {printable(n): n for n in values}
         if self.sort_by == "name":
-            self.sort("name", reverse=self.reverse)
+            self.sort("name", key=str, reverse=self.reverse)
         else:
             idx = 0 if self.sort_by == "count" else 1
-            self.sort("name", key=lambda name: values[str(name)][idx], reverse=self.reverse)
+            self.sort(
+                "name",
+                key=lambda cell: values.get(by_shown.get(str(cell), ""), (0, 0.0))[idx],
+                reverse=self.reverse,
+            )
         if keep_key is not None and keep_key in values:
             self.move_cursor(row=self.get_row_index(keep_key))
 

@@ -16,6 +16,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
 
+from .printable import shown
+
 __all__ = ["EditDialog", "FieldsDialog", "SaveDialog", "TextDialog", "error_lines"]
 
 _KV = re.compile(r"(\w+)=(\S+)")
@@ -59,18 +61,18 @@ class FieldsDialog(ModalScreen[None]):
         for key, value in rec.to_json().items():
             if value is None or key == "raw":
                 continue
-            table.add_row(key, str(value))
+            table.add_row(key, shown(str(value)))
         if rec.kind == "event" and rec.fields:
             pairs = _KV.findall(rec.fields)
             if pairs:
                 table.add_row("", "")
                 for k, v in pairs:
-                    table.add_row(Text(f"  {k}", style="italic"), v)
+                    table.add_row(shown(f"  {k}", style="italic"), shown(v))
         with Vertical():
-            yield Label(f"{rec.kind}: {rec.name or ''}", classes="title")
+            yield Label(shown(f"{rec.kind}: {rec.name or ''}"), classes="title")
             with VerticalScroll():
                 yield Static(table)
-                yield Static(Text(rec.raw, style="dim"), classes="hint")
+                yield Static(shown(rec.raw, style="dim"), classes="hint")
             yield Label("Esc or Enter closes", classes="hint")
 
 
@@ -94,7 +96,7 @@ class TextDialog(ModalScreen[None]):
         with Vertical():
             yield Label(self.title_text, classes="title")
             with VerticalScroll():
-                yield Static(Text(self.text.expandtabs(8)))
+                yield Static(shown(self.text, lines=True))
             yield Label("Esc closes", classes="hint")
 
 
@@ -134,14 +136,16 @@ def error_lines(err: FtopError) -> Text:
     """The refusal as the kernel put it: errno and reason, then error_log verbatim (caret line too)."""
     t = Text()
     if isinstance(err, TracefsError):
-        t.append(f"{err.errno_name}: {err.reason}\n", style="bold")
+        t.append(shown(f"{err.errno_name}: {err.reason}\n", style="bold", lines=True))
         for line in err.error_log:
-            t.append(line + "\n")
+            # The command it quotes may hold anyone's text; the caret stays aligned
+            # because only control characters change (rarely in a command).
+            t.append(shown(line + "\n", lines=True))
         if not err.error_log:
             t.append("(the kernel wrote nothing to error_log for this)\n", style="italic")
         t.append("nothing was changed", style="italic")
     else:
-        t.append(str(err), style="bold")
+        t.append(shown(str(err), style="bold", lines=True))
     return t
 
 

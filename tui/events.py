@@ -27,6 +27,7 @@ from textual.widgets import Input, Static
 from .base import FtopScreen, StatusInfo, ThemeColors, human
 from .dialogs import EditDialog, TextDialog, error_lines
 from .kit import scroll_row_into_view
+from .printable import printable
 from .registry import ScreenSpec, bindings_for, command, register_screen
 from .trace_view import _overlay
 
@@ -477,10 +478,10 @@ class EventsScreen(FtopScreen):
             if rate:
                 t.append(f"{human(rate)} events/s\n")
             t.append("\nfilter  ", style="bold")
-            t.append(lst.filters.get(key, "none") + "\n")
+            t.append(printable(lst.filters.get(key, "none")) + "\n")
             t.append("trigger ", style="bold")
             trig = lst.triggers.get(key)
-            t.append(("\n        ".join(trig) if trig else "none") + "\n")
+            t.append(("\n        ".join(map(printable, trig)) if trig else "none") + "\n")
             t.append(
                 "\nspace on/off  F4 filter  F5 trigger  ⏎ format",
                 style=tv.get("foreground-muted", ""),

@@ -50,6 +50,7 @@ from textual.worker import get_current_worker
 from .base import FtopScreen, ThemeColors
 from .dialogs import DIALOG_CSS, RefusalShown
 from .kit import ChangesMixin, ChoiceDialog, RowList
+from .printable import printable
 from .registry import ScreenSpec, bindings_for, command, register_screen
 
 __all__ = ["FunctionsScreen", "ProcessDialog", "TriggerDialog"]
@@ -811,8 +812,9 @@ class ProcessDialog(RefusalShown, ModalScreen[Optional[List[int]]]):
         t = Text()
         t.append(" [x] " if p.pid in self.marked else " [ ] ", style=self.procs.style_of("mark"))
         t.append(f"{p.pid:>7} ", style="bold")
-        t.append(f"{p.name:<16} ")
-        t.append(p.cmdline, style=self.procs.style_of("dim"))
+        # Any user names their own process and its arguments: shown escaped.
+        t.append(printable(f"{p.name:<16} "))
+        t.append(printable(p.cmdline), style=self.procs.style_of("dim"))
         return t
 
     def action_mark(self) -> None:

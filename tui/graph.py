@@ -23,6 +23,7 @@ from textual.widgets import Static
 
 from .base import FtopScreen, StatusInfo, ThemeColors
 from .kit import ChangesMixin, RowList, fmt_us
+from .printable import printable
 from .registry import ScreenSpec, bindings_for, command, register_screen
 
 __all__ = ["GraphScreen"]
@@ -202,7 +203,7 @@ class GraphScreen(ChangesMixin, FtopScreen):
         t = Text()
         if node is not None and node.parent is not None:
             path = " → ".join(node.path())
-            t.append(path[-200:], style="bold")
+            t.append(printable(path[-200:]), style="bold")
             t.append(
                 f"\navg {fmt_us(node.avg_us)}  max {fmt_us(node.max_us)}"
                 + (f"  {node.open} open" if node.open else "")
@@ -214,7 +215,7 @@ class GraphScreen(ChangesMixin, FtopScreen):
                 style=tv.get("foreground-muted", ""),
             )
         elif node is not None:
-            t.append(node.name, style="bold")
+            t.append(printable(node.name), style="bold")
             t.append(
                 f"\n{len(node.children)} top-level calls", style=tv.get("foreground-muted", "")
             )
@@ -227,7 +228,7 @@ class GraphScreen(ChangesMixin, FtopScreen):
             total = sum(c.total_us for c in node.children)
             t.append(f"{fmt_us(total):>9} {'':>9} {'':>7} {'':>9}  ", style=lst.style_of("dim"))
             arrow = "▸ " if id(node) in self.closed else "▾ "
-            t.append(arrow + node.name, style=f"bold {lst.style_of('accent')}")
+            t.append(arrow + printable(node.name), style=f"bold {lst.style_of('accent')}")
             return t
         part = "~" if node.partial else " "
         t.append(f"{fmt_us(node.total_us):>8}{part}")
@@ -240,7 +241,7 @@ class GraphScreen(ChangesMixin, FtopScreen):
             t.append("▸ " if id(node) in self.closed else "▾ ", style=lst.style_of("dim"))
         else:
             t.append("  ")
-        t.append(node.name, style="bold" if node.slow else "")
+        t.append(printable(node.name), style="bold" if node.slow else "")
         return t
 
     # -- actions --------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from textual.widgets import DataTable, Label, Static
 from .base import FtopScreen, StatusInfo, ThemeColors
 from .dialogs import EditDialog
 from .kit import ChangesMixin, ChoiceDialog, fmt_us
+from .printable import printable, shown
 from .registry import ScreenSpec, bindings_for, command, register_screen
 
 __all__ = ["LatencyScreen"]
@@ -179,7 +180,7 @@ class LatencyScreen(ChangesMixin, FtopScreen):
             _since(entry.seen_at - self.started_at),
             Text(fmt_us(entry.latency_us), justify="right", style="bold"),
             entry.tracer,
-            task,
+            shown(task),
             cpu,
             prio,
             key=key,
@@ -225,7 +226,9 @@ class LatencyScreen(ChangesMixin, FtopScreen):
             if rep.entries_shown is not None:
                 t.append(f"  #{rep.entries_shown}/{rep.entries_total}", style=muted)
             t.append("\ntask    ", style=muted)
-            t.append(f"{rep.task_comm}-{rep.task_pid}" if rep.task_comm else "?", style="bold")
+            t.append(
+                printable(f"{rep.task_comm}-{rep.task_pid}") if rep.task_comm else "?", style="bold"
+            )
             t.append("\ncpu     ", style=muted)
             t.append("?" if rep.cpu is None else str(rep.cpu))
             t.append("\nprio    ", style=muted)
@@ -249,7 +252,7 @@ class LatencyScreen(ChangesMixin, FtopScreen):
         else:
             for frame in rep.stacks[0]:
                 t.append(" => ", style=tv.get("foreground-muted", ""))
-                t.append(frame + "\n")
+                t.append(printable(frame) + "\n")
             if len(rep.stacks) > 1:
                 t.append(
                     f"\n({len(rep.stacks) - 1} more stacks in the report)",

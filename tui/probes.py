@@ -29,6 +29,7 @@ from textual.widgets import Static
 from .base import FtopScreen, ThemeColors
 from .dialogs import EditDialog, error_lines
 from .kit import ChangesMixin, ChoiceDialog, RowList
+from .printable import printable
 from .registry import ScreenSpec, bindings_for, command, register_screen
 
 __all__ = ["ProbeDialog", "ProbesScreen", "probe_refusal_text"]
@@ -164,7 +165,7 @@ class ProbesScreen(ChangesMixin, FtopScreen):
         t = Text()
         p = self.list.current
         if p is not None:
-            t.append(p.definition() + "\n", style="bold")
+            t.append(printable(p.definition()) + "\n", style="bold")
             t.append(
                 f"events/{p.group}/{p.event}: "
                 + ("enabled" if p.enabled else "disabled" if p.enabled is False else "?")

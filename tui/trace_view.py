@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ftop.engine.lineview import FilteredIndex, LineFilter, SearchPattern
 from ftop.engine.parse import Record, parse_line
+from ftop.engine.printable import printable
 from ftop.engine.ring import Ring
 from rich.segment import Segment
 from rich.style import Style
@@ -517,7 +518,9 @@ class TraceView(ScrollView, can_focus=True):
         key = (seq, self._gen)
         strip = self._cache.get(key)
         if strip is None:
-            text = line.replace("\t", "    ")
+            # Task names and event fields are anyone's text: escapes made visible
+            # before anything is measured (tui/printable.py).
+            text = printable(line)
             hits = self.search.spans(text) if self.search is not None else []
             segs = _segments(text, _columns(text), self._get_styles(), hits)
             # Trace text is ASCII but for the odd comm: count cells only when needed.

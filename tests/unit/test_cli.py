@@ -45,10 +45,12 @@ def test_stream_input_json_from_stdin_matches_file_input() -> None:
 
 
 def test_stream_input_keeps_unparseable_lines_and_counts_them(tmp_path: Path) -> None:
+    # (A NUL byte made this "garbage" line before files were sniffed; a file with NULs
+    # is binary now and refused: test_binary_and_foreign_files_are_refused_unseen.)
     f = tmp_path / "mixed.txt"
     good = (FIX / "sched.trace_pipe.txt").read_text().splitlines()[:3]
     f.write_text(
-        "\n".join([good[0], "this is not ftrace output", good[1], "\x00\x01garbage", good[2]])
+        "\n".join([good[0], "this is not ftrace output", good[1], "\x01\x02garbage", good[2]])
         + "\n"
     )
     out = ftop("stream", "--input", str(f))
@@ -82,3 +84,106 @@ def test_bad_flags_are_refused_in_one_line(args: list[str], words: str) -> None:
 def test_reset_without_a_terminal_asks_for_yes(tmp_path: Path) -> None:
     out = ftop("reset", "--tracefs", str(tmp_path), stdin=b"")
     assert out.returncode != 0
+
+
+# -- terminal safety: the traced system's text never acts on the terminal -------------
+
+HOSTILE = (
+    "  \x1b]2;PWNED\x07-4242  [001] d..2. 12345.678901: sched_process_exec: "
+    "filename=/tmp/x\x1b]52;c;UFdO\x07\x1b[?1049l\x1b[2J\x9b6n\u202e pid=4242 "
+    "old_pid=4242\n"
+).encode("utf-8", "surrogateescape")
+
+
+def _hostile_file(tmp_path: Path) -> Path:
+    good = (FIX / "sched.trace_pipe.txt").read_bytes().splitlines(keepends=True)[:5]
+    f = tmp_path / "hostile.txt"
+    # A byte that is not UTF-8 at all (\xff) in a task name, too.
+    f.write_bytes(b"".join(good[:2]) + HOSTILE + b"   bad\xffname-7  " + good[2][16:] + good[3])
+    return f
+
+
+def test_stream_to_a_pipe_passes_the_bytes_unchanged(tmp_path: Path) -> None:
+    """Like `cat`: a pipe or a file gets the kernel's (the file's) bytes, escapes and all."""
+    f = _hostile_file(tmp_path)
+    out = ftop("stream", "--input", str(f))
+    assert out.returncode == 0
+    assert out.stdout == f.read_bytes()
+
+
+def _run_on_a_pty(*args: str) -> bytes:
+    import os
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: ftop with the pty as its terminal
+        os.execv(sys.executable, [sys.executable, "-m", "ftop", *args])
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def test_stream_to_a_terminal_shows_control_characters_escaped(tmp_path: Path) -> None:
+    f = _hostile_file(tmp_path)
+    out = _run_on_a_pty("stream", "--input", str(f))
+    # ftop itself writes no escape sequence here: any ESC, BEL or C1 byte would be the file's.
+    for bad in (b"\x1b", b"\x07", b"\xc2\x9b", b"\xe2\x80\xae", b"\xff"):
+        assert bad not in out, bad
+    text = out.decode("utf-8")
+    assert "\\x1b]2;PWNED\\x07" in text and "\\x1b]52;c;" in text
+    assert "\\x9b6n" in text and "\\u202e" in text and "bad\\xffname" in text
+    assert "sched_process_exec" in text
+
+
+def test_json_stream_escapes_control_characters() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        f = _hostile_file(Path(d))
+        out = ftop("stream", "--json", "--input", str(f))
+    assert out.returncode == 0
+    assert b"\x1b" not in out.stdout and b"\xc2\x9b" not in out.stdout
+    recs = [json.loads(ln) for ln in out.stdout.decode().splitlines()]
+    assert any("\x1b]2;PWNED" in r["raw"] for r in recs)  # the data itself is kept
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4, "binary data"),
+        ("# tracer: nop\n  bash-1 [000] 1.0: x\n".encode("utf-16"), "binary data"),
+        (b"\x17\x08\x44tracing6\x00\x00", "trace.dat"),
+        (b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n", "not ftrace"),
+        (bytes(range(128, 256)) * 40, "another encoding"),
+    ],
+    ids=["elf", "utf-16", "trace-dat", "passwd", "latin-noise"],
+)
+def test_binary_and_foreign_files_are_refused_unseen(
+    tmp_path: Path, content: bytes, words: str
+) -> None:
+    """`ftop FILE` and `ftop stream --input FILE`: one line, nothing of the file printed."""
+    f = tmp_path / "not-a-trace"
+    f.write_bytes(content)
+    for args in (["stream", "--input", str(f)], [str(f)], ["stream", "--input", "-"]):
+        out = ftop(*args, stdin=content if "-" in args else None)
+        assert out.returncode == 2, (args, out.stderr)
+        assert out.stdout == b"", args
+        err = out.stderr.decode("utf-8").strip().splitlines()
+        assert len(err) == 1 and words in err[0] and "not shown" in err[0], (args, err)
+
+
+def test_error_messages_escape_what_they_quote(tmp_path: Path) -> None:
+    name = str(tmp_path / "x\x1b]2;PWNED\x07.txt")
+    out = ftop("stream", "--input", name)
+    assert out.returncode != 0
+    assert b"\x1b" not in out.stderr and b"\x07" not in out.stderr
+    assert "x\\x1b]2;PWNED\\x07.txt" in out.stderr.decode()

@@ -437,7 +437,8 @@ def test_reset_drops_the_journals_of_dead_ftops(
     dead.path = jdir / f"journal-{dead.pid}.json"
     dead.save()
     other = jm.new_journal("/elsewhere/tracing", jdir)
-    other.pid, other.start_time = dead.pid + 1, "gone"
+    # Not dead.pid + 1: that is this process's own pid when the parent forked just before.
+    other.pid, other.start_time = os.getpid() + dead.pid + 1, "gone"
     other.path = jdir / f"journal-{other.pid}.json"
     other.save()
     mine = jm.new_journal(str(root), jdir)
