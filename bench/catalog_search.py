@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import List
 
-from ftop.engine.catalog import Catalog
+from ftop.engine.ftrace.catalog import Catalog
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT = REPO / "tests" / "fixtures" / "lab-6.1-rt" / "available_filter_functions.txt"

@@ -23,9 +23,9 @@ import sys
 import time
 from typing import Dict, List, Tuple
 
-from ftop.engine.state import differences, restore, snapshot
-from ftop.engine.stats import parse_cpu_stats
-from ftop.engine.tracefs import Tracefs, find_tracefs, list_dir
+from ftop.engine.control.state import differences, restore, snapshot
+from ftop.engine.control.tracefs import Tracefs, find_tracefs, list_dir
+from ftop.engine.stream.stats import parse_cpu_stats
 
 
 def counters(tfs: Tracefs) -> Dict[str, int]:

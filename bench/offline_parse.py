@@ -37,10 +37,10 @@ import time
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from ftop.engine.offline import line_batches
-from ftop.engine.parse import is_unparsed, parse_line
-from ftop.engine.ring import Ring
-from ftop.engine.stats import Aggregates
+from ftop.engine.stream.offline import line_batches
+from ftop.engine.stream.parse import is_unparsed, parse_line
+from ftop.engine.stream.ring import Ring
+from ftop.engine.stream.stats import Aggregates
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
-from ftop.engine.ring import Ring
-from ftop.engine.stats import Aggregates
+from ftop.engine.stream.ring import Ring
+from ftop.engine.stream.stats import Aggregates
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -28,12 +28,12 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ftop.engine.config import EventSpec, TraceConfig
-from ftop.engine.session import Session
-from ftop.engine.state import differences, restore, snapshot
-from ftop.engine.tracefs import Tracefs, find_tracefs
+from ftop.engine.control.config import EventSpec, TraceConfig
+from ftop.engine.control.session import Session
+from ftop.engine.control.state import differences, restore, snapshot
+from ftop.engine.control.tracefs import Tracefs, find_tracefs
 from ftop.tui.app import FtopApp
-from ftop.tui.live import LiveScreen
+from ftop.tui.screens.live import LiveScreen
 from ftop.tui.settings import Settings
 
 LAG_TARGET_MS = 50.0

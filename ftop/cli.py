@@ -27,7 +27,7 @@ class _EventAction(argparse.Action):
         values: Any,
         option_string: Optional[str] = None,
     ) -> None:
-        from ftop.engine.config import EventSpec
+        from ftop.engine.control.config import EventSpec
         from ftop.engine.errors import ConfigError
 
         events = getattr(ns, "events", None) or []
@@ -109,7 +109,7 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
 
 
 def config_from(ns: argparse.Namespace) -> Any:
-    from ftop.engine.config import TraceConfig
+    from ftop.engine.control.config import TraceConfig
     from ftop.engine.errors import ConfigError
 
     pids = []
@@ -118,7 +118,7 @@ def config_from(ns: argparse.Namespace) -> Any:
             raise ConfigError(f"-P {p}: not a process id")
         pids.append(int(p))
     if ns.instance:
-        from ftop.engine.config import validate_instance_name
+        from ftop.engine.control.config import validate_instance_name
 
         validate_instance_name(ns.instance)
     kb = None
@@ -161,13 +161,13 @@ def _row(rows: List[tuple[str, str]], key: str, value: Any) -> None:
 
 
 def cmd_doctor(ns: argparse.Namespace) -> int:
-    from ftop.engine import journal as journal_mod
-    from ftop.engine.capabilities import probe
+    from ftop.engine.control import journal as journal_mod
+    from ftop.engine.control.capabilities import probe
+    from ftop.engine.control.session import _describe_foreign
+    from ftop.engine.control.state import snapshot
+    from ftop.engine.control.tracefs import Tracefs, find_tracefs, holders, list_dir, lockdown_mode
     from ftop.engine.errors import TracefsNotFound
-    from ftop.engine.session import _describe_foreign
-    from ftop.engine.state import snapshot
-    from ftop.engine.stats import parse_cpu_stats
-    from ftop.engine.tracefs import Tracefs, find_tracefs, holders, list_dir, lockdown_mode
+    from ftop.engine.stream.stats import parse_cpu_stats
 
     rows: List[tuple[str, str]] = []
     _row(rows, "kernel", f"{platform.release()} ({platform.machine()}, {os.cpu_count()} CPUs)")
@@ -245,8 +245,8 @@ class _Printer:
     """Writes batches to stdout: raw lines (fast path) or JSON records."""
 
     def __init__(self, out: TextIO, as_json: bool) -> None:
-        from ftop.engine.parse import parse_line
         from ftop.engine.printable import printable
+        from ftop.engine.stream.parse import parse_line
 
         self.out = out
         self.as_json = as_json
@@ -311,7 +311,7 @@ def _isatty(f: Any) -> bool:
 
 
 def _stream_file(ns: argparse.Namespace, printer: _Printer) -> int:
-    from ftop.engine.offline import SNIFF_BYTES, NotFtraceText, open_trace_file, sniff
+    from ftop.engine.stream.offline import SNIFF_BYTES, NotFtraceText, open_trace_file, sniff
 
     name = "standard input" if ns.input == "-" else ns.input
     src = sys.stdin.buffer if ns.input == "-" else open_trace_file(ns.input)
@@ -346,8 +346,8 @@ def _stream_file(ns: argparse.Namespace, printer: _Printer) -> int:
 
 
 def cmd_stream(ns: argparse.Namespace) -> int:
+    from ftop.engine.control.session import Session
     from ftop.engine.errors import ConfigError, FtopError
-    from ftop.engine.session import Session
 
     printer = _Printer(sys.stdout, ns.json)
     if ns.input:
@@ -425,8 +425,8 @@ def cmd_stream(ns: argparse.Namespace) -> int:
 
 
 def cmd_restore(ns: argparse.Namespace) -> int:
-    from ftop.engine import journal as journal_mod
-    from ftop.engine.session import restore_journal
+    from ftop.engine.control import journal as journal_mod
+    from ftop.engine.control.session import restore_journal
 
     stale = journal_mod.stale_journals()
     live = journal_mod.live_journals()
@@ -446,10 +446,10 @@ def cmd_restore(ns: argparse.Namespace) -> int:
 
 
 def cmd_reset(ns: argparse.Namespace) -> int:
-    from ftop.engine import journal as journal_mod
+    from ftop.engine.control import journal as journal_mod
+    from ftop.engine.control.session import reset_to_defaults
+    from ftop.engine.control.tracefs import Tracefs, find_tracefs
     from ftop.engine.errors import FtopError
-    from ftop.engine.session import reset_to_defaults
-    from ftop.engine.tracefs import Tracefs, find_tracefs
 
     try:
         tfs = Tracefs(find_tracefs(ns.tracefs), ns.instance)

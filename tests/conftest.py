@@ -17,8 +17,8 @@ FIXTURES = REPO / "tests" / "fixtures"
 def _real_tracefs() -> tuple[Path | None, str]:
     if os.geteuid() != 0:
         return None, "not root: live tests need root to drive tracefs"
+    from ftop.engine.control.tracefs import find_tracefs
     from ftop.engine.errors import TracefsNotFound
-    from ftop.engine.tracefs import find_tracefs
 
     try:
         return find_tracefs(), ""
@@ -38,7 +38,7 @@ def tracefs_root() -> Path:
 
 @pytest.fixture()
 def tfs(tracefs_root: Path):  # type: ignore[no-untyped-def]
-    from ftop.engine.tracefs import Tracefs
+    from ftop.engine.control.tracefs import Tracefs
 
     return Tracefs(tracefs_root)
 
@@ -48,7 +48,7 @@ def journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Journals of this test go to a private folder (also for child processes)."""
     d = tmp_path / "journals"
     monkeypatch.setenv("FTOP_JOURNAL_DIR", str(d))
-    import ftop.engine.journal as jm
+    import ftop.engine.control.journal as jm
 
     monkeypatch.setattr(jm, "DEFAULT_DIR", d)
     return d
@@ -57,7 +57,7 @@ def journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture()
 def unchanged(tfs):  # type: ignore[no-untyped-def]
     """Asserts the real tracefs is exactly as it was before the test (and after a restore)."""
-    from ftop.engine.state import differences, snapshot
+    from ftop.engine.control.state import differences, snapshot
 
     before = snapshot(tfs)
     yield before
@@ -65,7 +65,7 @@ def unchanged(tfs):  # type: ignore[no-untyped-def]
     diff = differences(before, after)
     if diff:
         # Put the machine back before failing, so one failure does not cascade.
-        from ftop.engine.state import restore
+        from ftop.engine.control.state import restore
 
         # Instances the test left are removed too (restore keeps unknown ones).
         left = [i for i in after.instances if i not in before.instances]

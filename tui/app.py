@@ -28,21 +28,20 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
-from ftop.engine.config import TraceConfig
+from ftop.engine.control.config import TraceConfig
 from ftop.engine.errors import FtopError, TracefsNotFound
 from ftop.themes import THEMES, pick_theme
+from ftop.tui.registry import APP_SCOPE, SCREENS, bindings_for, command, load_screens
+from ftop.tui.screens.help import CommandTableProvider, HelpScreen
+from ftop.tui.screens.unavailable import UnavailableScreen
+from ftop.tui.settings import Settings
+from ftop.tui.widgets.base import StatusInfo
+from ftop.tui.widgets.printable import install_render_guard, printable
 from textual import events, work
 from textual.app import App
 from textual.signal import Signal
 from textual.widgets import Input
 from textual.worker import get_current_worker
-
-from .base import StatusInfo
-from .help import CommandTableProvider, HelpScreen
-from .printable import install_render_guard, printable
-from .registry import APP_SCOPE, SCREENS, bindings_for, command, load_screens
-from .settings import Settings
-from .unavailable import UnavailableScreen
 
 __all__ = ["FtopApp", "build_app", "run"]
 
@@ -365,7 +364,7 @@ def open_backend(
     }
     source = getattr(ns, "file", None) or getattr(ns, "input", None)
     if getattr(ns, "demo", False):
-        from ftop.engine.demo import open_demo
+        from ftop.engine.demo.session import open_demo
 
         sess = open_demo(realtime=True)
         out.update(session=sess, kind="demo", label=sess.label)
@@ -377,7 +376,7 @@ def open_backend(
                 out.update(session=None, fatal=str(e))
         return out
     if source:
-        from ftop.engine.offline import FileSession
+        from ftop.engine.stream.offline import FileSession
 
         try:
             fs = FileSession(source)
@@ -386,7 +385,7 @@ def open_backend(
             return out
         out.update(session=fs, kind="file", label=str(source))
         return out
-    from ftop.engine.session import Session
+    from ftop.engine.control.session import Session
 
     if os.geteuid() != 0:
         out["error"] = "Reading and changing tracefs needs root, and ftop is not running as root."

@@ -41,16 +41,16 @@ APP_SCOPE = "app"
 
 #: Modules that register a screen, in tab order. Issue-5 screens go here.
 SCREEN_MODULES: List[str] = [
-    "ftop.tui.live",
-    "ftop.tui.events",
-    "ftop.tui.dashboard",
-    "ftop.tui.tracers",
-    "ftop.tui.functions",
-    "ftop.tui.graph",
-    "ftop.tui.stack",
-    "ftop.tui.latency",
-    "ftop.tui.setup",
-    "ftop.tui.probes",
+    "ftop.tui.screens.live",
+    "ftop.tui.screens.events",
+    "ftop.tui.screens.dashboard",
+    "ftop.tui.screens.tracers",
+    "ftop.tui.screens.functions",
+    "ftop.tui.screens.graph",
+    "ftop.tui.screens.stack",
+    "ftop.tui.screens.latency",
+    "ftop.tui.screens.setup",
+    "ftop.tui.screens.probes",
 ]
 
 

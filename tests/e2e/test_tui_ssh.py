@@ -117,7 +117,7 @@ def ssh_client_pid(pane_pid: int) -> Optional[int]:
 def test_ssh_session_drop_sighup_leaves_tracefs_as_it_was(
     sshd: Tuple[int, Path], tracefs_root: Path, tfs, unchanged, journal_dir: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from ftop.engine.event_catalog import enabled_events
+    from ftop.engine.ftrace.event_catalog import enabled_events
 
     port, key = sshd
     instance = f"ftop-ssh-{os.getpid()}"

@@ -72,7 +72,7 @@ def test_ftop_in_tmux_streams_filters_toggles_and_quit_restores(
 def test_top_level_quit_restores_exactly(
     tmux, tracefs_root: Path, tfs, unchanged, journal_dir: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from ftop.engine.event_catalog import enabled_events
+    from ftop.engine.ftrace.event_catalog import enabled_events
 
     ev = "alarmtimer/alarmtimer_cancel"
     if not (tracefs_root / "events" / ev).is_dir():

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Dict, Iterator
 
 import pytest
-from ftop.engine.session import Session
-from ftop.engine.tracefs import Tracefs
+from ftop.engine.control.session import Session
+from ftop.engine.control.tracefs import Tracefs
 
 TRACEFS = Path("/sys/kernel/tracing")
 

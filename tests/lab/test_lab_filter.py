@@ -1,5 +1,5 @@
 """Function filters, triggers, graph files, pids and the catalog on the real 6.1-rt kernel,
-driven through ftop.engine.filter/catalog and the Session (journaled, restored).
+driven through ftop.engine.ftrace.filter/catalog and the Session (journaled, restored).
 
 Each Session costs two full state snapshots under emulation, so each test
 covers one file family end to end rather than one assertion.
@@ -15,8 +15,11 @@ from typing import List
 
 import pytest
 from engine_lab import TRACEFS, kernel_reads, raw, raw_write, session_fixture  # noqa: F401
-from ftop.engine.catalog import Catalog
-from ftop.engine.filter import (
+from ftop.engine.control.session import Session
+from ftop.engine.control.tracefs import Tracefs
+from ftop.engine.control.transaction import Change, TransactionError
+from ftop.engine.ftrace.catalog import Catalog
+from ftop.engine.ftrace.filter import (
     parse_filter,
     plan_add,
     plan_ftrace_pid,
@@ -29,10 +32,7 @@ from ftop.engine.filter import (
     read_ftrace_pid,
     read_max_graph_depth,
 )
-from ftop.engine.parse import parse_line
-from ftop.engine.session import Session
-from ftop.engine.tracefs import Tracefs
-from ftop.engine.transaction import Change, TransactionError
+from ftop.engine.stream.parse import parse_line
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(180)]
 

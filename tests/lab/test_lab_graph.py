@@ -1,14 +1,14 @@
-"""function_graph call tree from the real 6.1-rt kernel's graph stream (ftop.engine.graph)."""
+"""function_graph call tree from the real 6.1-rt kernel's graph stream (ftop.engine.stream.graph)."""
 
 from __future__ import annotations
 
 import pytest
 from engine_lab import kernel_reads, raw, session_fixture  # noqa: F401
-from ftop.engine.filter import plan_max_graph_depth, plan_set
-from ftop.engine.graph import CallGraph
-from ftop.engine.options import plan_option
-from ftop.engine.session import Session
-from ftop.engine.transaction import Change
+from ftop.engine.control.session import Session
+from ftop.engine.control.transaction import Change
+from ftop.engine.ftrace.filter import plan_max_graph_depth, plan_set
+from ftop.engine.ftrace.options import plan_option
+from ftop.engine.stream.graph import CallGraph
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(120)]
 

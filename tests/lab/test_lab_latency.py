@@ -6,7 +6,9 @@ import subprocess
 
 import pytest
 from engine_lab import raw, session_fixture  # noqa: F401
-from ftop.engine.latency import (
+from ftop.engine.control.session import Session
+from ftop.engine.control.transaction import Change
+from ftop.engine.ftrace.latency import (
     LatencyMonitor,
     available,
     plan_reset_max,
@@ -15,9 +17,7 @@ from ftop.engine.latency import (
     read_report,
     read_thresh,
 )
-from ftop.engine.options import plan_option
-from ftop.engine.session import Session
-from ftop.engine.transaction import Change
+from ftop.engine.ftrace.options import plan_option
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(150)]
 

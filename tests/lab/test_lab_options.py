@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from engine_lab import raw, session_fixture  # noqa: F401
-from ftop.engine.instance import list_instances, remove_instance, use_instance
-from ftop.engine.options import (
+from ftop.engine.control.instance import list_instances, remove_instance, use_instance
+from ftop.engine.control.session import Session
+from ftop.engine.ftrace.options import (
     list_options,
     plan_buffer_size_kb,
     plan_cpumask,
@@ -15,7 +16,6 @@ from ftop.engine.options import (
     read_cpumask,
     read_trace_clock,
 )
-from ftop.engine.session import Session
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(120)]
 

@@ -1,4 +1,4 @@
-"""kprobes on the real 6.1-rt kernel (ftop.engine.probes), and the kernel's error_log text."""
+"""kprobes on the real 6.1-rt kernel (ftop.engine.ftrace.probes), and the kernel's error_log text."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import errno
 
 import pytest
 from engine_lab import kernel_reads, raw, session_fixture  # noqa: F401
-from ftop.engine.error_log import parse_error_log
-from ftop.engine.parse import parse_line
-from ftop.engine.probes import explain_refusal, kprobe, list_probes, plan_create, plan_remove
-from ftop.engine.session import Session
-from ftop.engine.transaction import Change, TransactionError
+from ftop.engine.control.error_log import parse_error_log
+from ftop.engine.control.session import Session
+from ftop.engine.control.transaction import Change, TransactionError
+from ftop.engine.ftrace.probes import explain_refusal, kprobe, list_probes, plan_create, plan_remove
+from ftop.engine.stream.parse import parse_line
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(120)]
 

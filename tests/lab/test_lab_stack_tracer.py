@@ -1,4 +1,4 @@
-"""The stack tracer on the real 6.1-rt kernel through ftop.engine.stack_tracer and the Session."""
+"""The stack tracer on the real 6.1-rt kernel through ftop.engine.ftrace.stack_tracer and the Session."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 from engine_lab import raw, session_fixture  # noqa: F401
-from ftop.engine.session import Session
-from ftop.engine.stack_tracer import (
+from ftop.engine.control.session import Session
+from ftop.engine.ftrace.stack_tracer import (
     StackTrace,
     is_enabled,
     parse_stack_trace,
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(150)]
 def deep_work() -> None:
     """File reads over the guest's 9p root go deep (9p, virtio, overlay, mm)."""
     subprocess.run(
-        ["sh", "-c", "cat /work/main/engine/*.py > /dev/null; ls -R /proc/sys > /dev/null"],
+        ["sh", "-c", "cat /work/main/engine/*/*.py > /dev/null; ls -R /proc/sys > /dev/null"],
         check=False,
         timeout=60,
     )

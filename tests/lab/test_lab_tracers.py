@@ -19,9 +19,9 @@ from typing import List
 
 import pytest
 from engine_lab import TRACEFS, kernel_reads, light_state, raw, session_fixture  # noqa: F401
-from ftop.engine.config import EventSpec, TraceConfig
-from ftop.engine.parse import is_unparsed, parse_latency_trace, parse_line
-from ftop.engine.session import Session
+from ftop.engine.control.config import EventSpec, TraceConfig
+from ftop.engine.control.session import Session
+from ftop.engine.stream.parse import is_unparsed, parse_latency_trace, parse_line
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from engine_lab import raw, session_fixture  # noqa: F401
-from ftop.engine.filter import parse_filter
-from ftop.engine.session import Session
-from ftop.tui.functions import FuncRow, FunctionsScreen, ProcessDialog, TriggerDialog
-from ftop.tui.kit import ChoiceDialog, RefusalDialog
+from ftop.engine.control.session import Session
+from ftop.engine.ftrace.filter import parse_filter
+from ftop.tui.screens.functions import FuncRow, FunctionsScreen, ProcessDialog, TriggerDialog
+from ftop.tui.widgets.kit import ChoiceDialog, RefusalDialog
 from textual.widgets import Select
 from tui_lab import SIZE, lab_app, quit_app, show, until
 

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 from engine_lab import kernel_reads, raw, session_fixture  # noqa: F401
-from ftop.engine.filter import (
+from ftop.engine.control.session import Session
+from ftop.engine.control.transaction import Change
+from ftop.engine.ftrace.filter import (
     parse_filter,
     plan_clear,
     plan_ftrace_pid,
     plan_max_graph_depth,
     plan_set,
 )
-from ftop.engine.graph import CallGraph
-from ftop.engine.options import plan_option
-from ftop.engine.session import Session
-from ftop.engine.transaction import Change
-from ftop.tui.graph import GraphScreen
+from ftop.engine.ftrace.options import plan_option
+from ftop.engine.stream.graph import CallGraph
+from ftop.tui.screens.graph import GraphScreen
 from tui_lab import SIZE, lab_app, quit_app, show, until
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]

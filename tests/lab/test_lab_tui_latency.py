@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from engine_lab import raw, session_fixture  # noqa: F401
-from ftop.engine.session import Session
-from ftop.tui.dialogs import EditDialog
-from ftop.tui.kit import ChoiceDialog, fmt_us
-from ftop.tui.latency import LatencyScreen
-from ftop.tui.tracers import TracersScreen
+from ftop.engine.control.session import Session
+from ftop.tui.screens.latency import LatencyScreen
+from ftop.tui.screens.tracers import TracersScreen
+from ftop.tui.widgets.dialogs import EditDialog
+from ftop.tui.widgets.kit import ChoiceDialog, fmt_us
 from textual.widgets import DataTable
 from tui_lab import SIZE, lab_app, quit_app, show, text_of, until
 

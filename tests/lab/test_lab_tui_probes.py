@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from engine_lab import kernel_reads, raw, session_fixture  # noqa: F401
-from ftop.engine.session import Session
-from ftop.tui.kit import ChoiceDialog
-from ftop.tui.probes import ProbeDialog, ProbesScreen
+from ftop.engine.control.session import Session
+from ftop.tui.screens.probes import ProbeDialog, ProbesScreen
+from ftop.tui.widgets.kit import ChoiceDialog
 from tui_lab import SIZE, lab_app, quit_app, show, text_of, until
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]

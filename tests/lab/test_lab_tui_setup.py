@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from engine_lab import TRACEFS, raw, session_fixture  # noqa: F401
-from ftop.engine.session import Session
-from ftop.tui.dialogs import EditDialog
-from ftop.tui.kit import ChoiceDialog
-from ftop.tui.setup import SetupScreen
+from ftop.engine.control.session import Session
+from ftop.tui.screens.setup import SetupScreen
+from ftop.tui.widgets.dialogs import EditDialog
+from ftop.tui.widgets.kit import ChoiceDialog
 from tui_lab import SIZE, lab_app, quit_app, show, text_of, until
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from engine_lab import SYSCTL, raw, session_fixture  # noqa: F401
-from ftop.engine.filter import parse_filter
-from ftop.engine.session import Session
-from ftop.engine.stack_tracer import parse_stack_trace
-from ftop.tui.dialogs import EditDialog
-from ftop.tui.stack import StackScreen
+from ftop.engine.control.session import Session
+from ftop.engine.ftrace.filter import parse_filter
+from ftop.engine.ftrace.stack_tracer import parse_stack_trace
+from ftop.tui.screens.stack import StackScreen
+from ftop.tui.widgets.dialogs import EditDialog
 from textual.widgets import DataTable
 from tui_lab import SIZE, lab_app, quit_app, show, text_of, until
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 def deep_work() -> None:
     """File reads over the guest's 9p root go deep (9p, virtio, overlay, mm)."""
     subprocess.run(
-        ["sh", "-c", "cat /work/main/engine/*.py > /dev/null; ls -R /proc/sys > /dev/null"],
+        ["sh", "-c", "cat /work/main/engine/*/*.py > /dev/null; ls -R /proc/sys > /dev/null"],
         check=False,
         timeout=60,
     )

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from engine_lab import kernel_reads, raw, session_fixture  # noqa: F401
-from ftop.engine.filter import plan_clear, plan_ftrace_pid, plan_set
-from ftop.engine.parse import parse_line
-from ftop.engine.session import Session
-from ftop.engine.transaction import Change
-from ftop.tui.dialogs import EditDialog
-from ftop.tui.kit import ChoiceDialog
-from ftop.tui.tracers import TracersScreen
+from ftop.engine.control.session import Session
+from ftop.engine.control.transaction import Change
+from ftop.engine.ftrace.filter import plan_clear, plan_ftrace_pid, plan_set
+from ftop.engine.stream.parse import parse_line
+from ftop.tui.screens.tracers import TracersScreen
+from ftop.tui.widgets.dialogs import EditDialog
+from ftop.tui.widgets.kit import ChoiceDialog
 from tui_lab import SIZE, lab_app, quit_app, show, until
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]

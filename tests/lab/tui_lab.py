@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ftop.engine.session import Session
+from ftop.engine.control.session import Session
 from ftop.tui.app import FtopApp
 from ftop.tui.settings import Settings
 from textual.screen import ModalScreen

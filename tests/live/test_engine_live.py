@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-from ftop.engine.config import EventSpec, TraceConfig, plan
+from ftop.engine.control.config import EventSpec, TraceConfig, plan
+from ftop.engine.control.session import Session
+from ftop.engine.control.state import differences, snapshot
+from ftop.engine.control.tracefs import Tracefs, list_dir
+from ftop.engine.control.transaction import Change, TransactionError
 from ftop.engine.errors import ConfigError, FtopError, InvalidArgument, PermissionRefused
-from ftop.engine.parse import parse_line
-from ftop.engine.session import Session
-from ftop.engine.state import differences, snapshot
-from ftop.engine.tracefs import Tracefs, list_dir
-from ftop.engine.transaction import Change, TransactionError
+from ftop.engine.stream.parse import parse_line
 
 pytestmark = pytest.mark.live
 
@@ -194,7 +194,7 @@ def test_restore_keeps_someone_elses_settings(tfs: Tracefs, journal_dir: Path) -
         sess.restore()
         assert differences(others, snapshot(tfs)) == []
     finally:
-        from ftop.engine.state import restore
+        from ftop.engine.control.state import restore
 
         restore(tfs, pristine)
     assert differences(pristine, snapshot(tfs)) == []

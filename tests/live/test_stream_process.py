@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from ftop.engine.state import differences, snapshot
-from ftop.engine.tracefs import Tracefs
+from ftop.engine.control.state import differences, snapshot
+from ftop.engine.control.tracefs import Tracefs
 
 pytestmark = pytest.mark.live
 

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from ftop.engine.event_catalog import enabled_events
-from ftop.engine.parse import parse_line
-from ftop.engine.session import Session
-from ftop.engine.tracefs import Tracefs
+from ftop.engine.control.session import Session
+from ftop.engine.control.tracefs import Tracefs
+from ftop.engine.ftrace.event_catalog import enabled_events
+from ftop.engine.stream.parse import parse_line
 from ftop.tui.app import FtopApp
-from ftop.tui.dialogs import EditDialog
-from ftop.tui.events import EventsScreen, Row
-from ftop.tui.live import LiveScreen
+from ftop.tui.screens.events import EventsScreen, Row
+from ftop.tui.screens.live import LiveScreen
 from ftop.tui.settings import Settings
+from ftop.tui.widgets.dialogs import EditDialog
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 

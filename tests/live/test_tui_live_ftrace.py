@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from ftop.engine.session import Session
+from ftop.engine.control.session import Session
 from ftop.tui.app import FtopApp
-from ftop.tui.functions import FunctionsScreen
-from ftop.tui.latency import LatencyScreen
-from ftop.tui.probes import ProbesScreen
+from ftop.tui.screens.functions import FunctionsScreen
+from ftop.tui.screens.latency import LatencyScreen
+from ftop.tui.screens.probes import ProbesScreen
+from ftop.tui.screens.stack import StackScreen
+from ftop.tui.screens.tracers import TracersScreen
 from ftop.tui.settings import Settings
-from ftop.tui.stack import StackScreen
-from ftop.tui.tracers import TracersScreen
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 

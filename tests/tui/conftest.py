@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import pytest
-from ftop.engine.demo import DemoSession, open_demo
+from ftop.engine.demo.session import DemoSession, open_demo
 from ftop.tui.app import FtopApp
 from ftop.tui.settings import Settings
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-from ftop.engine.demo import DemoData, DemoSession, open_demo
+from ftop.engine.demo.session import DemoData, DemoSession, open_demo
 from ftop.tui.app import FtopApp
 from ftop.tui.settings import Settings
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from ftop.engine.demo import DemoSession
+from ftop.engine.demo.session import DemoSession
 from ftop.tui.app import FtopApp
-from ftop.tui.base import StatusBand
-from ftop.tui.dashboard import DashboardScreen, NameTable
-from ftop.tui.dialogs import EditDialog, TextDialog
-from ftop.tui.events import EventList, EventsScreen, Row
-from ftop.tui.live import LiveScreen
+from ftop.tui.screens.dashboard import DashboardScreen, NameTable
+from ftop.tui.screens.events import EventList, EventsScreen, Row
+from ftop.tui.screens.live import LiveScreen
+from ftop.tui.widgets.base import StatusBand
+from ftop.tui.widgets.dialogs import EditDialog, TextDialog
 
 AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
 

@@ -11,19 +11,19 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Iterator, Optional, Tuple
 
 import pytest
-from ftop.engine.demo import DemoSession
-from ftop.engine.filter import plan_set, plan_trigger
-from ftop.engine.probes import kprobe, plan_create
-from ftop.engine.transaction import Change
+from ftop.engine.control.transaction import Change
+from ftop.engine.demo.session import DemoSession
+from ftop.engine.ftrace.filter import plan_set, plan_trigger
+from ftop.engine.ftrace.probes import kprobe, plan_create
 from ftop.tui.app import FtopApp
-from ftop.tui.functions import FunctionsScreen
-from ftop.tui.graph import GraphScreen
-from ftop.tui.kit import ChoiceDialog
-from ftop.tui.latency import LatencyScreen
-from ftop.tui.probes import ProbeDialog, ProbesScreen
-from ftop.tui.setup import SetupScreen
-from ftop.tui.stack import StackScreen
-from ftop.tui.tracers import TracersScreen
+from ftop.tui.screens.functions import FunctionsScreen
+from ftop.tui.screens.graph import GraphScreen
+from ftop.tui.screens.latency import LatencyScreen
+from ftop.tui.screens.probes import ProbeDialog, ProbesScreen
+from ftop.tui.screens.setup import SetupScreen
+from ftop.tui.screens.stack import StackScreen
+from ftop.tui.screens.tracers import TracersScreen
+from ftop.tui.widgets.kit import ChoiceDialog
 from ftrace_util import AppFactory, app_for, locked, until
 
 SIZES = [(80, 24), (120, 40)]
@@ -151,7 +151,7 @@ def test_functions_on_a_locked_down_kernel(
 ) -> None:
     # The read-only browser falls back to /proc/kallsyms: the same few names on every machine.
     monkeypatch.setattr(
-        "ftop.tui.functions.load_kallsyms", lambda: {"vfs_read", "vfs_readv", "vfs_write"}
+        "ftop.tui.screens.functions.load_kallsyms", lambda: {"vfs_read", "vfs_readv", "vfs_write"}
     )
 
     async def run(pilot: Any) -> None:

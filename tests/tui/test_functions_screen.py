@@ -9,10 +9,16 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from ftop.engine.demo import DemoSession
-from ftop.engine.filter import plan_set, read_filter, read_ftrace_pid
-from ftop.tui.functions import FuncRow, FunctionsScreen, ModuleRow, ProcessDialog, TriggerDialog
-from ftop.tui.kit import ChoiceDialog, RefusalDialog
+from ftop.engine.demo.session import DemoSession
+from ftop.engine.ftrace.filter import plan_set, read_filter, read_ftrace_pid
+from ftop.tui.screens.functions import (
+    FuncRow,
+    FunctionsScreen,
+    ModuleRow,
+    ProcessDialog,
+    TriggerDialog,
+)
+from ftop.tui.widgets.kit import ChoiceDialog, RefusalDialog
 from ftrace_util import AppFactory, app_for, locked, show, text_of, until
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from ftop.engine.demo import DemoSession
-from ftop.engine.filter import read_filter
-from ftop.engine.graph import CallGraph, CallNode, flatten
-from ftop.engine.transaction import Change
-from ftop.tui.graph import GraphScreen, function_of
+from ftop.engine.control.transaction import Change
+from ftop.engine.demo.session import DemoSession
+from ftop.engine.ftrace.filter import read_filter
+from ftop.engine.stream.graph import CallGraph, CallNode, flatten
+from ftop.tui.screens.graph import GraphScreen, function_of
 from ftrace_util import AppFactory, show, text_of, until
 
 

@@ -23,10 +23,10 @@ import time
 from typing import Any, Callable
 
 import pytest
-from ftop.engine.demo import DemoSession
+from ftop.engine.demo.session import DemoSession
 from ftop.engine.printable import has_unsafe, printable
 from ftop.tui.app import FtopApp
-from ftop.tui.printable import GUARD, install_render_guard, shown, shown_markup
+from ftop.tui.widgets.printable import GUARD, install_render_guard, shown, shown_markup
 from rich.segment import Segment
 from textual.strip import Strip
 
@@ -189,7 +189,7 @@ def hostile_process() -> Any:
 async def test_the_process_picker_escapes_names_and_command_lines(
     make_app: AppFactory, hostile_process: Any, guard: Any
 ) -> None:
-    from ftop.tui.functions import ProcessDialog
+    from ftop.tui.screens.functions import ProcessDialog
 
     app = make_app(first_screen="functions")
     async with app.run_test(size=(160, 50)) as pilot:

@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ftop.engine.demo import DemoSession
-from ftop.engine.parse import parse_line
+from ftop.engine.demo.session import DemoSession
+from ftop.engine.stream.parse import parse_line
 from ftop.tui.app import FtopApp
-from ftop.tui.dialogs import FieldsDialog, SaveDialog
-from ftop.tui.live import LiveScreen
-from ftop.tui.trace_view import TraceView, _columns
+from ftop.tui.screens.live import LiveScreen
+from ftop.tui.widgets.dialogs import FieldsDialog, SaveDialog
+from ftop.tui.widgets.trace_view import TraceView, _columns
 
 AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
 
@@ -263,8 +263,8 @@ async def test_save_writes_ftrace_text_of_ring_or_filtered_view(
 
 async def test_saved_file_reopens_in_the_same_view(tmp_path: Path, demo: DemoSession) -> None:
     """`ftop FILE`: a saved trace opens read-only, with search and filter, no root needed."""
-    from ftop.engine.lineview import save_lines
-    from ftop.engine.offline import FileSession
+    from ftop.engine.stream.lineview import save_lines
+    from ftop.engine.stream.offline import FileSession
     from ftop.tui.settings import Settings
 
     path = tmp_path / "t.txt"

@@ -7,12 +7,12 @@ import os
 import sys
 from typing import Any
 
-from ftop.engine.demo import DemoSession
-from ftop.engine.probes import list_probes
-from ftop.tui.dialogs import EditDialog
-from ftop.tui.kit import ChoiceDialog
-from ftop.tui.probes import ProbeDialog, ProbesScreen
-from ftop.tui.setup import SetupScreen, cpu_list, parse_cpu_list
+from ftop.engine.demo.session import DemoSession
+from ftop.engine.ftrace.probes import list_probes
+from ftop.tui.screens.probes import ProbeDialog, ProbesScreen
+from ftop.tui.screens.setup import SetupScreen, cpu_list, parse_cpu_list
+from ftop.tui.widgets.dialogs import EditDialog
+from ftop.tui.widgets.kit import ChoiceDialog
 from ftrace_util import AppFactory, show, text_of, until
 
 

@@ -8,18 +8,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from ftop.engine.demo import DemoSession
-from ftop.engine.session import Status
-from ftop.engine.stats import Aggregates
+from ftop.engine.control.session import Status
+from ftop.engine.demo.session import DemoSession
+from ftop.engine.stream.stats import Aggregates
 from ftop.tui.app import FtopApp
-from ftop.tui.base import StatusBand
-from ftop.tui.dashboard import DashboardScreen
-from ftop.tui.events import EventsScreen
-from ftop.tui.help import HelpScreen
-from ftop.tui.live import LiveScreen
 from ftop.tui.registry import COMMANDS, SCREENS
+from ftop.tui.screens.dashboard import DashboardScreen
+from ftop.tui.screens.events import EventsScreen
+from ftop.tui.screens.help import HelpScreen
+from ftop.tui.screens.live import LiveScreen
+from ftop.tui.screens.unavailable import UnavailableScreen
 from ftop.tui.settings import Settings
-from ftop.tui.unavailable import UnavailableScreen
+from ftop.tui.widgets.base import StatusBand
 
 AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
 
@@ -213,7 +213,7 @@ async def test_unavailable_screen_explains_and_points_to_demo() -> None:
 def test_not_root_opens_the_unavailable_screen(monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
-    from ftop.engine.config import TraceConfig
+    from ftop.engine.control.config import TraceConfig
     from ftop.tui import app as app_mod
 
     monkeypatch.setattr(app_mod.os, "geteuid", lambda: 1000)
@@ -240,7 +240,7 @@ class _SlowSession:
     """Polls take 0.15 s; counts how many run at once."""
 
     def __init__(self) -> None:
-        from ftop.engine.ring import Ring
+        from ftop.engine.stream.ring import Ring
 
         self.ring = Ring(1000)
         self.aggregates = Aggregates()

@@ -65,7 +65,7 @@ def test_screen(
 
 def test_event_filter_refused_shows_error_log(snap_compare: Any, make_app: AppFactory) -> None:
     async def run_before(pilot: Any) -> None:
-        from ftop.tui.dialogs import EditDialog
+        from ftop.tui.widgets.dialogs import EditDialog
 
         await steps("2", *"sched_switch", "down", wait=events_loaded)(pilot)
         await pilot.press("f4")

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftop.engine.demo import DemoSession
-from ftop.engine.filter import read_filter
-from ftop.engine.latency import read_report
-from ftop.engine.stack_tracer import GLOBAL_NOTE, STACK_TRACER_SYSCTL, parse_stack_trace
-from ftop.engine.transaction import Change
-from ftop.tui.dialogs import EditDialog
-from ftop.tui.kit import ChoiceDialog
-from ftop.tui.latency import LatencyScreen
-from ftop.tui.stack import StackScreen
+from ftop.engine.control.transaction import Change
+from ftop.engine.demo.session import DemoSession
+from ftop.engine.ftrace.filter import read_filter
+from ftop.engine.ftrace.latency import read_report
+from ftop.engine.ftrace.stack_tracer import GLOBAL_NOTE, STACK_TRACER_SYSCTL, parse_stack_trace
+from ftop.tui.screens.latency import LatencyScreen
+from ftop.tui.screens.stack import StackScreen
+from ftop.tui.widgets.dialogs import EditDialog
+from ftop.tui.widgets.kit import ChoiceDialog
 from ftrace_util import AppFactory, show, text_of, until
 from textual.widgets import DataTable
 

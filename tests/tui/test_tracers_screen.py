@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from ftop.engine.capabilities import TRACER_DESCRIPTIONS
-from ftop.engine.demo import DemoSession
-from ftop.engine.filter import plan_set
-from ftop.tui.dialogs import EditDialog
-from ftop.tui.functions import FunctionsScreen
-from ftop.tui.kit import ChoiceDialog
-from ftop.tui.tracers import TracersScreen
+from ftop.engine.control.capabilities import TRACER_DESCRIPTIONS
+from ftop.engine.demo.session import DemoSession
+from ftop.engine.ftrace.filter import plan_set
+from ftop.tui.screens.functions import FunctionsScreen
+from ftop.tui.screens.tracers import TracersScreen
+from ftop.tui.widgets.dialogs import EditDialog
+from ftop.tui.widgets.kit import ChoiceDialog
 from ftrace_util import AppFactory, app_for, locked, read, show, text_of, until
 
 
@@ -177,7 +177,7 @@ async def test_locked_down_kernel_function_tracers_shown_refused_with_eperm_and_
 async def test_a_refused_switch_shows_the_kernel_reason_and_changes_nothing(
     make_app: AppFactory, demo: DemoSession
 ) -> None:
-    from ftop.tui.kit import RefusalDialog
+    from ftop.tui.widgets.kit import RefusalDialog
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

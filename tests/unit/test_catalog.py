@@ -1,4 +1,4 @@
-"""The function catalog (ftop.engine.catalog) on the real 6.1-rt catalog and the kernel's own answers."""
+"""The function catalog (ftop.engine.ftrace.catalog) on the real 6.1-rt catalog and the kernel's own answers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import List, Set
 
 import pytest
 from captures import LAB, lab_text
-from ftop.engine.catalog import Catalog, compile_pattern, glob_to_regex
 from ftop.engine.errors import FtopError, InvalidArgument
+from ftop.engine.ftrace.catalog import Catalog, compile_pattern, glob_to_regex
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +204,7 @@ def test_vfs_glob_selects_what_the_kernel_selected() -> None:
 def test_mod_pattern_selects_what_the_kernel_selected(cat: Catalog) -> None:
     files = sorted(LAB.glob("set_ftrace_filter.mod-*.txt"))
     assert files, f"lab captures set_ftrace_filter.mod-*.txt missing from {LAB}"
-    from ftop.engine.filter import parse_filter
+    from ftop.engine.ftrace.filter import parse_filter
 
     text = files[0].read_text()
     mod = files[0].name[len("set_ftrace_filter.mod-") : -len(".txt")]

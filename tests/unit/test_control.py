@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from ftop.engine import journal as jm
-from ftop.engine.capabilities import probe
-from ftop.engine.config import EventSpec, TraceConfig, plan, resolve_events
-from ftop.engine.errors import ConfigError, TracefsError
-from ftop.engine.state import (
+from ftop.engine.control import journal as jm
+from ftop.engine.control.capabilities import probe
+from ftop.engine.control.config import EventSpec, TraceConfig, plan, resolve_events
+from ftop.engine.control.state import (
     State,
     differences,
     function_filter_line,
@@ -28,8 +27,9 @@ from ftop.engine.state import (
     trigger_removal,
     trigger_spec,
 )
-from ftop.engine.tracefs import Tracefs, find_tracefs
-from ftop.engine.transaction import Change, TransactionError, apply
+from ftop.engine.control.tracefs import Tracefs, find_tracefs
+from ftop.engine.control.transaction import Change, TransactionError, apply
+from ftop.engine.errors import ConfigError, TracefsError
 
 
 def make_fake_tracefs(root: Path) -> Tracefs:
@@ -165,7 +165,7 @@ def test_journal_of_dead_process_is_stale_never_a_lock(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from ftop.engine import journal as jm; from pathlib import Path;"
+            "import sys; from ftop.engine.control import journal as jm; from pathlib import Path;"
             "j = jm.new_journal('/t', Path(sys.argv[1])); j.save(); print(j.pid)",
             str(tmp_path),
         ],
@@ -369,7 +369,7 @@ def test_restore_undoes_only_what_ftop_wrote(tmp_path: Path) -> None:
 
 
 def test_journal_records_what_is_about_to_be_written(tmp_path: Path) -> None:
-    from ftop.engine.session import Session
+    from ftop.engine.control.session import Session
 
     tfs = make_fake_tracefs(tmp_path / "tracefs")
     sess = Session(tfs, journal_dir=tmp_path / "j")
@@ -392,7 +392,7 @@ def test_a_restore_the_kernel_refuses_keeps_the_journal_for_a_retry(
     run, `ftop restore`) puts the value back and removes it."""
     import errno
 
-    from ftop.engine.session import Session, restore_journal
+    from ftop.engine.control.session import Session, restore_journal
 
     tfs = make_fake_tracefs(tmp_path / "tracefs")
     sess = Session(tfs, journal_dir=tmp_path / "j")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from ftop.engine.config import EventSpec, TraceConfig
-from ftop.engine.demo import DemoSession, FilterError, _fields_of, check_filter, open_demo
+from ftop.engine.control.config import EventSpec, TraceConfig
+from ftop.engine.control.state import differences, snapshot
+from ftop.engine.demo.session import DemoSession, FilterError, _fields_of, check_filter, open_demo
 from ftop.engine.errors import FtopError, TracefsError
-from ftop.engine.event_catalog import enabled_events, event_detail, read_catalog
-from ftop.engine.state import differences, snapshot
+from ftop.engine.ftrace.event_catalog import enabled_events, event_detail, read_catalog
 
 
 @pytest.fixture()
@@ -32,7 +32,7 @@ def test_replay_fills_the_ring_with_enabled_events_only(demo: DemoSession) -> No
     names = {e.split("/", 1)[1] for e in demo.kernel.enabled}
     lines = demo.ring.window(demo.ring.first_seq, len(demo.ring))
     assert lines
-    from ftop.engine.parse import parse_line
+    from ftop.engine.stream.parse import parse_line
 
     seen = {parse_line(ln).name for ln in lines}
     assert seen <= names | {None}
@@ -61,7 +61,7 @@ def test_enabling_an_event_updates_set_event_and_the_system_enable(demo: DemoSes
 
 
 def test_timestamps_move_on_and_new_events_stream_after_enable(demo: DemoSession) -> None:
-    from ftop.engine.parse import parse_line
+    from ftop.engine.stream.parse import parse_line
 
     last_ts = parse_line(demo.ring.tail(1)[0]).ts
     for e in sorted(demo.kernel.enabled):

@@ -1,12 +1,12 @@
-"""Filter-file plans and read-back (ftop.engine.filter), on real 6.1-rt read-backs."""
+"""Filter-file plans and read-back (ftop.engine.ftrace.filter), on real 6.1-rt read-backs."""
 
 from __future__ import annotations
 
 import pytest
 from captures import LAB, lab_text
-from ftop.engine.catalog import Catalog
 from ftop.engine.errors import ConfigError
-from ftop.engine.filter import (
+from ftop.engine.ftrace.catalog import Catalog
+from ftop.engine.ftrace.filter import (
     FunctionTrigger,
     parse_filter,
     parse_trigger,
@@ -189,7 +189,7 @@ def test_depth_and_pids() -> None:
 def test_find_processes_for_the_pid_picker() -> None:
     import os
 
-    from ftop.engine.filter import find_processes
+    from ftop.engine.ftrace.filter import find_processes
 
     me = os.getpid()
     found = find_processes(str(me))

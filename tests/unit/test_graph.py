@@ -1,4 +1,4 @@
-"""The function_graph call tree (ftop.engine.graph), on real 6.1-rt graph traces."""
+"""The function_graph call tree (ftop.engine.stream.graph), on real 6.1-rt graph traces."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import List
 
 import pytest
 from captures import lab_text
-from ftop.engine.graph import UNKNOWN, CallGraph, CallNode, flatten
+from ftop.engine.stream.graph import UNKNOWN, CallGraph, CallNode, flatten
 
 
 def check_times(node: CallNode) -> None:

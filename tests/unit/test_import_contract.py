@@ -11,13 +11,13 @@ import ftop.engine
 
 def _engine_modules() -> list[str]:
     return sorted(
-        f"ftop.engine.{m.name}" for m in pkgutil.iter_modules(ftop.engine.__path__) if not m.ispkg
+        m.name for m in pkgutil.walk_packages(ftop.engine.__path__, "ftop.engine.") if not m.ispkg
     )
 
 
 def test_engine_has_modules_to_check() -> None:
     mods = _engine_modules()
-    assert "ftop.engine.session" in mods and "ftop.engine.tracefs" in mods
+    assert "ftop.engine.control.session" in mods and "ftop.engine.control.tracefs" in mods
 
 
 def test_no_engine_module_imports_textual_or_rich() -> None:

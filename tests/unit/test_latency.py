@@ -1,4 +1,4 @@
-"""Latency tracers (ftop.engine.latency): real wakeup reports, reset, monitor."""
+"""Latency tracers (ftop.engine.ftrace.latency): real wakeup reports, reset, monitor."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import List
 
 import pytest
 from captures import lab_text
+from ftop.engine.control.tracefs import Tracefs
 from ftop.engine.errors import ConfigError
-from ftop.engine.latency import (
+from ftop.engine.ftrace.latency import (
     LatencyMonitor,
     available,
     plan_reset_max,
@@ -16,7 +17,6 @@ from ftop.engine.latency import (
     read_max_latency,
     read_report,
 )
-from ftop.engine.tracefs import Tracefs
 
 
 class RecordingTracefs(Tracefs):

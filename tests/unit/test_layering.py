@@ -20,7 +20,7 @@ RAW_WRITES = {"write", "open", "mkdir", "rmdir", "truncate", "ftruncate"}
 
 
 def _modules(folder: Path) -> Iterator[Tuple[Path, ast.Module]]:
-    for path in sorted(folder.glob("*.py")):
+    for path in sorted(folder.rglob("*.py")):
         yield path, ast.parse(path.read_text(), str(path))
 
 
@@ -88,7 +88,7 @@ def test_the_checks_find_violations_when_there_are_some(tmp_path: Path) -> None:
     (tmp_path / "tui").mkdir()
     (tmp_path / "tui" / "y.py").write_text(
         "import os\n"
-        "from ftop.engine.transaction import apply\n"
+        "from ftop.engine.control.transaction import apply\n"
         "def g(self):\n"
         "    self.session.tfs.write('tracing_on', '0')\n"
         "    os.write(3, b'1')\n"
@@ -99,7 +99,7 @@ def test_the_checks_find_violations_when_there_are_some(tmp_path: Path) -> None:
         "x.py:4 imports textual",
     ]
     assert sorted(tracefs_writes_in_ui(tmp_path)) == [
-        "y.py:2 imports ftop.engine.transaction.apply",
+        "y.py:2 imports ftop.engine.control.transaction.apply",
         "y.py:4 calls self.session.tfs.write",
         "y.py:5 calls os.write",
     ]

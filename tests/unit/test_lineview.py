@@ -1,4 +1,4 @@
-"""Filtering, searching and saving the ring's lines (ftop.engine.lineview), on real captures."""
+"""Filtering, searching and saving the ring's lines (ftop.engine.stream.lineview), on real captures."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from ftop.engine.errors import ConfigError
-from ftop.engine.lineview import FilteredIndex, LineFilter, SearchPattern, save_lines
-from ftop.engine.parse import parse_line
-from ftop.engine.ring import Ring
+from ftop.engine.stream.lineview import FilteredIndex, LineFilter, SearchPattern, save_lines
+from ftop.engine.stream.parse import parse_line
+from ftop.engine.stream.ring import Ring
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "host-6.18"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from ftop.engine.errors import FtopError
-from ftop.engine.offline import FileSession, ReadOnly
+from ftop.engine.stream.offline import FileSession, ReadOnly
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "host-6.18"
 

@@ -1,13 +1,14 @@
-"""Options, buffer, clock and cpumask helpers (ftop.engine.options); instances listing."""
+"""Options, buffer, clock and cpumask helpers (ftop.engine.ftrace.options); instances listing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from ftop.engine.control.instance import list_instances
+from ftop.engine.control.tracefs import Tracefs
 from ftop.engine.errors import ConfigError
-from ftop.engine.instance import list_instances
-from ftop.engine.options import (
+from ftop.engine.ftrace.options import (
     OPTION_DESCRIPTIONS,
     cpumask_text,
     list_options,
@@ -19,7 +20,6 @@ from ftop.engine.options import (
     read_buffer_size_kb,
     read_trace_clock,
 )
-from ftop.engine.tracefs import Tracefs
 
 HOST = Path(__file__).resolve().parent.parent / "fixtures" / "host-6.18"
 

@@ -1,4 +1,4 @@
-"""Parsing of ftrace text output (ftop.engine.parse), on excerpts and on real captures."""
+"""Parsing of ftrace text output (ftop.engine.stream.parse), on excerpts and on real captures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from ftop.engine.parse import (
+from ftop.engine.stream.parse import (
     GRAPH_KINDS,
     KINDS,
     Record,

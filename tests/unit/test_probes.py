@@ -1,4 +1,4 @@
-"""kprobe/uprobe definitions (ftop.engine.probes) and error_log entries (ftop.engine.error_log)."""
+"""kprobe/uprobe definitions (ftop.engine.ftrace.probes) and error_log entries (ftop.engine.control.error_log)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from captures import lab_text
-from ftop.engine.error_log import parse_error_log
+from ftop.engine.control.error_log import parse_error_log
+from ftop.engine.control.tracefs import Tracefs
 from ftop.engine.errors import ConfigError, NotSupported
-from ftop.engine.probes import (
+from ftop.engine.ftrace.probes import (
     explain_refusal,
     kprobe,
     list_probes,
@@ -18,7 +19,6 @@ from ftop.engine.probes import (
     plan_remove,
     uprobe,
 )
-from ftop.engine.tracefs import Tracefs
 
 # kprobe_events as the 6.1-rt lab kernel listed it after
 #   echo 'p:myprobe vfs_read file=$arg1 count=$arg3:u64' >> kprobe_events

@@ -1,11 +1,11 @@
-"""Behaviour of the bounded ring of raw trace lines (ftop.engine.ring)."""
+"""Behaviour of the bounded ring of raw trace lines (ftop.engine.stream.ring)."""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
-from ftop.engine.ring import Ring
+from ftop.engine.stream.ring import Ring
 
 
 def lines(a: int, b: int) -> list[str]:

@@ -13,10 +13,10 @@ import time
 from typing import Any, List
 
 import pytest
-from ftop.engine import session as session_mod
-from ftop.engine.demo import open_demo
+from ftop.engine.control import session as session_mod
+from ftop.engine.control.transaction import Change
+from ftop.engine.demo.session import open_demo
 from ftop.engine.errors import FtopError
-from ftop.engine.transaction import Change
 
 
 def test_restore_waits_for_the_transaction_in_flight_and_later_changes_are_refused(

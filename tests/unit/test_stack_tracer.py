@@ -1,4 +1,4 @@
-"""The stack tracer (ftop.engine.stack_tracer) on the real 6.1-rt stack_trace."""
+"""The stack tracer (ftop.engine.ftrace.stack_tracer) on the real 6.1-rt stack_trace."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 from captures import lab_text
-from ftop.engine.stack_tracer import (
+from ftop.engine.control.tracefs import Tracefs
+from ftop.engine.control.transaction import Change, apply
+from ftop.engine.ftrace.stack_tracer import (
     STACK_TRACER_SYSCTL,
     StackHistory,
     parse_stack_trace,
@@ -14,8 +16,6 @@ from ftop.engine.stack_tracer import (
     plan_reset_max,
     read_stack_trace,
 )
-from ftop.engine.tracefs import Tracefs
-from ftop.engine.transaction import Change, apply
 
 DISABLED = """\
         Depth    Size   Location    (25 entries)
@@ -91,7 +91,7 @@ def test_enable_step_is_an_ordinary_change_on_the_sysctl_path(tmp_path: Path) ->
     apply(tfs, [Change(str(sysctl), ch.value)])
     assert sysctl.read_text() == "1\n"
     # A later refused step rolls the sysctl back.
-    from ftop.engine.transaction import TransactionError
+    from ftop.engine.control.transaction import TransactionError
 
     sysctl.write_text("0\n")
     with pytest.raises(TransactionError):

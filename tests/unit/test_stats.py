@@ -1,4 +1,4 @@
-"""Live aggregates over a sliding window (ftop.engine.stats)."""
+"""Live aggregates over a sliding window (ftop.engine.stream.stats)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from ftop.engine.parse import parse_line
-from ftop.engine.stats import Aggregates, CpuLoss, parse_cpu_stats
+from ftop.engine.stream.parse import parse_line
+from ftop.engine.stream.stats import Aggregates, CpuLoss, parse_cpu_stats
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ftop.engine.trace_pipe import TracePipeReader
+from ftop.engine.stream.trace_pipe import TracePipeReader
 
 LINES = [
     "          <idle>-0       [001] d..2.  1467.951719: sched_switch: prev_comm=swapper/1 prev_pid=0",

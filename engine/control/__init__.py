@@ -1,0 +1,1 @@
+"""Control of tracefs: the Tracefs handle, transactions, the journal, snapshot and restore, the session."""

@@ -1,0 +1,491 @@
+"""A tracing session: the one object a CLI, a test or the TUI drives.
+
+It owns the journal (written before the first change), applies changes as
+transactions, streams trace_pipe into the ring and the aggregates, polls the
+cheap state, and restores the exact prior state on every way out.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
+
+from ftop.engine.control import journal as journal_mod
+from ftop.engine.control import state as state_mod
+from ftop.engine.control.capabilities import Capabilities, probe
+from ftop.engine.control.config import TraceConfig, plan, validate_instance_name
+from ftop.engine.control.journal import Journal
+from ftop.engine.control.state import RestoreReport, State
+from ftop.engine.control.tracefs import Tracefs, find_tracefs, list_dir
+from ftop.engine.control.transaction import Change, TransactionResult
+from ftop.engine.control.transaction import apply as apply_changes
+from ftop.engine.errors import FtopError, JournalError, TracefsError
+from ftop.engine.stream.ring import Ring
+from ftop.engine.stream.stats import Aggregates, parse_cpu_stats
+from ftop.engine.stream.trace_pipe import BATCH_BYTES, TracePipeReader
+
+
+@dataclass
+class Status:
+    """The cheap state, polled on a timer."""
+
+    tracer: str = "?"
+    tracing_on: bool = True
+    events_enabled: int = 0
+    function_filters: int = 0
+    buffer_size_kb: str = ""
+    clock: str = ""
+    cpu_stats: Dict[int, Dict[str, float]] = field(default_factory=dict)
+    overrun: int = 0
+    dropped: int = 0
+    stack_max_size: Optional[int] = None
+    max_latency: Optional[int] = None
+    polled_at: float = 0.0
+
+
+@dataclass
+class Recovery:
+    """A stale journal found at start and what restoring it did."""
+
+    journal: Journal
+    report: RestoreReport
+
+
+def _describe_foreign(st: State, caps: Capabilities) -> List[str]:
+    notes = []
+    if st.current_tracer not in (None, "nop"):
+        notes.append(f"current_tracer is '{st.current_tracer}'")
+    if st.tracing_on == "0":
+        notes.append("tracing_on is 0")
+    if st.events_enabled:
+        notes.append(f"{len(st.events_enabled)} events enabled")
+    if st.event_filters:
+        notes.append(f"{len(st.event_filters)} event filters set")
+    if st.event_triggers:
+        notes.append(f"{len(st.event_triggers)} event triggers set")
+    for name, lst in st.function_filters.items():
+        if lst:
+            notes.append(f"{name} has {len(lst)} entries")
+    if st.function_triggers:
+        notes.append(f"{len(st.function_triggers)} function triggers")
+    for name, probes in st.probes.items():
+        if probes:
+            notes.append(f"{len(probes)} entries in {name}")
+    if st.instances:
+        notes.append("instances: " + ", ".join(st.instances))
+    for name, pids in st.pids.items():
+        if pids:
+            notes.append(f"{name}: {' '.join(pids)}")
+    if st.stack_tracer_enabled == "1":
+        notes.append("the stack tracer is enabled")
+    return notes
+
+
+class Session:
+    """Drive one tracefs (top level or an instance) with restore guaranteed.
+
+    Args:
+        tfs: the tracefs to work in. ``Session.open()`` finds it for you.
+        keep: leave the configuration in place on exit (``--keep``).
+        journal_dir: where journals go (default ``/run/ftop``).
+        ring: the ring the stream goes into.
+    """
+
+    def __init__(
+        self,
+        tfs: Tracefs,
+        keep: bool = False,
+        journal_dir: Optional[Path] = None,
+        ring: Optional[Ring] = None,
+        aggregates: Optional[Aggregates] = None,
+    ) -> None:
+        self.tfs = tfs
+        self.keep = keep
+        self.journal_dir = journal_dir
+        self.ring = ring if ring is not None else Ring()
+        self.aggregates = aggregates if aggregates is not None else Aggregates()
+        self.journal: Optional[Journal] = None
+        self.caps: Capabilities = probe(tfs)
+        self.reader: Optional[TracePipeReader] = None
+        self.status = Status()
+        self.listeners: List[Callable[[Sequence[str]], None]] = []
+        self.byte_listeners: List[Callable[[bytes], None]] = []
+        # A headless stream to stdout needs neither ring nor aggregates.
+        self.keep_ring = True
+        # Bytes the reader gathers before handing a batch over (see TracePipeReader).
+        self.batch_bytes = BATCH_BYTES
+        self._lock = threading.RLock()
+        self._restored = False
+        self._prev_handlers: Dict[int, object] = {}
+        self.initial_state: Optional[State] = None
+        self.foreign: List[str] = []
+        self.last_error: Optional[FtopError] = None
+
+    # -- opening -------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        tracefs: Optional[str] = None,
+        instance: Optional[str] = None,
+        keep: bool = False,
+        journal_dir: Optional[Path] = None,
+        ring: Optional[Ring] = None,
+    ) -> Session:
+        root = find_tracefs(tracefs)
+        if instance:
+            validate_instance_name(instance)
+        sess = cls(Tracefs(root), keep=keep, journal_dir=journal_dir, ring=ring)
+        if instance:
+            sess.use_instance(instance)
+        return sess
+
+    @property
+    def top(self) -> Tracefs:
+        return self.tfs.top()
+
+    def recover(self) -> List[Recovery]:
+        """Restore every journal left by an ftop that died (SIGKILL, crash)."""
+        out = []
+        for j in journal_mod.stale_journals(self.journal_dir):
+            out.append(Recovery(j, restore_journal(j)))
+        return out
+
+    def detect_foreign(self) -> List[str]:
+        """What someone else set up before us (reported, left alone, restored)."""
+        st = state_mod.snapshot(self.top)
+        self.initial_state = st
+        self.foreign = _describe_foreign(st, self.caps)
+        for j in journal_mod.live_journals(self.journal_dir):
+            self.foreign.append(f"another ftop is running (pid {j.pid})")
+        return self.foreign
+
+    # -- journal -------------------------------------------------------------------
+
+    def ensure_journal(self, extra_instance: Optional[str] = None) -> Journal:
+        """Snapshot and write the journal, once, before the first change."""
+        with self._lock:
+            if self.journal is None:
+                j = journal_mod.new_journal(str(self.tfs.root), self.journal_dir)
+                j.states.append(state_mod.snapshot(self.top))
+                j.save()
+                self.journal = j
+            if self.tfs.instance and self.journal.state_for(self.tfs.instance) is None:
+                if self.tfs.instance not in self.journal.created_instances:
+                    self.journal.states.append(state_mod.snapshot(self.tfs))
+                    self.journal.save()
+            return self.journal
+
+    def use_instance(self, name: Optional[str]) -> None:
+        """Work in instance ``name`` (created, journaled, if it does not exist)."""
+        was_streaming = self.reader is not None and self.reader.running
+        self.stop_stream()
+        if name is None:
+            self.tfs = self.top
+        else:
+            validate_instance_name(name)
+            if name not in list_dir(self.top, "instances"):
+                j = self.ensure_journal()
+                j.created_instances.append(name)
+                j.save()
+                try:
+                    os.mkdir(self.top.root / "instances" / name)
+                except OSError as e:
+                    j.created_instances.remove(name)
+                    j.save()
+                    raise self.top._error(f"instances/{name}", "write", e, "mkdir", []) from None
+            self.tfs = self.top.sub(name)
+            if self.journal is not None:
+                self.ensure_journal()
+        self.caps = probe(self.tfs)
+        if was_streaming:
+            self.start_stream()
+
+    # -- changing ---------------------------------------------------------------
+
+    def apply(self, changes: List[Change]) -> TransactionResult:
+        """Apply changes as one transaction (journal first; reader paused for the tracer)."""
+        if not changes:
+            return TransactionResult()
+        # Under the restore's lock: a quit while a change is under way (a UI worker)
+        # waits for it, instead of racing its stream restart; none starts after.
+        with self._lock:
+            if self._restored:
+                raise FtopError("tracing was already put back as it was: nothing changed")
+            return self._apply_locked(changes)
+
+    def _apply_locked(self, changes: List[Change]) -> TransactionResult:
+        j = self.ensure_journal()
+        # Journal what is about to be written before writing it (SIGKILL may come
+        # between): restore then undoes only what ftop changed.
+        if j.touch(self.tfs.instance, [ch.rel for ch in changes if not ch.mkdir]):
+            j.save()
+        for ch in changes:
+            if "probe_events" in ch.rel or ch.rel == "dynamic_events":
+                self._note_probe(ch)
+        needs_pause = any(ch.rel.endswith("current_tracer") for ch in changes)
+        was_streaming = self.reader is not None and self.reader.running
+        if needs_pause and was_streaming:
+            # The kernel refuses to switch tracers while trace_pipe is open (EBUSY).
+            self.stop_stream()
+        try:
+            return apply_changes(self.tfs, changes)
+        finally:
+            if needs_pause and was_streaming:
+                self.start_stream()
+            self.caps = probe(self.tfs) if needs_pause else self.caps
+
+    def _note_probe(self, ch: Change) -> None:
+        value = ch.value.strip()
+        if not value or value.startswith("-:") or self.journal is None:
+            return
+        pfile = ch.rel.rsplit("/", 1)[-1]
+        self.journal.created_probes.setdefault(pfile, []).append(value)
+        self.journal.save()
+
+    def validate(self, cfg: TraceConfig) -> None:
+        """Check a configuration against this kernel without changing anything.
+
+        Raises ConfigError. An instance that does not exist yet is judged by
+        the top level, so a bad flag never creates an instance first.
+        """
+        target = self.tfs
+        if cfg.instance and cfg.instance != self.tfs.instance:
+            validate_instance_name(cfg.instance)
+            exists = cfg.instance in list_dir(self.top, "instances")
+            target = self.top.sub(cfg.instance) if exists else self.top
+        plan(target, cfg, self.caps if target is self.tfs else probe(target))
+
+    def apply_config(self, cfg: TraceConfig) -> TransactionResult:
+        """Validate a trace-cmd-style configuration and apply it as one transaction."""
+        self.validate(cfg)
+        if cfg.instance and cfg.instance != self.tfs.instance:
+            self.use_instance(cfg.instance)
+        return self.apply(plan(self.tfs, cfg, self.caps))
+
+    def write(self, rel: str, value: str, append: bool = False) -> None:
+        """One change, as a one-step transaction."""
+        self.apply([Change(rel, value, append)])
+
+    def set_tracer(self, name: str) -> None:
+        refusal = self.caps.tracer_refusal(name)
+        if refusal:
+            raise FtopError(f"tracer '{name}': {refusal}")
+        self.write("current_tracer", name)
+
+    def set_tracing_on(self, on: bool) -> None:
+        self.write("tracing_on", "1" if on else "0")
+
+    def set_event(self, system: str, event: Optional[str], on: bool) -> None:
+        base = f"events/{system}/{event}" if event else f"events/{system}"
+        self.write(f"{base}/enable", "1" if on else "0")
+
+    def set_event_filter(self, system: str, event: str, text: str) -> None:
+        self.write(f"events/{system}/{event}/filter", text.strip() or "0")
+
+    def add_event_trigger(self, system: str, event: str, spec: str) -> None:
+        self.write(f"events/{system}/{event}/trigger", spec, append=True)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def read(self, rel: str) -> str:
+        return self.tfs.read(rel)
+
+    def poll(self) -> Status:
+        """Read the cheap state (about a dozen small files). Safe from any thread."""
+        t = self.tfs
+        st = Status(polled_at=time.time())
+        st.tracer = (t.read_or("current_tracer") or "?").strip()
+        st.tracing_on = (t.read_or("tracing_on") or "1").strip() == "1"
+        st.events_enabled = len((t.read_or("set_event") or "").split())
+        n = 0
+        for name in ("set_ftrace_filter", "set_ftrace_notrace", "set_graph_function"):
+            text = t.read_or(name) if self.caps.function_tracing else None
+            if text:
+                n += sum(1 for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
+        st.function_filters = n
+        st.buffer_size_kb = (t.read_or("buffer_size_kb") or "").strip()
+        clock = t.read_or("trace_clock") or ""
+        st.clock = state_mod._selected(clock) if clock else ""
+        for cpu_dir in list_dir(t, "per_cpu"):
+            text = t.read_or(f"per_cpu/{cpu_dir}/stats")
+            if text is None or not cpu_dir.startswith("cpu"):
+                continue
+            cpu = int(cpu_dir[3:])
+            parsed = parse_cpu_stats(text)
+            st.cpu_stats[cpu] = parsed
+            st.overrun += int(parsed.get("overrun", 0))
+            st.dropped += int(parsed.get("dropped events", 0))
+            self.aggregates.update_cpu_stats(cpu, parsed)
+        v = self.top.read_or("stack_max_size")
+        st.stack_max_size = int(v) if v and v.strip().isdigit() else None
+        v = t.read_or("tracing_max_latency")
+        st.max_latency = int(v) if v and v.strip().isdigit() else None
+        self.status = st
+        return st
+
+    # -- streaming ---------------------------------------------------------------
+
+    def _on_batch(self, lines: Sequence[str]) -> None:
+        if self.keep_ring:
+            self.ring.extend(lines)
+            self.aggregates.ingest(lines, time.time())
+        for fn in self.listeners:
+            fn(lines)
+
+    def start_stream(self) -> None:
+        """Stream trace_pipe into the ring on a reader thread.
+
+        With ``keep_ring`` off and no line listeners, only ``byte_listeners``
+        run: the text is never decoded or split (the headless stream's path).
+        """
+        if self.reader is not None and self.reader.running:
+            return
+        wants_lines = self.keep_ring or bool(self.listeners)
+        self.reader = TracePipeReader(
+            str(self.tfs.file("trace_pipe")),
+            self._on_batch if wants_lines else None,
+            on_bytes=self._on_bytes if self.byte_listeners else None,
+            batch_bytes=self.batch_bytes,
+        )
+        try:
+            self.reader.start()
+        except OSError as e:
+            self.reader = None
+            raise self.tfs._error("trace_pipe", "read", e, None, []) from None
+
+    def _on_bytes(self, data: bytes) -> None:
+        for fn in self.byte_listeners:
+            fn(data)
+
+    def stop_stream(self) -> None:
+        if self.reader is not None:
+            self.reader.stop()
+
+    def write_marker(self, text: str) -> None:
+        self.tfs.write("trace_marker", text)
+
+    # -- leaving ------------------------------------------------------------------------
+
+    def restore(self) -> Optional[RestoreReport]:
+        """Put back exactly what was there before our first change (idempotent).
+
+        With ``keep`` the configuration stays, but instances and probes are still
+        listed in the journal... the journal is dropped so no later run undoes it.
+        """
+        with self._lock:
+            if self._restored:
+                return None
+            self._restored = True
+            # Held from the start: a second SIGHUP (ssh's, then the shell's) must not
+            # kill us between closing trace_pipe and the last write.
+            with _signals_held():
+                self.stop_stream()
+                if self.journal is None:
+                    return None
+                if self.keep:
+                    self.journal.remove()
+                    return RestoreReport()
+                return restore_journal(self.journal)
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGHUP (ssh dropping) become SystemExit, so ``finally`` blocks
+        and the restore run; atexit covers the rest. Main thread only."""
+
+        def handler(signum: int, frame: Optional[FrameType]) -> None:
+            raise SystemExit(128 + signum)
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            self._prev_handlers[sig] = signal.signal(sig, handler)
+        atexit.register(self.restore)
+
+    def close(self) -> Optional[RestoreReport]:
+        return self.restore()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ignore SIGINT/SIGTERM/SIGHUP while restoring: a second Ctrl-C or the ssh
+    session's SIGHUP must not cut a restore in half (the journal would cover it,
+    but only at the next run). Main thread only; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def restore_journal(j: Journal) -> RestoreReport:
+    """Restore every state a journal holds, remove what its ftop created, drop it."""
+    total = RestoreReport()
+    root = Path(j.tracefs)
+    top = Tracefs(root)
+    # Instances first (their files vanish with rmdir), then the top level, which
+    # also removes created instances and probes and sets tracing_on last.
+    for st in j.states:
+        if st.instance is not None and st.instance not in j.created_instances:
+            if (root / "instances" / st.instance).is_dir():
+                rep = state_mod.restore(top.sub(st.instance), st, touched=j.touched_in(st.instance))
+                total.writes += rep.writes
+                total.errors += rep.errors
+    for name in j.created_instances:
+        sub = top.sub(name)
+        if (root / "instances" / name).is_dir():
+            # Tracing in a doomed instance may hold it busy: turn it off first.
+            for rel, val in (
+                ("tracing_on", "0"),
+                ("current_tracer", "nop"),
+                ("events/enable", "0"),
+            ):
+                with contextlib.suppress(TracefsError):
+                    sub.write(rel, val)
+    top_state = j.state_for(None)
+    if top_state is not None:
+        rep = state_mod.restore(
+            top, top_state, j.created_instances, j.created_probes, touched=j.touched_in(None)
+        )
+        total.writes += rep.writes
+        total.errors += rep.errors
+    if total.errors:
+        # Something could not be put back (an instance held busy, a refused write):
+        # keep the journal so `ftop restore` or the next run tries again, and say why.
+        j.restore_errors = [str(e) for e in total.errors]
+        with contextlib.suppress(JournalError):
+            j.save()
+    else:
+        j.remove()
+    return total
+
+
+def reset_to_defaults(tfs: Tracefs) -> RestoreReport:
+    """Like `trace-cmd reset`: kernel defaults, whatever was set (asks first in the CLI)."""
+    st = state_mod.snapshot(tfs)
+    target = State(root=st.root, instance=st.instance)
+    target.current_tracer = "nop"
+    target.tracing_on = "1"
+    target.function_filters = {
+        k: ([] if v is not None else None) for k, v in st.function_filters.items()
+    }
+    target.function_triggers = [] if st.function_triggers is not None else None
+    target.pids = {k: ([] if v is not None else None) for k, v in st.pids.items()}
+    target.scalars = {"trace_clock": "local", "tracing_thresh": "0", "max_graph_depth": "0"}
+    target.options = {}
+    target.buffer_size_kb = None
+    target.stack_tracer_enabled = "0" if st.stack_tracer_enabled is not None else None
+    target.stack_trace_filter = [] if st.stack_trace_filter is not None else None
+    target.probes = {}
+    target.instances = list(st.instances)
+    return state_mod.restore(tfs, target)

@@ -1,0 +1,307 @@
+"""Finding tracefs and the one layer every read and write of it goes through."""
+
+from __future__ import annotations
+
+import contextlib
+import errno as _errno
+import os
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ftop.engine.errors import TracefsError, TracefsNotFound, error_class
+
+CANDIDATES = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+
+# Files whose refusals the kernel explains in error_log; only around writes to
+# these do we pay for reading error_log before and after.
+_ERROR_LOG_USERS = (
+    "filter",
+    "trigger",
+    "kprobe_events",
+    "uprobe_events",
+    "dynamic_events",
+    "synthetic_events",
+    "set_event",
+    "hist",
+)
+
+
+def _mounts(proc_mounts: str = "/proc/mounts") -> List[tuple[str, str]]:
+    """(mountpoint, fstype) pairs from /proc/mounts."""
+    out = []
+    try:
+        with open(proc_mounts) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3:
+                    # Mount points escape spaces as \040.
+                    out.append((parts[1].replace("\\040", " "), parts[2]))
+    except OSError:
+        pass
+    return out
+
+
+def find_tracefs(
+    override: Optional[str] = None, mount: bool = True, proc_mounts: str = "/proc/mounts"
+) -> Path:
+    """Where tracefs is, mounting it when we are root and it is not mounted.
+
+    Reads /proc/mounts rather than guessing: a directory that exists but is empty
+    (``/sys/kernel/tracing`` before mounting) is not tracefs.
+    """
+    if override:
+        p = Path(override)
+        if not (p / "trace").exists() and not (p / "current_tracer").exists():
+            raise TracefsNotFound(f"{p} does not look like tracefs (no 'trace' file there)")
+        return p
+    mounts = _mounts(proc_mounts)
+    by_point = {point: fs for point, fs in mounts}
+    for cand in CANDIDATES:
+        if by_point.get(cand) == "tracefs":
+            return Path(cand)
+    # debugfs mounted: its tracing/ directory is an automount of tracefs.
+    if by_point.get("/sys/kernel/debug") == "debugfs" and Path(CANDIDATES[1], "trace").exists():
+        return Path(CANDIDATES[1])
+    for point, fs in mounts:
+        if fs == "tracefs":
+            return Path(point)
+    if not mount:
+        raise TracefsNotFound("tracefs is not mounted")
+    if os.geteuid() != 0:
+        raise TracefsNotFound(
+            "tracefs is not mounted and only root can mount it: "
+            "run ftop with sudo, or `sudo mount -t tracefs nodev /sys/kernel/tracing`"
+        )
+    target = CANDIDATES[0]
+    if not os.path.isdir(target):
+        raise TracefsNotFound(
+            f"{target} does not exist: this kernel was built without tracefs (CONFIG_TRACING)"
+        )
+    rc = os.system(f"mount -t tracefs nodev {target} 2>/dev/null")
+    if rc != 0 or not Path(target, "trace").exists():
+        raise TracefsNotFound(
+            f"could not mount tracefs on {target} (mount exited {rc}); "
+            "in a container, the host must expose /sys/kernel/tracing"
+        )
+    return Path(target)
+
+
+def lockdown_mode() -> Optional[str]:
+    """The active kernel lockdown mode (``none``, ``integrity``, ``confidentiality``), if readable."""
+    try:
+        text = Path("/sys/kernel/security/lockdown").read_text()
+    except OSError:
+        return None
+    for word in text.split():
+        if word.startswith("["):
+            return word.strip("[]")
+    return None
+
+
+def holders(prefix: str) -> List[str]:
+    """Processes with a file under ``prefix`` open, as ``comm (pid N)``: who may hold an EBUSY."""
+    found = []
+    me = os.getpid()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            for fd in os.scandir(f"/proc/{entry.name}/fd"):
+                try:
+                    target = os.readlink(fd.path)
+                except OSError:
+                    continue
+                if target.startswith(prefix):
+                    comm = Path(f"/proc/{entry.name}/comm").read_text().strip()
+                    found.append(f"{comm} (pid {entry.name}) has {target} open")
+                    break
+        except OSError:
+            continue
+    return found
+
+
+class Tracefs:
+    """One tracefs directory (the top level or an instance) and typed access to its files.
+
+    Every refusal becomes a :class:`~ftop.engine.errors.TracefsError` subclass with
+    the errno explained, and for files the kernel reports on in ``error_log``, the
+    lines that this very write added.
+    """
+
+    def __init__(self, root: Path, instance: Optional[str] = None) -> None:
+        self.root = Path(root)
+        self.instance = instance
+        self.path = self.root / "instances" / instance if instance else self.root
+
+    def __repr__(self) -> str:
+        return f"Tracefs({str(self.root)!r}, instance={self.instance!r})"
+
+    def top(self) -> Tracefs:
+        """The top-level tracefs this directory belongs to."""
+        return self if self.instance is None else Tracefs(self.root)
+
+    def sub(self, instance: Optional[str]) -> Tracefs:
+        """The same tracefs, another instance (None: the top level)."""
+        return Tracefs(self.root, instance)
+
+    def file(self, rel: str) -> Path:
+        return self.path / rel
+
+    def exists(self, rel: str) -> bool:
+        return (self.path / rel).exists()
+
+    def label(self, rel: str) -> str:
+        """A path as a user would type it after cd into tracefs."""
+        return f"instances/{self.instance}/{rel}" if self.instance else rel
+
+    # -- reads -----------------------------------------------------------------
+
+    def read(self, rel: str) -> str:
+        """The whole file as text. Raises a TracefsError on refusal."""
+        try:
+            with open(self.path / rel, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError as e:
+            raise self._error(rel, "read", e, None, []) from None
+
+    def read_or(self, rel: str, default: Optional[str] = None) -> Optional[str]:
+        """The file as text, or ``default`` if it is absent or refused."""
+        try:
+            return self.read(rel)
+        except TracefsError:
+            return default
+
+    def read_value(self, rel: str) -> str:
+        """A one-value file, stripped."""
+        return self.read(rel).strip()
+
+    def read_lines(self, rel: str, skip_comments: bool = True) -> List[str]:
+        lines = self.read(rel).splitlines()
+        if skip_comments:
+            lines = [ln for ln in lines if ln.strip() and not ln.startswith("#")]
+        return lines
+
+    def error_log(self) -> List[str]:
+        """Current ``error_log`` lines (instances have their own since 5.x)."""
+        text = self.read_or("error_log")
+        if text is None and self.instance is not None:
+            text = self.top().read_or("error_log")
+        return (text or "").splitlines()
+
+    # -- writes ----------------------------------------------------------------
+
+    def write(self, rel: str, value: str, append: bool = False) -> None:
+        """Write ``value`` in one write(2), as ``echo value > rel`` (or ``>>`` with append).
+
+        The kernel treats open-with-truncate as "replace" for the function filter
+        files and plain open as "add": the flag matters, not only the content.
+        """
+        data = value.encode()
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        wants_log = any(rel.endswith(name) for name in _ERROR_LOG_USERS)
+        before = self.error_log() if wants_log else []
+        flags = os.O_WRONLY | (os.O_APPEND if append else os.O_TRUNC)
+        try:
+            fd = os.open(self.path / rel, flags)
+        except OSError as e:
+            raise self._error(rel, "append" if append else "write", e, value, []) from None
+        try:
+            # The filter files take one word per write(2) and return a short
+            # count: keep writing until the kernel has taken everything.
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                if n <= 0:
+                    break
+                view = view[n:]
+            # Some refusals only surface at close (release() validates the filter files).
+            os.close(fd)
+            fd = -1
+        except OSError as e:
+            new_log = self._new_log_lines(before) if wants_log or e.errno == _errno.EINVAL else []
+            raise self._error(rel, "append" if append else "write", e, value, new_log) from None
+        finally:
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def _new_log_lines(self, before: List[str]) -> List[str]:
+        """The entries of error_log that were not there in ``before``.
+
+        error_log keeps only the last few entries and drops the oldest, so
+        compare entries by their `[timestamp] ...` header line (unique), not by
+        position; a caret line alone says nothing.
+        """
+        seen = {ln for ln in before if ln.startswith("[")}
+        out: List[str] = []
+        keep = False
+        for ln in self.error_log():
+            if ln.startswith("["):
+                keep = ln not in seen
+            if keep:
+                out.append(ln)
+        return out
+
+    # -- explaining refusals ------------------------------------------------------
+
+    def _error(
+        self, rel: str, op: str, e: OSError, value: Optional[str], log: List[str]
+    ) -> TracefsError:
+        err = e.errno or 0
+        return error_class(err)(
+            self.label(rel), op, err, self.explain(rel, err, op, log), value, log
+        )
+
+    def explain(self, rel: str, err: int, op: str, log: List[str]) -> str:
+        """One sentence on why the kernel said ``err`` for this file."""
+        if err in (_errno.EPERM, _errno.EACCES):
+            if os.geteuid() != 0:
+                return "permission denied: ftop needs root (run it with sudo)"
+            mode = lockdown_mode()
+            if mode and mode != "none":
+                return f"refused by the kernel: lockdown is in '{mode}' mode"
+            if rel in ("current_tracer",) or "ftrace" in rel or "filter_functions" in rel:
+                return (
+                    "refused although we are root: function tracing is not permitted on "
+                    "this kernel (lockdown, a security module or the hypervisor forbids it)"
+                )
+            return "refused although we are root (lockdown or a security module)"
+        if err == _errno.EBUSY:
+            who = holders(str(self.root))
+            base = "busy"
+            if rel.endswith("current_tracer"):
+                base = "busy: the tracer cannot change while trace_pipe is open for reading"
+            elif "instances/" in rel or rel == "instances":
+                base = "busy: the instance is in use (a reader has one of its files open)"
+            elif rel.endswith("_events"):
+                base = "busy: a probe is still enabled; disable it before removing it"
+            return base + (f" ({'; '.join(who[:3])})" if who else "")
+        if log:
+            # Whatever the errno, the kernel's own words are the best reason.
+            return "the kernel rejected it (its error_log says why, below)"
+        if err == _errno.EINVAL:
+            if "ftrace" in rel or "graph" in rel:
+                return (
+                    "the kernel rejected it: no such traceable function (not in "
+                    "available_filter_functions: inlined, notrace, or in a module not loaded)"
+                )
+            return "the kernel rejected the value as invalid"
+        if err in (_errno.ENODEV, _errno.ENOENT):
+            return "not available: this kernel was built without it"
+        if err in (_errno.ENOMEM, _errno.ENOSPC):
+            return "the kernel ran out of memory or room for this request"
+        return os.strerror(err) if err else "failed"
+
+
+def list_dir(tfs: Tracefs, rel: str) -> List[str]:
+    """Entries of a tracefs directory, sorted; empty if missing."""
+    try:
+        return sorted(os.listdir(tfs.path / rel))
+    except OSError:
+        return []
+
+
+def read_many(tfs: Tracefs, rels: List[str]) -> Dict[str, Optional[str]]:
+    """Several files at once; absent or refused ones map to None."""
+    return {rel: tfs.read_or(rel) for rel in rels}

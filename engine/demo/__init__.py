@@ -1,0 +1,1 @@
+"""The demo: a simulated tracefs that replays real captures, driven like the live session."""

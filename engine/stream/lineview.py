@@ -1,0 +1,450 @@
+"""Narrowing, searching and saving the ring's lines, without touching the kernel.
+
+A view over the ring is either every held line or the sequence numbers a
+:class:`LineFilter` accepts. Filtering and searching work on whole chunks of
+text with one compiled multi-line regex (``finditer`` over a joined chunk,
+``str.count`` to turn offsets into line numbers), so the per-line work is C,
+not a Python loop: a filtered view keeps up with the stream.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from array import array
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import IO, Callable, List, Optional, Pattern, Sequence, Tuple
+
+from ftop.engine.errors import ConfigError
+from ftop.engine.stream.ring import Ring
+
+__all__ = [
+    "FilteredIndex",
+    "LineFilter",
+    "SearchPattern",
+    "ftrace_header",
+    "save_lines",
+]
+
+CHUNK = 16384
+
+# Characters of a kernel symbol or event name.
+_NAME_CHARS = r"[\w.$]"
+# Context columns: "comm-pid [(tgid)] [cpu]".
+_PID_CPU = r"-(?:{pid}) +(?:\( *[\d-]+\) +)?\[0*(?:{cpu})\]"
+# Where a name starts: after the context's "ts: ", or in function_graph text
+# after "|  <indent>" (calls), "/* " (events as comments) or "} /* " (exits).
+_NAME_START = r"(?:\] +(?:[^\s:\]]+ +)?\d+(?:\.\d+)?: |\|  +(?:/\* |\} /\* )?)"
+_KEYS = {
+    "task": "tasks",
+    "comm": "tasks",
+    "pid": "pids",
+    "cpu": "cpus",
+    "ev": "names",
+    "event": "names",
+    "fn": "names",
+    "func": "names",
+    "function": "names",
+    "name": "names",
+    "re": "regex",
+}
+
+
+def _glob(text: str, chars: str) -> str:
+    """A shell glob as a regex fragment; ``*`` and ``?`` stay within ``chars``."""
+    out = []
+    for ch in text:
+        if ch == "*":
+            out.append(chars + "*")
+        elif ch == "?":
+            out.append(chars)
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+def _smart_case(text: str) -> int:
+    """Ignore case unless the pattern has an upper-case letter (as vim and less do)."""
+    return 0 if any(c.isupper() for c in text) else re.IGNORECASE
+
+
+@dataclass(frozen=True)
+class LineFilter:
+    """What the filter bar narrows the view to; every part given must match.
+
+    Written as words: ``task:NAME`` (``comm:``), ``pid:N``, ``cpu:N``,
+    ``ev:NAME`` (``fn:``, ``name:``; globs allowed), ``re:REGEX``; several
+    values are comma-separated (``pid:1,2``); any other word is part of a
+    regex searched anywhere in the line. ``CPU:N [LOST M EVENTS]`` lines
+    always pass, so loss stays visible in a narrowed view.
+    """
+
+    tasks: Tuple[str, ...] = ()
+    pids: Tuple[int, ...] = ()
+    cpus: Tuple[int, ...] = ()
+    names: Tuple[str, ...] = ()
+    regex: Optional[str] = None
+
+    @classmethod
+    def parse(cls, text: str) -> LineFilter:
+        """Parse the filter bar's text.
+
+        Raises:
+            ConfigError: a pid or CPU that is not a number, or a bad regex.
+        """
+        parts: dict[str, List[str]] = {"tasks": [], "pids": [], "cpus": [], "names": []}
+        free: List[str] = []
+        for word in text.split():
+            key, sep, value = word.partition(":")
+            if not sep:
+                key, sep, value = word.partition("=")
+            field = _KEYS.get(key.lower()) if sep else None
+            if field is None:
+                free.append(word)
+                continue
+            if field == "regex":
+                free.append(value)
+                continue
+            values = [v for v in value.split(",") if v]
+            if not values:
+                raise ConfigError(f"'{word}': give a value after '{key}{sep}'")
+            if field in ("pids", "cpus"):
+                bad = [v for v in values if not v.isdigit()]
+                if bad:
+                    raise ConfigError(f"'{word}': {key} wants numbers, not '{bad[0]}'")
+            parts[field].extend(values)
+        regex = " ".join(free) or None
+        if regex is not None:
+            try:
+                re.compile(regex)
+            except re.error as e:
+                raise ConfigError(f"bad regex '{regex}': {e}") from None
+        return cls(
+            tasks=tuple(parts["tasks"]),
+            pids=tuple(int(p) for p in parts["pids"]),
+            cpus=tuple(int(c) for c in parts["cpus"]),
+            names=tuple(parts["names"]),
+            regex=regex,
+        )
+
+    def is_empty(self) -> bool:
+        return not (self.tasks or self.pids or self.cpus or self.names or self.regex)
+
+    def __str__(self) -> str:
+        words = []
+        for key, vals in (("task", self.tasks), ("pid", self.pids), ("cpu", self.cpus)):
+            if vals:
+                words.append(f"{key}:{','.join(str(v) for v in vals)}")
+        if self.names:
+            words.append(f"ev:{','.join(self.names)}")
+        if self.regex:
+            words.append(self.regex)
+        return " ".join(words)
+
+    def matcher(self) -> _Matcher:
+        """What scans chunks of text for the lines this filter accepts."""
+        return _Matcher(self)
+
+
+def _ctx(pid: str, cpu: str) -> str:
+    return r"-(?:" + pid + r") +(?:\( *[\d-]+\) +)?\[0*(?:" + cpu + r")\]"
+
+
+def _after_name_start(text: str, pos: int) -> bool:
+    """Is ``pos`` where an event or function name starts (not inside a payload)?"""
+    two = text[pos - 2 : pos]
+    if two == ": ":
+        # "ts: name" (not "key: value" inside a payload): digits before ": ".
+        return text[pos - 3 : pos - 2].isdigit()
+    if two == "* ":
+        return text[pos - 3 : pos] == "/* "
+    if two == "  ":
+        # function_graph "|  <indent>name(": only spaces back to the bar.
+        j = pos - 1
+        while j > 0 and text[j] == " ":
+            j -= 1
+        return text[j] == "|"
+    return False
+
+
+def _line_start_or_space(text: str, pos: int) -> bool:
+    return pos == 0 or text[pos - 1] in " \n"
+
+
+def _lowercase_pattern(text: str) -> Optional[Pattern[str]]:
+    """For a smart-case (all lower-case) regex: the same regex, to run over
+    ``text.lower()``, which is much faster than ``re.IGNORECASE``."""
+    if _smart_case(text):
+        return re.compile(text)
+    return None
+
+
+_LOST_RE = re.compile(r"CPU:\d+ \[LOST \d+ EVENTS\]")
+
+
+class _Matcher:
+    """Line numbers a filter accepts in ``"\n" + "\n".join(lines)``.
+
+    Each criterion is one unanchored regex that starts with a literal where it
+    can (the regex engine then skips ahead in C); a few candidates are checked
+    in Python; criteria are intersected as sets of line numbers.
+    """
+
+    def __init__(self, flt: LineFilter) -> None:
+        # Each part: alternatives (regex, candidate check, run over lower-cased text)
+        # whose matches are united; parts are intersected.
+        self.parts: List[List[_Alt]] = []
+        cpu = "|".join(str(c) for c in flt.cpus) if flt.cpus else r"\d+"
+        if flt.pids:
+            pid = "|".join(str(p) for p in flt.pids)
+            self.parts.append([(re.compile(_ctx(pid, cpu)), None, False)])
+        elif flt.cpus:
+            self.parts.append(
+                [
+                    (re.compile(r"\[0*(?:" + cpu + r")\]"), _after_pid, False),
+                    (re.compile(r"\n *(?:\d+\.\d+ +\| +)?0*(?:" + cpu + r")\) "), _GRAPH, False),
+                ]
+            )
+        if flt.tasks:
+            alts = "|".join(_glob(t, "[^\n]") for t in flt.tasks)
+            rx = re.compile("(?:" + alts + ")" + _ctx(r"\d+", r"\d+"))
+            self.parts.append([(rx, _line_start_or_space, False)])
+        if flt.names:
+            alts = "|".join(_glob(n, _NAME_CHARS) for n in flt.names)
+            rx = re.compile("(?:" + alts + r")(?=[:\s+(]|$)", re.M)
+            self.parts.append([(rx, _after_name_start, False)])
+        if flt.regex:
+            low = _lowercase_pattern(flt.regex)
+            if low is not None:
+                self.parts.append([(low, None, True)])
+            else:
+                self.parts.append([(re.compile(flt.regex), None, False)])
+
+    def lines(self, text: str) -> List[int]:
+        result: Optional[set[int]] = None
+        lowered: Optional[str] = None
+        for alts in self.parts:
+            found: set[int] = set()
+            for rx, check, lower in alts:
+                if check is _GRAPH:
+                    # Only function_graph text has the "N) " CPU column.
+                    if not _GRAPH_SAMPLE.search(text, 0, 4096):
+                        continue
+                    check = None
+                if lower:
+                    if lowered is None:
+                        lowered = text.lower()
+                    found.update(_match_lines(rx, lowered, check))
+                else:
+                    found.update(_match_lines(rx, text, check))
+            result = found if result is None else result & found
+            if not result:
+                break
+        if result is None:
+            result = set()
+        if "LOST" in text:
+            result.update(_match_lines(_LOST_RE, text, None))
+        return sorted(result)
+
+
+def _GRAPH(text: str, pos: int) -> bool:
+    """Marker: this alternative applies to function_graph text only."""
+    return True
+
+
+_GRAPH_SAMPLE = re.compile(r"\n *(?:\d+\.\d+ +\| +)?\d+\) ")
+_Alt = Tuple[Pattern[str], Optional[Callable[[str, int], bool]], bool]
+_PID_BEFORE = re.compile(r"-\d+ +(?:\( *[\d-]+\) +)?$")
+
+
+def _after_pid(text: str, pos: int) -> bool:
+    """Is the ``[cpu]`` at ``pos`` the context column (right after ``comm-pid``)?"""
+    return _PID_BEFORE.search(text, max(0, pos - 24), pos) is not None
+
+
+def _match_lines(
+    rx: Pattern[str], text: str, check: Optional[Callable[[str, int], bool]]
+) -> List[int]:
+    """0-based numbers of the lines of ``"\n" + body`` where ``rx`` matches."""
+    out: List[int] = []
+    count = 0
+    pos = 0
+    last = -1
+    for m in rx.finditer(text):
+        s = m.start()
+        count += text.count("\n", pos, s + 1)
+        pos = s + 1
+        line = count - 1
+        if line == last:
+            continue
+        if check is not None and not check(text, s):
+            continue
+        last = line
+        out.append(line)
+    return out
+
+
+class FilteredIndex:
+    """The sequence numbers of the ring's lines that a filter accepts, kept up to date.
+
+    ``update`` scans what arrived since the last call (within a budget, so a
+    flood is caught up over several refresh ticks) and forgets what the ring
+    evicted. Not thread-safe: one owner (the UI) calls it.
+    """
+
+    def __init__(self, flt: LineFilter, ring: Ring) -> None:
+        self.filter = flt
+        self.ring = ring
+        self.matcher = flt.matcher()
+        self.seqs: array[int] = array("q")
+        self.scanned = ring.first_seq
+        self.scan_seconds = 0.0
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    @property
+    def behind(self) -> int:
+        """Lines arrived but not scanned yet."""
+        return max(0, self.ring.next_seq - max(self.scanned, self.ring.first_seq))
+
+    def update(self, upto: Optional[int] = None, budget: int = 250_000) -> Tuple[int, int]:
+        """Scan new lines up to seq ``upto`` (default: all) and drop evicted ones.
+
+        Returns:
+            (lines added, lines dropped from the front).
+        """
+        ring = self.ring
+        first = ring.first_seq
+        dropped = 0
+        if self.seqs and self.seqs[0] < first:
+            dropped = bisect_left(self.seqs, first)
+            del self.seqs[:dropped]
+        end = ring.next_seq if upto is None else min(upto, ring.next_seq)
+        start = max(self.scanned, first)
+        end = min(end, start + budget)
+        added = 0
+        t0 = time.perf_counter()
+        while start < end:
+            n = min(CHUNK, end - start)
+            lines = ring.window(start, n)
+            if not lines:
+                break
+            # end <= next_seq, so a short window means its start was evicted
+            # meanwhile (window() clamps the front, never the back here).
+            base = start + (n - len(lines))
+            found = self.matcher.lines("\n" + "\n".join(lines))
+            self.seqs.extend(base + i for i in found)
+            added += len(found)
+            start = base + len(lines)
+        self.scanned = max(self.scanned, start)
+        self.scan_seconds += time.perf_counter() - t0
+        return added, dropped
+
+
+class SearchPattern:
+    """What `/` looks for: a regex (a literal when it is not valid regex), smart case."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        flags = _smart_case(text)
+        try:
+            self.regex = re.compile(text, flags)
+            source = text
+        except re.error:
+            source = re.escape(text)
+            self.regex = re.compile(source, flags)
+        low = _lowercase_pattern(source) if flags else None
+        self._scan = low if low is not None else self.regex
+        self._lower = low is not None
+
+    def spans(self, line: str) -> List[Tuple[int, int]]:
+        """Where the pattern matches in one line (non-empty matches only)."""
+        return [m.span() for m in self.regex.finditer(line) if m.end() > m.start()]
+
+    def find_in(self, lines: Sequence[str], backward: bool = False) -> Optional[int]:
+        """Index of the first (or last) line in ``lines`` that matches."""
+        if not lines:
+            return None
+        text = "\n" + "\n".join(lines)
+        if self._lower:
+            text = text.lower()
+        if not backward:
+            m = self._scan.search(text)
+            return None if m is None else text.count("\n", 0, m.start() + 1) - 1
+        found = _match_lines(self._scan, text, None)
+        return found[-1] if found else None
+
+
+def ftrace_header(tracer: str, entries: int, written: int, cpus: int) -> str:
+    """The header the kernel prints atop ``trace`` (what trace viewers look for)."""
+    return (
+        f"# tracer: {tracer}\n"
+        "#\n"
+        f"# entries-in-buffer/entries-written: {entries}/{written}   #P:{cpus}\n"
+        "#\n"
+        "#                                _-----=> irqs-off/BH-disabled\n"
+        "#                               / _----=> need-resched\n"
+        "#                              | / _---=> hardirq/softirq\n"
+        "#                              || / _--=> preempt-depth\n"
+        "#                              ||| / _-=> migrate-disable\n"
+        "#                              |||| /     delay\n"
+        "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n"
+        "#              | |         |   |||||     |         |\n"
+    )
+
+
+def save_lines(
+    out: IO[str],
+    ring: Ring,
+    seqs: Optional[Sequence[int]] = None,
+    start: Optional[int] = None,
+    end: Optional[int] = None,
+    tracer: str = "nop",
+    cpus: int = 1,
+) -> int:
+    """Write lines of the ring as ftrace text (header first), in chunks.
+
+    Args:
+        seqs: the sequence numbers to write (a filtered view); None for a range.
+        start, end: the range of sequence numbers (default: all the ring holds).
+
+    Returns:
+        How many lines were written (evicted ones are skipped).
+    """
+    body: List[str] = []
+    count = 0
+    if seqs is None:
+        lo = ring.first_seq if start is None else max(start, ring.first_seq)
+        hi = ring.next_seq if end is None else end
+        total = max(0, hi - lo)
+        header_written = False
+        while lo < hi:
+            step = min(CHUNK, hi - lo)
+            lines = ring.window(lo, step)
+            lo += step
+            if not lines:
+                continue
+            lines = [ln for ln in lines if not ln.startswith("#")]
+            if not header_written:
+                out.write(ftrace_header(tracer, total, total, cpus))
+                header_written = True
+            if lines:
+                out.write("\n".join(lines) + "\n")
+            count += len(lines)
+        if not header_written:
+            out.write(ftrace_header(tracer, 0, 0, cpus))
+        return count
+    out.write(ftrace_header(tracer, len(seqs), len(seqs), cpus))
+    for i in range(0, len(seqs), CHUNK):
+        body.clear()
+        for s in seqs[i : i + CHUNK]:
+            try:
+                body.append(ring.get(s))
+            except IndexError:
+                continue
+        if body:
+            out.write("\n".join(body) + "\n")
+            count += len(body)
+    return count

@@ -1,0 +1,261 @@
+"""The dashboard: events/s over time, per-CPU rates and loss, top events and top functions.
+
+Tables are small and updated by diff (rows added, removed, cells changed) so
+the cursor stays on its row; Enter on a row narrows the live view to it.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ftop.engine.stream.stats import NameRate
+from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
+from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, human
+from ftop.tui.widgets.printable import printable, shown
+from rich.text import Text
+from textual import on
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import DataTable, Label, Sparkline
+
+__all__ = ["DashboardScreen"]
+
+S = "dashboard"
+command(
+    "dashboard.drill",
+    "enter",
+    "drill",
+    "Show in live",
+    "narrow the live view to this event or function",
+    key_display="⏎",
+)
+command("dashboard.sort", "s", "sort", "Sort", "sort the table by the next column")
+command("dashboard.reverse", "r", "reverse", "Reverse", "reverse the sort order")
+command(
+    "dashboard.next_table",
+    "tab",
+    "app.focus_next",
+    "Next table",
+    "move to the next table",
+    show=False,
+)
+
+_SORT_COLUMNS = ("name", "count", "rate")
+
+
+class NameTable(DataTable):  # type: ignore[type-arg]
+    """Top names with count and rate, sortable, updated by diff."""
+
+    def __init__(self, kind: str, id: Optional[str] = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.kind = kind  # "event" or "function"
+        self.sort_by = "count"
+        self.reverse = True
+        self.values: Dict[str, Tuple[int, float]] = {}
+
+    def on_mount(self) -> None:
+        # Numbers first, the name last (it may be long), as htop puts the command last.
+        self.add_column("/s", key="rate", width=6)
+        self.add_column("count", key="count", width=9)
+        self.add_column(self.kind, key="name")
+
+    def update_rows(self, rows: Sequence[NameRate]) -> None:
+        want = {r.name: (r.count, r.rate) for r in rows}
+        keep_key = self._cursor_key()
+        for name in [n for n in self.values if n not in want]:
+            self.remove_row(name)
+            del self.values[name]
+        for name, (count, rate) in want.items():
+            cells = (Text(f"{count:,}", justify="right"), Text(human(rate), justify="right"))
+            if name not in self.values:
+                self.add_row(cells[1], cells[0], shown(name), key=name)
+            elif self.values[name] != (count, rate):
+                self.update_cell(name, "count", cells[0])
+                self.update_cell(name, "rate", cells[1])
+            self.values[name] = (count, rate)
+        self.apply_sort(keep_key)
+
+    def _cursor_key(self) -> Optional[str]:
+        if not self.row_count:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        except Exception:
+            return None
+
+    def apply_sort(self, keep_key: Optional[str] = None) -> None:
+        if keep_key is None:
+            keep_key = self._cursor_key()
+        if not self.row_count:
+            return
+        values = self.values
+        # The name cells show the escaped name (tui/printable.py): map back to the key.
+        by_shown = {printable(n): n for n in values}
+        if self.sort_by == "name":
+            self.sort("name", key=str, reverse=self.reverse)
+        else:
+            idx = 0 if self.sort_by == "count" else 1
+            self.sort(
+                "name",
+                key=lambda cell: values.get(by_shown.get(str(cell), ""), (0, 0.0))[idx],
+                reverse=self.reverse,
+            )
+        if keep_key is not None and keep_key in values:
+            self.move_cursor(row=self.get_row_index(keep_key))
+
+    def current_name(self) -> Optional[str]:
+        return self._cursor_key()
+
+
+class DashboardScreen(FtopScreen):
+    SCREEN_ID = S
+    BINDINGS = bindings_for(S)
+
+    DEFAULT_CSS = """
+    DashboardScreen #spark-box { height: 6; padding: 0 1; background: $surface; }
+    DashboardScreen #spark-title { height: 1; }
+    DashboardScreen Sparkline { height: 4; }
+    DashboardScreen Sparkline > .sparkline--max-color { color: $accent; }
+    DashboardScreen Sparkline > .sparkline--min-color { color: $primary; }
+    DashboardScreen #tables { height: 1fr; }
+    DashboardScreen #cpus { width: 34; }
+    DashboardScreen .caption { height: 1; padding: 0 1; background: $panel; text-style: bold; }
+    DashboardScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: List[float] = []
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield Vertical(
+            Label(id="spark-title"),
+            Sparkline([], summary_function=max, id="spark"),
+            id="spark-box",
+        )
+        cpu = DataTable(id="cpu-table", cursor_type="row")  # type: ignore[var-annotated]
+        yield Horizontal(
+            Vertical(Label("Per CPU", classes="caption"), cpu, id="cpus"),
+            Vertical(
+                Label("Top events", id="events-caption", classes="caption"),
+                NameTable("event", id="top-events"),
+                Label("Top functions", id="functions-caption", classes="caption"),
+                NameTable("function", id="top-functions"),
+            ),
+            id="tables",
+        )
+
+    def on_mount(self) -> None:
+        cpu = self.query_one("#cpu-table", DataTable)
+        cpu.add_column("cpu", key="cpu", width=3)
+        cpu.add_column("/s", key="rate", width=6)
+        cpu.add_column("lost", key="lost", width=7)
+        cpu.add_column("entries", key="entries", width=9)
+        self.ftop.status_signal.subscribe(self, self.on_status)
+        self.query_one("#top-events", NameTable).focus()
+        if self.ftop.status_info is not None:
+            self.on_status(self.ftop.status_info)
+
+    def on_status(self, info: StatusInfo) -> None:
+        snap = info.snap
+        self.history = list(self.ftop.rate_history)
+        spark = self.query_one("#spark", Sparkline)
+        spark.data = self.history or [0.0]
+        span = len(self.history) * self.ftop.poll_interval if self.history else 0
+        title = Text()
+        title.append("events/s ", style="bold")
+        title.append(f"now {human(snap.total_rate)}", style="bold")
+        if self.history:
+            peak = max(max(self.history), snap.total_rate)
+            title.append(f"  peak {human(peak)}  over the last {span:.0f} s")
+        title.append(f"   {snap.lifetime_events:,} events since start")
+        self.query_one("#spark-title", Label).update(title)
+        window = f"last {snap.window_s:.0f} s" if snap.window_s < 1e6 else "whole file"
+        self.query_one("#events-caption", Label).update(f"Top events ({window})")
+        self.query_one("#functions-caption", Label).update(
+            f"Top functions ({window})"
+            if snap.top_functions
+            else "Top functions: none (no function tracer)"
+        )
+        with self.app.batch_update():
+            self._update_cpus(info)
+            self.query_one("#top-events", NameTable).update_rows(snap.top_events[:20])
+            self.query_one("#top-functions", NameTable).update_rows(snap.top_functions[:20])
+
+    def _update_cpus(self, info: StatusInfo) -> None:
+        table = self.query_one("#cpu-table", DataTable)
+        snap = info.snap
+        cpus = sorted(set(snap.cpu_rates) | set(snap.lost_per_cpu) | set(info.status.cpu_stats))
+        err = ThemeColors(self.app).get("error", "red")
+        want = {}
+        for c in cpus:
+            lost = snap.lost_per_cpu.get(c)
+            n = lost.total if lost is not None else 0
+            entries = int(info.status.cpu_stats.get(c, {}).get("entries", 0))
+            want[str(c)] = (
+                Text(str(c)),
+                Text(human(snap.cpu_rates.get(c, 0.0)), justify="right"),
+                Text(f"{n:,}", justify="right", style=f"bold {err}" if n else ""),
+                Text(f"{entries:,}", justify="right"),
+            )
+        have = {str(k.value) for k in table.rows}
+        for key in have - set(want):
+            table.remove_row(key)
+        for key, cells in want.items():
+            if key not in have:
+                table.add_row(*cells, key=key)
+            else:
+                for col, cell in zip(("cpu", "rate", "lost", "entries"), cells):
+                    table.update_cell(key, col, cell)
+
+    def _focused_table(self) -> Optional[NameTable]:
+        f = self.focused
+        return f if isinstance(f, NameTable) else None
+
+    def action_sort(self) -> None:
+        t = self._focused_table()
+        if t is None:
+            return
+        i = _SORT_COLUMNS.index(t.sort_by)
+        t.sort_by = _SORT_COLUMNS[(i + 1) % len(_SORT_COLUMNS)]
+        t.reverse = t.sort_by != "name"
+        t.apply_sort()
+        self.app.notify(f"sorted by {t.sort_by}", timeout=1.5)
+
+    def action_reverse(self) -> None:
+        t = self._focused_table()
+        if t is not None:
+            t.reverse = not t.reverse
+            t.apply_sort()
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        t = event.data_table
+        if isinstance(t, NameTable):
+            key = str(event.column_key.value)
+            if t.sort_by == key:
+                t.reverse = not t.reverse
+            else:
+                t.sort_by, t.reverse = key, key != "name"
+            t.apply_sort()
+
+    def action_drill(self) -> None:
+        t = self._focused_table()
+        if t is None:
+            return
+        name = t.current_name()
+        if name:
+            prefix = "ev" if t.kind == "event" else "fn"
+            self.ftop.filter_live(f"{prefix}:{name}")
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if isinstance(event.data_table, NameTable):
+            self.action_drill()
+
+
+register_screen(
+    ScreenSpec(
+        S, "Dashboard", "3", DashboardScreen, "rates, loss, top events and functions", order=30
+    )
+)

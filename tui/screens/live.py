@@ -1,0 +1,375 @@
+"""The live screen: trace_pipe as it streams, with follow, pause, search, filter, marks and save."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+from ftop.engine.errors import ConfigError
+from ftop.engine.stream.lineview import LineFilter, SearchPattern, save_lines
+from ftop.engine.stream.ring import Ring
+from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
+from ftop.tui.widgets.base import FtopScreen, ThemeColors
+from ftop.tui.widgets.dialogs import FieldsDialog, SaveDialog
+from ftop.tui.widgets.trace_view import TraceView
+from rich.text import Text
+from textual import on, work
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+__all__ = ["LiveScreen"]
+
+S = "live"
+command(
+    "live.search",
+    "slash",
+    "search",
+    "Search",
+    "search the view (regex, smart case)",
+    key_display="/",
+)
+command("live.next", "n", "search_next", "Next", "next search match", show=False)
+command("live.prev", "N", "search_prev", "Prev", "previous search match", show=False)
+command(
+    "live.filter",
+    "f,f4",
+    "filter",
+    "Filter",
+    "narrow the view: task:NAME pid:N cpu:N ev:NAME or a regex (the kernel is not touched)",
+)
+command("live.pause", "p,space", "pause", "Pause", "pause the display (the kernel keeps tracing)")
+command("live.follow", "end,G", "follow", "Follow", "follow the newest lines again", show=False)
+command("live.mark", "m", "mark", "Mark", "mark the line (two marks show the time between them)")
+command("live.clear_marks", "M", "clear_marks", "Unmark", "clear both marks", show=False)
+command("live.save", "s", "save", "Save", "save the ring, or the filtered view, as ftrace text")
+command(
+    "live.fields",
+    "enter",
+    "fields",
+    "Fields",
+    "show the parsed fields of the line",
+    key_display="⏎",
+    show=False,
+)
+command("live.escape", "escape", "escape", "Clear", "clear the search and the filter", show=False)
+command("live.clear", "c", "clear_view", "Clear ring", "drop every line in the ring", show=False)
+
+
+class LiveScreen(FtopScreen):
+    """Follows the ring; the view, not the kernel, is what every key here changes."""
+
+    SCREEN_ID = S
+    BINDINGS = bindings_for(S)
+
+    DEFAULT_CSS = """
+    LiveScreen #info {
+        height: 1;
+        background: $surface;
+        color: $foreground;
+    }
+    LiveScreen .bar {
+        display: none;
+        height: 1;
+        border: none;
+        padding: 0 1;
+        background: $panel;
+    }
+    LiveScreen .bar.shown { display: block; }
+    LiveScreen .bar:focus { border: none; background: $panel; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: Optional[TraceView] = None
+        self._last_info: Optional[Text] = None
+        self.message: str = ""
+
+    def compose_body(self) -> Iterable[Widget]:
+        self.view = TraceView(self.ftop.session.ring, id="trace")
+        yield self.view
+        yield Static(id="info")
+        yield Input(
+            placeholder="search: regex, smart case (Enter: find, Esc: close)",
+            id="search",
+            classes="bar",
+        )
+        yield Input(
+            placeholder="filter: task:NAME pid:N cpu:N ev:NAME (globs, a,b) or a regex; Enter",
+            id="filter",
+            classes="bar",
+        )
+
+    def on_mount(self) -> None:
+        self.ftop.tick_signal.subscribe(self, self.on_tick)
+        self.view_sync()
+        if self.view is not None:
+            self.view.focus()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.view_sync()
+
+    # -- ticking -----------------------------------------------------------------------
+
+    def on_tick(self, _: object = None) -> None:
+        if self.is_active:
+            self.view_sync()
+
+    def view_sync(self) -> None:
+        if self.view is None:
+            return
+        self.view.sync()
+        self.update_info()
+
+    def update_info(self) -> None:
+        v = self.view
+        if v is None:
+            return
+        tv = ThemeColors(self.app)
+        accent = tv.get("accent", "yellow")
+        t = Text(" ")
+        if v.paused:
+            t.append(" PAUSED ", style=f"bold reverse {accent}")
+            t.append(" display only; the kernel keeps tracing ")
+        elif v.follow:
+            t.append(" FOLLOW ", style=f"bold {tv.get('success', 'green')}")
+        else:
+            t.append(f" row {v.cursor + 1:,}/{v.rows:,} ", style="bold")
+        if v.new_lines and not (v.follow and not v.paused):
+            t.append(f" ↓ {v.new_lines:,} new lines (End) ", style=f"bold {accent}")
+        ring = v.ring
+        t.append(f" {len(ring):,} in ring", style=tv.get("foreground-muted", ""))
+        if ring.evicted:
+            t.append(f" ({ring.evicted:,} rolled out)", style=tv.get("foreground-muted", ""))
+        if v.index is not None:
+            t.append(" │ filter ", style=tv.get("foreground-muted", ""))
+            t.append(str(v.filter), style=f"bold {tv.get('primary', 'blue')}")
+            t.append(f" {v.rows:,} shown")
+            if v.index.behind:
+                t.append(f" (scanning, {v.index.behind:,} to go)", style=accent)
+        if v.search is not None:
+            t.append(" │ /", style=tv.get("foreground-muted", ""))
+            t.append(v.search.text, style=f"bold {accent}")
+        if v.marks:
+            delta = v.mark_delta()
+            t.append(" │ ", style=tv.get("foreground-muted", ""))
+            if delta is not None:
+                t.append(f"Δ {delta[0]:.6f} s", style=f"bold {accent}")
+                t.append(f" ({delta[1]:,} rows)")
+            else:
+                t.append(f"{len(v.marks)} mark" + ("s" if len(v.marks) > 1 else ""))
+        if self.message:
+            t.append(" │ " + self.message, style=f"bold {accent}")
+        if t != self._last_info:
+            self._last_info = t
+            self.query_one("#info", Static).update(t)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _bar(self, which: str) -> Input:
+        return self.query_one(f"#{which}", Input)
+
+    def _open_bar(self, which: str, value: str) -> None:
+        other = "filter" if which == "search" else "search"
+        self._bar(other).remove_class("shown")
+        bar = self._bar(which)
+        bar.add_class("shown")
+        bar.value = value
+        bar.cursor_position = len(value)
+        bar.focus()
+
+    def _close_bars(self) -> None:
+        for which in ("search", "filter"):
+            self._bar(which).remove_class("shown")
+        if self.view is not None:
+            self.view.focus()
+
+    def action_search(self) -> None:
+        current = self.view.search.text if self.view and self.view.search else ""
+        self._open_bar("search", current)
+
+    def action_filter(self) -> None:
+        current = str(self.view.filter) if self.view else ""
+        self._open_bar("filter", current)
+
+    def set_filter_text(self, text: str) -> Optional[str]:
+        """Apply a filter given as text (the dashboard's drill-down uses this too)."""
+        try:
+            flt = LineFilter.parse(text)
+        except ConfigError as e:
+            return str(e)
+        if self.view is not None:
+            self.view.set_filter(flt)
+        self.message = ""
+        self.update_info()
+        return None
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        err = self.set_filter_text(event.value)
+        if err:
+            self.app.notify(err, title="Filter", severity="error")
+            return
+        self._close_bars()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        text = event.value
+        self._close_bars()
+        if self.view is None:
+            return
+        if not text:
+            self.view.set_search(None)
+        else:
+            self.view.set_search(SearchPattern(text))
+            self._find(backward=False, from_cursor=True)
+        self.update_info()
+
+    def action_escape(self) -> None:
+        if any(self._bar(w).has_class("shown") for w in ("search", "filter")):
+            self._close_bars()
+            return
+        if self.view is None:
+            return
+        if self.view.search is not None:
+            self.view.set_search(None)
+        elif self.view.index is not None:
+            self.view.set_filter(LineFilter())
+        self.update_info()
+
+    def action_search_next(self) -> None:
+        self._find(backward=False)
+
+    def action_search_prev(self) -> None:
+        self._find(backward=True)
+
+    def _find(self, backward: bool, from_cursor: bool = False) -> None:
+        v = self.view
+        if v is None or v.search is None:
+            self.app.notify("nothing to search for: press / first", severity="warning")
+            return
+        seqs = v.visible_seqs()
+        start = v.cursor if from_cursor else v.cursor + (-1 if backward else 1)
+        self._search_worker(v.search, seqs, start, backward)
+
+    @work(thread=True, exclusive=True, group="search")
+    def _search_worker(
+        self, pattern: SearchPattern, seqs: Union[range, Sequence[int]], start: int, backward: bool
+    ) -> None:
+        ring = self.ftop.session.ring
+        n = len(seqs)
+        chunk = 8192
+        found: Optional[int] = None
+        if not backward:
+            pos = max(0, start)
+            while pos < n and found is None:
+                part, lines = _chunk(ring, seqs, pos, min(pos + chunk, n))
+                i = pattern.find_in(lines)
+                found = part[i] if i is not None else None
+                pos += chunk
+        else:
+            pos = min(start, n - 1)
+            while pos >= 0 and found is None:
+                lo = max(0, pos - chunk + 1)
+                part, lines = _chunk(ring, seqs, lo, pos + 1)
+                i = pattern.find_in(lines, backward=True)
+                found = part[i] if i is not None else None
+                pos = lo - 1
+        self.app.call_from_thread(self._found, found, pattern.text)
+
+    def _found(self, seq: Optional[int], text: str) -> None:
+        if seq is None or self.view is None or not self.view.jump_to_seq(seq):
+            self.message = f"'{text}' not found"
+        else:
+            self.message = ""
+        self.update_info()
+
+    def action_pause(self) -> None:
+        if self.view is None:
+            return
+        self.view.set_paused(not self.view.paused)
+        self.update_info()
+
+    def action_follow(self) -> None:
+        if self.view is not None:
+            self.view.go_end()
+            self.update_info()
+
+    def action_mark(self) -> None:
+        if self.view is not None:
+            self.view.toggle_mark()
+            self.update_info()
+
+    def action_clear_marks(self) -> None:
+        if self.view is not None:
+            self.view.clear_marks()
+            self.update_info()
+
+    def action_clear_view(self) -> None:
+        self.ftop.session.ring.clear()
+        self.view_sync()
+
+    def action_fields(self) -> None:
+        if self.view is None:
+            return
+        cur = self.view.current_record()
+        if cur is not None:
+            self.app.push_screen(FieldsDialog(cur[1]))
+
+    @on(TraceView.Opened)
+    def _opened(self, event: TraceView.Opened) -> None:
+        self.app.push_screen(FieldsDialog(event.record))
+
+    def action_save(self) -> None:
+        v = self.view
+        if v is None:
+            return
+        default = os.path.join(os.getcwd(), time.strftime("ftop-%Y%m%d-%H%M%S.txt"))
+        filtered = v.index is not None
+
+        def done(result: Optional[tuple]) -> None:  # type: ignore[type-arg]
+            if result is None:
+                return
+            path, only_view = result
+            seqs = v.visible_seqs() if only_view else None
+            self._save_worker(path, seqs)
+
+        self.app.push_screen(SaveDialog(default, filtered), done)
+
+    @work(thread=True, group="save")
+    def _save_worker(self, path: str, seqs: Optional[object]) -> None:
+        sess = self.ftop.session
+        tracer = sess.status.tracer if sess.status.tracer != "?" else "nop"
+        cpus = max(1, len(sess.status.cpu_stats) or os.cpu_count() or 1)
+        try:
+            with open(path, "w") as f:
+                n = save_lines(f, sess.ring, seqs=seqs, tracer=tracer, cpus=cpus)  # type: ignore[arg-type]
+        except OSError as e:
+            self.app.call_from_thread(
+                self.app.notify, f"cannot save {path}: {e.strerror}", severity="error"
+            )
+            return
+        self.app.call_from_thread(self.app.notify, f"saved {n:,} lines to {path}", title="Save")
+
+
+def _chunk(
+    ring: Ring, seqs: Union[range, Sequence[int]], lo: int, hi: int
+) -> Tuple[List[int], List[str]]:
+    """The sequence numbers and lines of rows lo..hi (evicted lines come back empty)."""
+    if isinstance(seqs, range):
+        first = seqs[lo]
+        lines = ring.window(first, hi - lo)
+        skipped = (hi - lo) - len(lines)
+        return list(range(first + skipped, first + hi - lo)), lines
+    part = list(seqs[lo:hi])
+    out = []
+    for s in part:
+        try:
+            out.append(ring.get(s))
+        except IndexError:
+            out.append("")
+    return part, out
+
+
+register_screen(ScreenSpec(S, "Live", "1", LiveScreen, "the trace as it streams", order=10))

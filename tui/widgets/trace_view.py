@@ -1,0 +1,558 @@
+"""The live trace view: a Line API ScrollView over the engine's ring.
+
+Only visible lines are rendered: a row maps to a sequence number in the ring
+(every line, or the ones a :class:`~ftop.engine.stream.lineview.FilteredIndex`
+accepts), ``render_line`` fetches that one line and colours it from an LRU
+cache of uncropped strips, and ``crop_extend`` does horizontal scrolling. So a
+million lines in the ring cost nothing to scroll. ``sync()`` (called once per
+refresh tick, never per batch) catches up with what arrived.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from bisect import bisect_left
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from ftop.engine.printable import printable
+from ftop.engine.stream.lineview import FilteredIndex, LineFilter, SearchPattern
+from ftop.engine.stream.parse import Record, parse_line
+from ftop.engine.stream.ring import Ring
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+__all__ = ["TraceView"]
+
+# Default context: "comm-pid [(tgid)] [cpu] flags ts: body".
+_COLS = re.compile(
+    r"^(?P<task>\s*.+?)-(?P<pid>\d+)\s+(?:\(\s*[\d-]+\)\s+)?(?P<cpu>\[\d+\])\s+"
+    r"(?:(?P<flags>[^\s\d:][^\s:]*)\s+)?(?P<ts>\d+(?:\.\d+)?):(?P<body>.*)$"
+)
+_EVENT = re.compile(r" (?P<name>[\w.$]+):(?= |$)")
+_FUNC = re.compile(r" (?P<name>[\w.$+/]+)(?: <-(?P<parent>\S+))?")
+_SYSCALL = re.compile(r" (?P<name>sys_\w+)(?=\(| -> )")
+# function_graph: "[ts |] cpu) [task-pid |] duration mark | calls".
+_GRAPH = re.compile(
+    r"^(?P<pre>\s*(?:\d+\.\d+\s+\|\s+)?)(?P<cpu>\d+\))(?P<mid>[^|]*?)"
+    r"(?P<mark>[+!#*@$])?(?P<dur>\s*[\d.]+ us\s*)?\|(?P<rest>.*)$"
+)
+_GRAPH_NAME = re.compile(r"(?P<name>[\w.$]+)(?=\()|/\* (?P<ev>[\w.$]+):|\} /\* (?P<exit>[\w.$]+)")
+_LOST = re.compile(r"^CPU:\d+ \[LOST \d+ EVENTS\]|^#{3,} CPU \d+ buffer started")
+# Latency format (wakeup*, irqsoff...): "comm-pid cpu+flags rel-us[mark]: body".
+_LAT = re.compile(
+    r"^(?P<task>\s*.{1,16}?)-(?P<pid>\d+)\s+(?P<cpu>\d+)(?P<flags>[^\s\d]\S*)\s+"
+    r"(?P<ts>\d+us)\s*(?P<mark>[+!#*@$])?\s*:(?P<body>.*)$"
+)
+
+Span = Tuple[int, int, str]
+
+
+def _columns(line: str) -> List[Span]:
+    """(start, end, component) spans for one line; gaps get the base style."""
+    if _LOST.match(line):
+        return [(0, len(line), "lost")]
+    if line.startswith("#"):
+        return [(0, len(line), "header")]
+    arrow = line.find("=> ")
+    if 0 <= arrow < 4 and not line[:arrow].strip():
+        # A stack frame (" => __schedule"): the symbol is what matters.
+        return [(arrow, arrow + 2, "flags"), (arrow + 3, len(line), "name")]
+    m = _COLS.match(line) or _LAT.match(line)
+    if m:
+        spans: List[Span] = [
+            (m.start("task"), m.end("task"), "task"),
+            (m.start("pid"), m.end("pid"), "pid"),
+            (m.start("cpu"), m.end("cpu"), "cpu"),
+        ]
+        if m.group("flags"):
+            spans.append((m.start("flags"), m.end("flags"), "flags"))
+        spans.append((m.start("ts"), m.end("ts"), "ts"))
+        if "mark" in m.re.groupindex and m.group("mark"):
+            spans.append((m.start("mark"), m.end("mark"), "mark"))
+        body_at = m.start("body")
+        body = m.group("body")
+        e = _EVENT.match(body)
+        if e:
+            spans.append((body_at + e.start("name"), body_at + e.end("name") + 1, "event"))
+            spans.append((body_at + e.end(), len(line), "fields"))
+            return spans
+        s = _SYSCALL.match(body)
+        if s:
+            spans.append((body_at + s.start("name"), body_at + s.end("name"), "event"))
+            spans.append((body_at + s.end(), len(line), "fields"))
+            return spans
+        f = _FUNC.match(body)
+        if f:
+            spans.append((body_at + f.start("name"), body_at + f.end("name"), "name"))
+            if f.group("parent"):
+                spans.append((body_at + f.start("parent") - 2, len(line), "parent"))
+        return spans
+    g = _GRAPH.match(line)
+    if g:
+        spans = [(g.start("cpu"), g.end("cpu"), "cpu")]
+        if g.group("mid").strip():
+            spans.append((g.start("mid"), g.end("mid"), "task"))
+        if g.group("mark"):
+            spans.append((g.start("mark"), g.end("mark"), "mark"))
+        if g.group("dur"):
+            spans.append((g.start("dur"), g.end("dur"), "ts"))
+        rest_at = g.start("rest")
+        n = _GRAPH_NAME.search(g.group("rest"))
+        if n:
+            which = "event" if n.group("ev") else "name"
+            grp = "ev" if n.group("ev") else "exit" if n.group("exit") else "name"
+            spans.append((rest_at + n.start(grp), rest_at + n.end(grp), which))
+        return spans
+    return []
+
+
+def _segments(
+    text: str, spans: Sequence[Span], styles: Dict[str, Style], hits: Sequence[Tuple[int, int]]
+) -> List[Segment]:
+    """Segments for ``text``: column styles, with search hits on top."""
+    base = styles["base"]
+    if not hits:
+        # The common case: spans are sorted and do not overlap; fill the gaps.
+        out: List[Segment] = []
+        pos = 0
+        for a, b, kind in spans:
+            if a > pos:
+                out.append(Segment(text[pos:a], base))
+            if b > a:
+                out.append(Segment(text[a:b], styles[kind]))
+            pos = max(pos, b)
+        if pos < len(text):
+            out.append(Segment(text[pos:], base))
+        return out
+    cuts = {0, len(text)}
+    for a, b, _ in spans:
+        cuts.add(a)
+        cuts.add(b)
+    for a, b in hits:
+        cuts.add(a)
+        cuts.add(b)
+    points = sorted(c for c in cuts if 0 <= c <= len(text))
+    out = []
+    si = 0
+    for a, b in zip(points, points[1:]):
+        if a >= b:
+            continue
+        while si < len(spans) and spans[si][1] <= a:
+            si += 1
+        style = base
+        if si < len(spans) and spans[si][0] <= a < spans[si][1]:
+            style = styles[spans[si][2]]
+        if any(x <= a < y for x, y in hits):
+            style = style + styles["search"]
+        out.append(Segment(text[a:b], style))
+    return out
+
+
+class TraceView(ScrollView, can_focus=True):
+    """Rows of the ring (all or filtered), with follow mode, cursor, marks and search."""
+
+    COMPONENT_CLASSES = {
+        "trace--task",
+        "trace--pid",
+        "trace--cpu",
+        "trace--flags",
+        "trace--ts",
+        "trace--name",
+        "trace--event",
+        "trace--parent",
+        "trace--fields",
+        "trace--lost",
+        "trace--header",
+        "trace--mark",
+        "trace--search",
+        "trace--cursor",
+        "trace--marked",
+    }
+
+    DEFAULT_CSS = """
+    TraceView {
+        background: $background;
+        color: $foreground;
+        scrollbar-size-vertical: 1;
+        scrollbar-size-horizontal: 0;
+    }
+    TraceView > .trace--task { color: $trace-task; }
+    TraceView > .trace--pid { color: $trace-pid; }
+    TraceView > .trace--cpu { color: $trace-cpu; }
+    TraceView > .trace--flags { color: $trace-flags; }
+    TraceView > .trace--ts { color: $trace-ts; }
+    TraceView > .trace--name { color: $trace-name; text-style: bold; }
+    TraceView > .trace--event { color: $trace-event; text-style: bold; }
+    TraceView > .trace--parent { color: $trace-parent; }
+    TraceView > .trace--fields { color: $trace-fields; }
+    TraceView > .trace--lost { color: $trace-lost; text-style: bold reverse; }
+    TraceView > .trace--header { color: $foreground-muted; }
+    TraceView > .trace--mark { color: $trace-mark; text-style: bold; }
+    TraceView > .trace--search { background: $trace-search; color: $background; text-style: bold; }
+    TraceView > .trace--cursor { background: $trace-cursor; }
+    TraceView > .trace--marked { background: $trace-marked; }
+    """
+
+    class Opened(Message):
+        """Enter on a line: show its parsed fields."""
+
+        def __init__(self, record: Record, seq: int) -> None:
+            super().__init__()
+            self.record = record
+            self.seq = seq
+
+    def __init__(self, ring: Ring, *, id: Optional[str] = None) -> None:
+        super().__init__(id=id)
+        self.ring = ring
+        self.index: Optional[FilteredIndex] = None
+        self.filter = LineFilter()
+        self.follow = True
+        self.paused = False
+        self.end_seq = ring.next_seq
+        self.base = ring.first_seq
+        self.cursor = 0
+        self.marks: List[int] = []
+        self.search: Optional[SearchPattern] = None
+        self.new_lines = 0
+        self.refreshes = 0
+        self.frames = 0  # times the view's first line was painted (a bench counts these)
+        self.filter_budget = 30_000
+        self._rows = 0
+        self._width = 80
+        self._programmatic = False
+        self._cache: LRUCache[Tuple[int, int], Strip] = LRUCache(2048)
+        self._gen = 0
+        self._styles: Optional[Dict[str, Style]] = None
+
+    # -- rows ------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> int:
+        return self._rows
+
+    def seq_at(self, row: int) -> Optional[int]:
+        if row < 0 or row >= self._rows:
+            return None
+        if self.index is None:
+            return self.base + row
+        return self.index.seqs[row]
+
+    def row_of(self, seq: int) -> Optional[int]:
+        """The row showing ``seq``, or (filtered) the first row after it."""
+        if self.index is None:
+            row = seq - self.base
+            return row if 0 <= row < self._rows else None
+        i = bisect_left(self.index.seqs, seq)
+        return i if i < self._rows else None
+
+    def visible_seqs(self) -> Union[range, array]:  # type: ignore[type-arg]
+        """A copy of the sequence numbers shown (for saving and searching off-thread)."""
+        if self.index is None:
+            return range(self.base, self.base + self._rows)
+        return array("q", self.index.seqs[: self._rows])
+
+    # -- catching up -------------------------------------------------------------------
+
+    def sync(self) -> bool:
+        """Catch up with the ring; returns True if anything on screen may have changed."""
+        ring = self.ring
+        old_rows = self._rows
+        old_end = self.end_seq
+        if not self.paused:
+            self.end_seq = ring.next_seq
+        shift = 0
+        if self.index is None:
+            first = ring.first_seq
+            if first > self.base:
+                shift = first - self.base
+                self.base = first
+            rows = max(0, self.end_seq - self.base)
+        else:
+            _, shift = self.index.update(upto=self.end_seq, budget=self.filter_budget)
+            rows = len(self.index)
+        self._rows = rows
+        arrived = ring.next_seq - old_end if self.paused else self.end_seq - old_end
+        if shift:
+            self.cursor = max(0, self.cursor - shift)
+        if self.follow and not self.paused:
+            self.cursor = max(0, rows - 1)
+            self.new_lines = 0
+        else:
+            self.new_lines += max(0, arrived if self.paused else rows - old_rows + shift)
+            if self.paused:
+                self.new_lines = ring.next_seq - self.end_seq
+        changed = rows != old_rows or shift != 0 or (self.index is not None and arrived > 0)
+        if changed:
+            self._apply_size(shift)
+        return changed
+
+    def _apply_size(self, shift: int = 0) -> None:
+        height = self.scrollable_content_region.height or self.size.height
+        self.virtual_size = Size(self._width, self._rows)
+        self._programmatic = True
+        try:
+            if self.follow and not self.paused:
+                y = max(0, self._rows - height)
+            else:
+                y = max(0, int(self.scroll_y) - shift)
+            self.scroll_to(y=y, animate=False, immediate=True)
+        finally:
+            self._programmatic = False
+        self.refreshes += 1
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The height decides where "the end" is when following.
+        self._apply_size()
+        if not self.follow:
+            self.scroll_to_cursor()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if not self._programmatic and new_value < old_value and self.follow:
+            # The user scrolled up: stop following (End returns).
+            self.follow = False
+            self.new_lines = 0
+
+    # -- state changes ---------------------------------------------------------------------
+
+    def set_filter(self, flt: LineFilter) -> None:
+        keep = self.seq_at(self.cursor)
+        self.filter = flt
+        self.index = None if flt.is_empty() else FilteredIndex(flt, self.ring)
+        self._rows = 0
+        self.base = self.ring.first_seq
+        self.new_lines = 0
+        self.sync()
+        if self.index is None:
+            self._rows = max(0, self.end_seq - self.base)
+        if not self.follow and keep is not None:
+            row = self.row_of(keep)
+            self.cursor = row if row is not None else max(0, self._rows - 1)
+        elif self.follow:
+            self.cursor = max(0, self._rows - 1)
+        self._apply_size()
+        self.scroll_to_cursor()
+
+    def set_search(self, pattern: Optional[SearchPattern]) -> None:
+        self.search = pattern
+        self._gen += 1
+        self.refresh()
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        if not paused:
+            self.new_lines = 0
+        self.sync()
+        self.refresh()
+
+    def go_end(self) -> None:
+        """End: follow again (and stop pausing the display)."""
+        self.follow = True
+        self.paused = False
+        self.new_lines = 0
+        self.sync()
+        self.cursor = max(0, self._rows - 1)
+        self._apply_size()
+
+    def go_home(self) -> None:
+        self.follow = False
+        self.cursor = 0
+        self.scroll_to_cursor()
+
+    def move_cursor(self, delta: int) -> None:
+        if self._rows == 0:
+            return
+        target = max(0, min(self._rows - 1, self.cursor + delta))
+        if delta < 0 or target < self._rows - 1:
+            self.follow = False
+        self.cursor = target
+        self.scroll_to_cursor()
+
+    def jump_to_seq(self, seq: int) -> bool:
+        row = self.row_of(seq)
+        if row is None:
+            return False
+        self.follow = False
+        self.cursor = row
+        self.scroll_to_cursor(center=True)
+        return True
+
+    def scroll_to_cursor(self, center: bool = False) -> None:
+        height = self.scrollable_content_region.height or self.size.height or 1
+        top = int(self.scroll_y)
+        if center and not (top <= self.cursor < top + height):
+            top = max(0, self.cursor - height // 2)
+        elif self.cursor < top:
+            top = self.cursor
+        elif self.cursor >= top + height:
+            top = self.cursor - height + 1
+        self._programmatic = True
+        try:
+            self.scroll_to(y=top, animate=False, immediate=True)
+        finally:
+            self._programmatic = False
+        self.refresh()
+
+    def toggle_mark(self) -> Optional[int]:
+        seq = self.seq_at(self.cursor)
+        if seq is None:
+            return None
+        if seq in self.marks:
+            self.marks.remove(seq)
+        else:
+            self.marks.append(seq)
+            del self.marks[:-2]
+        self.refresh()
+        return seq
+
+    def clear_marks(self) -> None:
+        self.marks.clear()
+        self.refresh()
+
+    def mark_delta(self) -> Optional[Tuple[float, int]]:
+        """(seconds, rows apart) between the two marks, if both are still held."""
+        if len(self.marks) != 2:
+            return None
+        recs = []
+        for seq in self.marks:
+            try:
+                recs.append(parse_line(self.ring.get(seq)))
+            except IndexError:
+                return None
+        if recs[0].ts is None or recs[1].ts is None:
+            return None
+        a, b = sorted(self.marks)
+        ra, rb = self.row_of(a), self.row_of(b)
+        apart = (rb - ra) if ra is not None and rb is not None else abs(b - a)
+        return abs(recs[1].ts - recs[0].ts), apart
+
+    def current_record(self) -> Optional[Tuple[int, Record]]:
+        seq = self.seq_at(self.cursor)
+        if seq is None:
+            return None
+        try:
+            return seq, parse_line(self.ring.get(seq))
+        except IndexError:
+            return None
+
+    def scroll_horizontal(self, delta: int) -> None:
+        x = max(0, min(int(self.scroll_x) + delta, max(0, self._width - self.size.width)))
+        self.scroll_to(x=x, animate=False, immediate=True)
+        self.refresh()
+
+    # -- input --------------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        height = max(1, (self.scrollable_content_region.height or 1) - 1)
+        moves = {
+            "up": -1,
+            "k": -1,
+            "down": 1,
+            "j": 1,
+            "pageup": -height,
+            "pagedown": height,
+        }
+        if event.key in moves:
+            event.stop()
+            event.prevent_default()
+            self.move_cursor(moves[event.key])
+        elif event.key in ("home", "g"):
+            event.stop()
+            self.go_home()
+        elif event.key in ("end", "G"):
+            event.stop()
+            self.go_end()
+        elif event.key == "left":
+            event.stop()
+            self.scroll_horizontal(-8)
+        elif event.key == "right":
+            event.stop()
+            self.scroll_horizontal(8)
+        elif event.key == "enter":
+            event.stop()
+            cur = self.current_record()
+            if cur is not None:
+                self.post_message(self.Opened(cur[1], cur[0]))
+
+    def on_click(self, event: events.Click) -> None:
+        row = int(self.scroll_y) + event.y
+        if 0 <= row < self._rows:
+            self.follow = False
+            self.cursor = row
+            self.refresh()
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        # Scrolling back down to the bottom resumes following, as in a pager.
+        if not self.follow and int(self.scroll_y) >= int(self.max_scroll_y):
+            self.go_end()
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        self._gen += 1
+        self._cache.clear()
+
+    def _get_styles(self) -> Dict[str, Style]:
+        if self._styles is None:
+            base = self.rich_style
+            st = {"base": base}
+            for cls in self.COMPONENT_CLASSES:
+                part = self.get_component_rich_style(cls, partial=True)
+                # Highlights go on top of a line's own colours; columns on the base.
+                overlay = cls in ("trace--search", "trace--cursor", "trace--marked")
+                st[cls.split("--", 1)[1]] = part if overlay else base + part
+            self._styles = st
+        return self._styles
+
+    def _strip(self, seq: int, line: str) -> Strip:
+        key = (seq, self._gen)
+        strip = self._cache.get(key)
+        if strip is None:
+            # Task names and event fields are anyone's text: escapes made visible
+            # before anything is measured (tui/printable.py).
+            text = printable(line)
+            hits = self.search.spans(text) if self.search is not None else []
+            segs = _segments(text, _columns(text), self._get_styles(), hits)
+            # Trace text is ASCII but for the odd comm: count cells only when needed.
+            strip = Strip(segs, len(text) if text.isascii() else None)
+            self._cache.set(key, strip)
+            if strip.cell_length > self._width:
+                self._width = strip.cell_length
+                self.virtual_size = Size(self._width, self._rows)
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        if y == 0:
+            self.frames += 1
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        row = scroll_y + y
+        seq = self.seq_at(row)
+        style = self.rich_style
+        if seq is None:
+            return Strip.blank(width, style)
+        try:
+            line = self.ring.get(seq)
+        except IndexError:
+            return Strip.blank(width, style)
+        strip = self._strip(seq, line).crop_extend(scroll_x, scroll_x + width, style)
+        if row == self.cursor and (not self.follow or self.has_focus):
+            strip = _overlay(strip, self._get_styles()["cursor"])
+        elif seq in self.marks:
+            strip = _overlay(strip, self._get_styles()["marked"])
+        return strip
+
+
+def _overlay(strip: Strip, style: Style) -> Strip:
+    """The strip with ``style`` applied over its segments' own styles (a row highlight)."""
+    return Strip(Segment.apply_style(list(strip), post_style=style), strip.cell_length)
