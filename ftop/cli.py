@@ -411,8 +411,8 @@ def cmd_stream(ns: argparse.Namespace) -> int:
     finally:
         report = sess.restore()
         if report is not None and not report.ok:
-            for e in report.errors:
-                _say(f"ftop: restore: {e}", sys.stderr)
+            for err in report.errors:
+                _say(f"ftop: restore: {err}", sys.stderr)
     if ns.json:
         _say(
             f"ftop: {printer.lines} lines, {printer.unparsed} not parsed (kept raw)",
@@ -465,8 +465,8 @@ def cmd_reset(ns: argparse.Namespace) -> int:
             _say("ftop: nothing changed")
             return 1
     report = reset_to_defaults(tfs)
-    for e in report.errors:
-        _say(f"ftop: reset: {e}", sys.stderr)
+    for err in report.errors:
+        _say(f"ftop: reset: {err}", sys.stderr)
     _say(f"ftop: reset {tfs.path} ({len(report.writes)} writes)")
     if ns.instance is None:
         # A dead ftop's journal (one whose restore the kernel refused in part) would

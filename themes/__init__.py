@@ -165,5 +165,5 @@ def pick_theme(
     if env.get("NO_COLOR") is not None:
         return "mono"
     if saved in THEMES:
-        return saved  # type: ignore[return-value]
+        return saved
     return DEFAULT

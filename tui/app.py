@@ -1,7 +1,7 @@
 """The ftop application: the shell around the registered screens, and ``run()`` for the CLI.
 
-The app drives one session-like backend (a live :class:`Session`, the demo's
-:class:`DemoSession` or a saved trace's :class:`FileSession`): a worker thread
+The app drives one :class:`~ftop.engine.backend.Backend` (a live :class:`Session`, the
+demo's :class:`DemoSession` or a saved trace's :class:`FileSession`): a worker thread
 polls it (the next poll is scheduled only after the last one finished), the
 trace_pipe reader's listener only sets a flag, and a refresh tick turns that
 flag into one ``tick_signal`` per interval. Every change goes through the
@@ -25,10 +25,15 @@ import sys
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from types import FrameType
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
+from ftop.engine.backend import Backend
 from ftop.engine.control.config import TraceConfig
+from ftop.engine.control.session import Status
+from ftop.engine.control.state import RestoreReport
 from ftop.engine.errors import FtopError, TracefsNotFound
 from ftop.themes import THEMES, pick_theme
 from ftop.tui.registry import APP_SCOPE, SCREENS, bindings_for, command, load_screens
@@ -39,11 +44,13 @@ from ftop.tui.widgets.base import StatusInfo
 from ftop.tui.widgets.printable import install_render_guard, printable
 from textual import events, work
 from textual.app import App
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Input
 from textual.worker import get_current_worker
 
-__all__ = ["FtopApp", "build_app", "run"]
+__all__ = ["FtopApp", "OpenedBackend", "build_app", "open_backend", "run"]
 
 # The reader thread shares the GIL with the event loop, and parsing one batch is
 # one long C call (regex over the batch) that holds it: smaller batches than the
@@ -85,7 +92,7 @@ class FtopApp(App[Any]):
 
     def __init__(
         self,
-        session: Any = None,
+        session: Optional[Backend] = None,
         kind: str = "live",
         label: str = "",
         theme: str = "dark",
@@ -104,7 +111,8 @@ class FtopApp(App[Any]):
         install_render_guard()
         for t in THEMES.values():
             self.register_theme(t)
-        self.session = session
+        # None: tracing is unavailable (only the UnavailableScreen is shown).
+        self.session: Optional[Backend] = session
         self.kind = kind
         self.label = label
         self.initial_theme = theme
@@ -115,9 +123,10 @@ class FtopApp(App[Any]):
         self.refresh_interval = refresh_interval
         self.first_screen = first_screen
         self.want_foreign = detect_foreign
-        self.release = release or getattr(session, "kernel_release", None) or platform.release()
-        self.clock: Callable[[], float] = getattr(session, "clock", time.time)
-        self.frozen = bool(session is not None and getattr(session, "realtime", True) is False)
+        src_release = session.kernel_release if session is not None else None
+        self.release = release or src_release or platform.release()
+        self.clock: Callable[[], float] = session.clock if session is not None else time.time
+        self.frozen = session is not None and not session.realtime
         self.status_signal: Signal[StatusInfo] = Signal(self, "status")
         self.tick_signal: Signal[None] = Signal(self, "tick")
         self.status_info: Optional[StatusInfo] = None
@@ -131,15 +140,26 @@ class FtopApp(App[Any]):
         self._last_lifetime: Optional[int] = None
         self._last_clock: Optional[float] = None
         self._quitting = False
-        self.restore_report: Any = None
+        self.restore_report: Optional[RestoreReport] = None
         self.restore_error: Optional[str] = None
+
+    @property
+    def backend(self) -> Backend:
+        """The trace source, for the screens (which exist only when there is one).
+
+        Raises:
+            FtopError: tracing is unavailable (the app shows only the UnavailableScreen).
+        """
+        if self.session is None:
+            raise FtopError("no trace source: tracing is unavailable")
+        return self.session
 
     def notify(
         self,
         message: str,
         *,
         title: str = "",
-        severity: Any = "information",
+        severity: SeverityLevel = "information",
         timeout: Optional[float] = None,
         markup: bool = False,
     ) -> None:
@@ -174,11 +194,11 @@ class FtopApp(App[Any]):
         if self.first_frame_at is not None:
             return
         self.first_frame_at = time.monotonic()
+        sess = self.backend
         try:
-            if isinstance(getattr(self.session, "batch_bytes", None), int):
-                # Live sessions read trace_pipe; file and test sessions have no reader.
-                self.session.batch_bytes = min(self.session.batch_bytes, UI_BATCH_BYTES)
-            self.session.start_stream()  # idempotent: tests and run() may have started it
+            # Live sessions read trace_pipe; a saved file has no reader (a no-op there).
+            sess.limit_batch_bytes(UI_BATCH_BYTES)
+            sess.start_stream()  # idempotent: tests and run() may have started it
         except FtopError as e:
             self.notify(f"cannot stream trace_pipe: {e}", severity="error", timeout=10)
         if self.want_foreign:
@@ -191,7 +211,7 @@ class FtopApp(App[Any]):
 
     # -- streaming and polling ------------------------------------------------------------
 
-    def _on_lines(self, lines: Any) -> None:
+    def _on_lines(self, lines: Sequence[str]) -> None:
         """Runs on the reader thread, per batch: only set a flag (the tick coalesces)."""
         self._dirty.set()
 
@@ -204,7 +224,7 @@ class FtopApp(App[Any]):
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll_loop(self) -> None:
         worker = get_current_worker()
-        sess = self.session
+        sess = self.backend
         while not worker.is_cancelled and not self._stopping.is_set():
             err: Optional[str] = None
             try:
@@ -213,8 +233,8 @@ class FtopApp(App[Any]):
                 st, err = sess.status, str(e).splitlines()[0]
             except OSError as e:
                 st, err = sess.status, f"poll: {e}"
-            reader = getattr(sess, "reader", None)
-            if reader is not None and getattr(reader, "error", None) is not None:
+            reader = sess.reader
+            if reader is not None and reader.error is not None:
                 err = f"trace_pipe: {reader.error}"
             try:
                 self.call_from_thread(self._publish, st, err)
@@ -227,13 +247,14 @@ class FtopApp(App[Any]):
         """Poll at once (after a change) instead of waiting for the next interval."""
         self._poll_wake.set()
 
-    def _publish(self, status: Any, err: Optional[str]) -> None:
+    def _publish(self, status: Status, err: Optional[str]) -> None:
         now = self.clock()
-        snap = self.session.aggregates.snapshot(now, top_n=200)
-        series = getattr(self.session, "rate_series", None)
+        sess = self.backend
+        snap = sess.aggregates.snapshot(now, top_n=200)
+        series = sess.rate_series()
         if series is not None:
             self.rate_history.clear()
-            self.rate_history.extend(series()[-120:])
+            self.rate_history.extend(series[-120:])
         elif not self.rate_history:
             self.rate_history.extend(x / snap.bucket_s for x in snap.series[:-1])
         elif (
@@ -252,7 +273,7 @@ class FtopApp(App[Any]):
     @work(thread=True, group="foreign", exit_on_error=False)
     def _detect_foreign(self) -> None:
         try:
-            notes = self.session.detect_foreign()
+            notes = self.backend.detect_foreign()
         except FtopError:
             return
         if notes:
@@ -285,13 +306,14 @@ class FtopApp(App[Any]):
         self.exit()
 
     def action_toggle_tracing(self) -> None:
-        if self.session is None:
+        sess = self.session
+        if sess is None:
             return
         on = self.status_info.status.tracing_on if self.status_info else True
-        self._change(lambda: self.session.set_tracing_on(not on), "tracing_on")
+        self._change(lambda: sess.set_tracing_on(not on), "tracing_on")
 
     def action_set_tracer(self, name: str) -> None:
-        self._change(lambda: self.session.set_tracer(name), f"tracer {name}")
+        self._change(lambda: self.backend.set_tracer(name), f"tracer {name}")
 
     @work(thread=True, group="change", exit_on_error=False)
     def _change(self, fn: Callable[[], None], what: str) -> None:
@@ -322,22 +344,24 @@ class FtopApp(App[Any]):
         return list(THEMES)
 
     def tracer_names(self) -> List[str]:
-        caps = getattr(self.session, "caps", None)
-        if caps is None or self.kind == "file":
+        if self.session is None or self.kind == "file":
             return []
+        caps = self.session.caps
         return [t for t in caps.tracers if caps.tracer_refusal(t) is None]
 
     def filter_live(self, text: str) -> None:
         """Show the live screen narrowed by ``text`` (the dashboard's drill-down)."""
+        # Imported here: load_screens() imports the screens after the app's commands.
+        from ftop.tui.screens.live import LiveScreen
+
         self.switch_mode("live")
         screen = self.screen
-        setter = getattr(screen, "set_filter_text", None)
-        if setter is not None:
-            err = setter(text)
+        if isinstance(screen, LiveScreen):
+            err = screen.set_filter_text(text)
             if err:
                 self.notify(err, severity="error")
 
-    def live_screen(self) -> Any:
+    def live_screen(self) -> Optional[Screen[Any]]:
         stack = self._screen_stacks.get("live")
         return stack[0] if stack else None
 
@@ -345,35 +369,46 @@ class FtopApp(App[Any]):
 # -- building and running -------------------------------------------------------------------
 
 
+@dataclass
+class OpenedBackend:
+    """What :func:`open_backend` found.
+
+    Attributes:
+        session: the trace source; None when tracing is unavailable.
+        kind: ``"live"``, ``"demo"`` or ``"file"``.
+        label: tracefs path (and instance), demo or file name.
+        error: why tracing is unavailable (shown by the UnavailableScreen).
+        notes: shown once the app is up.
+        fatal: a message to print and exit 2 with (nothing was left changed).
+        detected: what others set was already reported (in ``notes``).
+    """
+
+    session: Optional[Backend] = None
+    kind: str = "live"
+    label: str = ""
+    error: Optional[str] = None
+    notes: List[str] = field(default_factory=list)
+    fatal: Optional[str] = None
+    detected: bool = False
+
+
 def open_backend(
     ns: argparse.Namespace, cfg: TraceConfig, journal_dir: Optional[Path] = None
-) -> Dict[str, Any]:
-    """The session for the command line: demo, saved file or this machine's tracefs.
-
-    Returns a dict with ``session`` (None when tracing is unavailable), ``kind``,
-    ``label``, ``error``, ``notes`` and ``fatal`` (a message to print and exit 2).
-    """
-    out: Dict[str, Any] = {
-        "session": None,
-        "kind": "live",
-        "label": "",
-        "error": None,
-        "notes": [],
-        "fatal": None,
-        "detected": False,
-    }
+) -> OpenedBackend:
+    """The session for the command line: demo, saved file or this machine's tracefs."""
+    out = OpenedBackend()
     source = getattr(ns, "file", None) or getattr(ns, "input", None)
     if getattr(ns, "demo", False):
         from ftop.engine.demo.session import open_demo
 
-        sess = open_demo(realtime=True)
-        out.update(session=sess, kind="demo", label=sess.label)
+        demo = open_demo(realtime=True)
+        out.session, out.kind, out.label = demo, "demo", demo.label
         if not cfg.is_empty():
             try:
-                sess.apply_config(cfg)
+                demo.apply_config(cfg)
             except FtopError as e:
-                sess.restore()
-                out.update(session=None, fatal=str(e))
+                demo.restore()
+                out.session, out.fatal = None, str(e)
         return out
     if source:
         from ftop.engine.stream.offline import FileSession
@@ -381,14 +416,14 @@ def open_backend(
         try:
             fs = FileSession(source)
         except FtopError as e:
-            out["fatal"] = str(e)
+            out.fatal = str(e)
             return out
-        out.update(session=fs, kind="file", label=str(source))
+        out.session, out.kind, out.label = fs, "file", str(source)
         return out
     from ftop.engine.control.session import Session
 
     if os.geteuid() != 0:
-        out["error"] = "Reading and changing tracefs needs root, and ftop is not running as root."
+        out.error = "Reading and changing tracefs needs root, and ftop is not running as root."
         return out
     try:
         sess = Session.open(
@@ -399,32 +434,32 @@ def open_backend(
         )
         sess.tfs.read("tracing_on")
     except TracefsNotFound as e:
-        out["error"] = str(e)
+        out.error = str(e)
         return out
     except FtopError as e:
-        out["error"] = str(e)
+        out.error = str(e)
         return out
     label = str(sess.tfs.root) + (f" [{sess.tfs.instance}]" if sess.tfs.instance else "")
-    out.update(session=sess, label=label)
+    out.session, out.label = sess, label
     for rec in sess.recover():
-        out["notes"].append(
+        out.notes.append(
             f"restored the state left by ftop pid {rec.journal.pid} ({len(rec.report.writes)} writes)"
         )
         for err in rec.report.errors:
-            out["notes"].append(f"could not put back: {err} (journal kept: `ftop restore` retries)")
+            out.notes.append(f"could not put back: {err} (journal kept: `ftop restore` retries)")
     if not cfg.is_empty():
         # What others set is noted before our own changes, as `ftop stream` does.
-        out["detected"] = True
+        out.detected = True
         for note in sess.detect_foreign():
-            out["notes"].append(f"already set before ftop (left alone, restored on exit): {note}")
+            out.notes.append(f"already set before ftop (left alone, restored on exit): {note}")
         try:
             sess.apply_config(cfg)
         except FtopError as e:
             sess.restore()
-            out.update(session=None, fatal=str(e))
+            out.session, out.fatal = None, str(e)
             return out
     if sess.caps.function_tracing is False:
-        out["notes"].append(f"function tracing is not available here: {sess.caps.function_refusal}")
+        out.notes.append(f"function tracing is not available here: {sess.caps.function_refusal}")
     return out
 
 
@@ -447,25 +482,25 @@ def build_app(
     except KeyError as e:
         raise FtopError(str(e.args[0])) from None
     b = open_backend(ns, cfg, journal_dir)
-    if b["fatal"]:
-        raise FtopError(b["fatal"])
-    sess = b["session"]
+    if b.fatal:
+        raise FtopError(b.fatal)
+    sess = b.session
     if sess is not None:
         # The stream starts after the first frame (FtopApp._first_frame).
         try:
             # Polled once before the app runs, so the first frame shows the real status.
             sess.poll()
         except FtopError as e:
-            b["notes"].append(f"cannot read the status: {e}")
+            b.notes.append(f"cannot read the status: {e}")
     return FtopApp(
         sess,
-        kind=b["kind"],
-        label=b["label"],
+        kind=b.kind,
+        label=b.label,
         theme=theme,
         settings=settings,
-        error=b["error"],
-        notes=b["notes"],
-        detect_foreign=b["kind"] == "live" and not b["detected"],
+        error=b.error,
+        notes=b.notes,
+        detect_foreign=b.kind == "live" and not b.detected,
     )
 
 
@@ -477,7 +512,7 @@ def _install_exit_handlers(app: FtopApp) -> Tuple[Callable[[], None], Callable[[
     restoring = threading.Event()
     previous: Dict[int, Any] = {}
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: Optional[FrameType]) -> None:
         sess = app.session
         if restoring.is_set():
             return  # the main path is already restoring; let it finish

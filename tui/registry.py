@@ -18,7 +18,7 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -118,7 +118,7 @@ def commands_for(scope: str) -> List[Command]:
     return [c for c in COMMANDS.values() if c.scope == scope]
 
 
-def bindings_for(scope: str) -> List[Binding]:
+def bindings_for(scope: str) -> List[BindingType]:
     """The Textual bindings of one scope, for a class's ``BINDINGS``."""
     return [c.binding() for c in commands_for(scope)]
 
@@ -139,7 +139,7 @@ class ScreenSpec:
     id: str
     title: str
     key: str
-    factory: Callable[[], Screen]  # type: ignore[type-arg]
+    factory: Callable[[], Screen[None]]
     help: str
     order: int = 50
 

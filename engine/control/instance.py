@@ -11,15 +11,16 @@ an instance): :attr:`InstanceInfo.tracers` is the kernel's own list for it.
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Optional
 
+from ftop.engine.backend import tracefs_of
 from ftop.engine.control.config import validate_instance_name
 from ftop.engine.control.tracefs import Tracefs, list_dir
 from ftop.engine.errors import ConfigError, TracefsError
 
 if TYPE_CHECKING:
+    from ftop.engine.backend import Backend
     from ftop.engine.control.session import Session
 
 __all__ = ["InstanceInfo", "list_instances", "remove_instance", "use_instance"]
@@ -74,27 +75,28 @@ def use_instance(session: Session, name: Optional[str]) -> None:
     session.use_instance(name)
 
 
-def remove_instance(session: Session, name: str) -> None:
+def remove_instance(session: Backend, name: str) -> None:
     """Remove instance ``name`` now (its buffer is lost; the restore will not bring it back).
 
     If the session works in it, the session moves to the top level first. The
     instance is quieted first (tracing off, tracer nop, events off): a busy
     instance refuses rmdir with EBUSY.
+
+    Raises:
+        NoTracefs: the source is a saved trace.
     """
     validate_instance_name(name)
-    top = session.top
+    tfs = tracefs_of(session)
+    top = tfs.top()
     if not (top.path / "instances" / name).is_dir():
         raise ConfigError(f"no instance named '{name}'")
-    if session.tfs.instance == name:
+    if tfs.instance == name:
         session.use_instance(None)
     sub = top.sub(name)
     for rel, val in (("tracing_on", "0"), ("current_tracer", "nop"), ("events/enable", "0")):
         with contextlib.suppress(TracefsError):
             sub.write(rel, val)
-    try:
-        os.rmdir(top.path / "instances" / name)
-    except OSError as e:
-        raise top._error(f"instances/{name}", "write", e, "rmdir", []) from None
+    top.remove_instance(name)
     j = session.journal
     if j is not None and name in j.created_instances:
         j.created_instances.remove(name)

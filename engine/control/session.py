@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import signal
 import threading
 import time
@@ -97,7 +96,14 @@ class Session:
         keep: leave the configuration in place on exit (``--keep``).
         journal_dir: where journals go (default ``/run/ftop``).
         ring: the ring the stream goes into.
+
+    It is a :class:`~ftop.engine.backend.Backend` (``kind`` "live").
     """
+
+    kind = "live"
+    read_only = False
+    # The clock moves (only the demo can freeze it).
+    realtime = True
 
     def __init__(
         self,
@@ -122,6 +128,9 @@ class Session:
         self.keep_ring = True
         # Bytes the reader gathers before handing a batch over (see TracePipeReader).
         self.batch_bytes = BATCH_BYTES
+        self.label = str(tfs.root)
+        # None: this machine's kernel (a viewer shows platform.release()).
+        self.kernel_release: Optional[str] = None
         self._lock = threading.RLock()
         self._restored = False
         self._prev_handlers: Dict[int, object] = {}
@@ -185,34 +194,46 @@ class Session:
             return self.journal
 
     def use_instance(self, name: Optional[str]) -> None:
-        """Work in instance ``name`` (created, journaled, if it does not exist)."""
-        was_streaming = self.reader is not None and self.reader.running
-        self.stop_stream()
-        if name is None:
-            self.tfs = self.top
-        else:
+        """Work in instance ``name`` (created, journaled, if it does not exist).
+
+        Under the restore's lock, like :meth:`apply`: a quit while the reader
+        restarts waits for it instead of racing it, and no switch starts after it.
+        """
+        if name is not None:
             validate_instance_name(name)
-            if name not in list_dir(self.top, "instances"):
-                j = self.ensure_journal()
-                j.created_instances.append(name)
-                j.save()
-                try:
-                    os.mkdir(self.top.root / "instances" / name)
-                except OSError as e:
-                    j.created_instances.remove(name)
+        with self._lock:
+            if self._restored:
+                raise FtopError("tracing was already put back as it was: nothing changed")
+            was_streaming = self.reader is not None and self.reader.running
+            self.stop_stream()
+            if name is None:
+                self.tfs = self.top
+            else:
+                if name not in list_dir(self.top, "instances"):
+                    j = self.ensure_journal()
+                    j.created_instances.append(name)
                     j.save()
-                    raise self.top._error(f"instances/{name}", "write", e, "mkdir", []) from None
-            self.tfs = self.top.sub(name)
-            if self.journal is not None:
-                self.ensure_journal()
-        self.caps = probe(self.tfs)
-        if was_streaming:
-            self.start_stream()
+                    try:
+                        self.top.make_instance(name)
+                    except TracefsError:
+                        j.created_instances.remove(name)
+                        j.save()
+                        raise
+                self.tfs = self.top.sub(name)
+                if self.journal is not None:
+                    self.ensure_journal()
+            self.caps = probe(self.tfs)
+            if was_streaming:
+                self.start_stream()
 
     # -- changing ---------------------------------------------------------------
 
     def apply(self, changes: List[Change]) -> TransactionResult:
-        """Apply changes as one transaction (journal first; reader paused for the tracer)."""
+        """Apply changes as one transaction (journal first; reader paused for the tracer).
+
+        One transaction at a time, for every caller (each screen's worker, the CLI):
+        the session's lock serialises them, and a restore waits for the one in flight.
+        """
         if not changes:
             return TransactionResult()
         # Under the restore's lock: a quit while a change is under way (a UI worker)
@@ -296,6 +317,14 @@ class Session:
 
     # -- reading ----------------------------------------------------------------------
 
+    def clock(self) -> float:
+        """Now, for the aggregates' windows: wall-clock time."""
+        return time.time()
+
+    def rate_series(self) -> Optional[List[float]]:
+        """None: the rate is measured as the stream goes (only a saved trace has a series)."""
+        return None
+
     def read(self, rel: str) -> str:
         return self.tfs.read(rel)
 
@@ -360,7 +389,11 @@ class Session:
             self.reader.start()
         except OSError as e:
             self.reader = None
-            raise self.tfs._error("trace_pipe", "read", e, None, []) from None
+            raise self.tfs.refusal("trace_pipe", "read", e, None, []) from None
+
+    def limit_batch_bytes(self, limit: int) -> None:
+        """Batches of at most ``limit`` bytes from the next reader on (a UI's lag stays low)."""
+        self.batch_bytes = min(self.batch_bytes, limit)
 
     def _on_bytes(self, data: bytes) -> None:
         for fn in self.byte_listeners:

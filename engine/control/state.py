@@ -5,18 +5,21 @@ A :class:`State` is plain data (it round-trips through JSON for the journal).
 differs, in an order the kernel accepts: triggers off first (they can flip
 ``tracing_on`` while we work), the tracer, filters, events, knobs, probes and
 instances, and ``tracing_on`` last.
+
+Snapshot and restore stay in one module (about 720 lines) on purpose: each file's
+read-back format (what the kernel prints) and how to write it back are two halves of
+one piece of knowledge, and keeping them side by side is what keeps them in step.
+The restore itself is a sequence of named phases (:class:`_Restorer`), each tested
+on its own (tests/unit/test_restore_phases.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
-import os
 import re
-import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Collection, Dict, List, Optional
+from typing import Any, Callable, Collection, Dict, List, Optional, Set
 
 from ftop.engine.control.tracefs import Tracefs, list_dir
 from ftop.engine.errors import TracefsError
@@ -355,163 +358,295 @@ def restore(
     another instance) is not undone. None restores everything (``reset``,
     journals of older versions).
     """
-    report = RestoreReport()
-    now = snapshot(tfs)
-    wrote = None if touched is None else set(touched)
+    return _Restorer(tfs, target, created_instances, created_probes, touched).run()
 
-    def mine(*rels: str) -> bool:
-        return wrote is None or any(r in wrote for r in rels)
 
-    if wrote is not None:
-        # Side effects the kernel produces from what ftop wrote: a trigger can
-        # flip tracing_on; a latency tracer records a new maximum.
-        if any(r.endswith("trigger") or r == "set_ftrace_filter" for r in wrote):
-            # traceon/traceoff flip tracing_on; enable_event/disable_event
-            # switch events on and off (seen on 6.1-rt: a fired
-            # `func:enable_event:sched:sched_switch` leaves the event enabled).
-            wrote.update(("tracing_on", "set_event"))
-        if "current_tracer" in wrote:
-            wrote.add("tracing_max_latency")
+def _widen_touched(touched: Optional[Collection[str]]) -> Optional[Set[str]]:
+    """The files ftop wrote, plus those the kernel changed because of them.
 
-    def put(rel: str, value: str, append: bool = False, what: str = "") -> None:
-        _attempt(report, lambda: tfs.write(rel, value, append), what or f"{rel} {value}")
+    None (restore everything) stays None.
+    """
+    if touched is None:
+        return None
+    wrote = set(touched)
+    # Side effects the kernel produces from what ftop wrote: a trigger can
+    # flip tracing_on; a latency tracer records a new maximum.
+    if any(r.endswith("trigger") or r == "set_ftrace_filter" for r in wrote):
+        # traceon/traceoff flip tracing_on; enable_event/disable_event
+        # switch events on and off (seen on 6.1-rt: a fired
+        # `func:enable_event:sched:sched_switch` leaves the event enabled).
+        wrote.update(("tracing_on", "set_event"))
+    if "current_tracer" in wrote:
+        wrote.add("tracing_max_latency")
+    return wrote
 
-    # 1. Triggers first: a live traceoff trigger would undo our tracing_on later.
-    func_triggers = mine("set_ftrace_filter")
-    if func_triggers and target.function_triggers is not None and now.function_triggers is not None:
-        want_ids = {trigger_identity(t) for t in target.function_triggers}
-        for raw in now.function_triggers:
+
+class _Restorer:
+    """One restore of one tracefs directory, one method per phase.
+
+    :meth:`run` calls the phases in the order the kernel needs; each phase
+    compares ``now`` (the snapshot taken at the start) with ``target`` and
+    writes only what differs and what ``wrote`` says is ftop's, recording each
+    write or refusal in ``report``.
+    """
+
+    def __init__(
+        self,
+        tfs: Tracefs,
+        target: State,
+        created_instances: Optional[List[str]] = None,
+        created_probes: Optional[Dict[str, List[str]]] = None,
+        touched: Optional[Collection[str]] = None,
+    ) -> None:
+        self.tfs = tfs
+        self.target = target
+        self.created_instances = created_instances or []
+        self.created_probes = created_probes or {}
+        self.report = RestoreReport()
+        self.now = snapshot(tfs)
+        self.wrote = _widen_touched(touched)
+
+    def run(self) -> RestoreReport:
+        # 1. Triggers first: a live traceoff trigger would undo our tracing_on later.
+        self.remove_function_triggers()
+        self.event_triggers()
+        # 2. The tracer, before filters: switching it resets tracer-specific state.
+        self.tracer()
+        # 3. Function filters, pids.
+        self.function_filters()
+        self.add_function_triggers()
+        self.pids()
+        # 4. Events: disable, filters, enable (a filter is in place before events flow).
+        self.disable_events()
+        self.event_filters()
+        self.enable_events()
+        # 5. Knobs and options.
+        self.scalars()
+        self.buffer_size()
+        self.options()
+        if self.tfs.instance is None:
+            # 6. Global: the stack tracer and probes.
+            self.stack_tracer()
+            self.stack_trace_filter()
+            self.probes()
+            # 7. Instances ftop made.
+            self.instances()
+        # 8. tracing_on last: after every trigger is gone and every write is done.
+        self.tracing_on()
+        return self.report
+
+    # -- helpers -------------------------------------------------------------------
+
+    def mine(self, *rels: str) -> bool:
+        """Whether ftop wrote any of ``rels`` (always, when restoring everything)."""
+        return self.wrote is None or any(r in self.wrote for r in rels)
+
+    def put(self, rel: str, value: str, append: bool = False, what: str = "") -> None:
+        tfs = self.tfs
+        _attempt(self.report, lambda: tfs.write(rel, value, append), what or f"{rel} {value}")
+
+    def _function_triggers(self) -> Optional[tuple[List[str], List[str]]]:
+        """(wanted, present) set_ftrace_filter triggers, or None to leave them alone."""
+        want, have = self.target.function_triggers, self.now.function_triggers
+        if self.mine("set_ftrace_filter") and want is not None and have is not None:
+            return want, have
+        return None
+
+    def _mine_enable(self, ev: str) -> bool:
+        system = ev.split("/", 1)[0]
+        return self.mine(
+            f"events/{ev}/enable", f"events/{system}/enable", "events/enable", "set_event"
+        )
+
+    def _mine_filter(self, ev: str) -> bool:
+        system = ev.split("/", 1)[0]
+        return self.mine(f"events/{ev}/filter", f"events/{system}/filter", "events/filter")
+
+    # -- phases, in run() order ----------------------------------------------------
+
+    def remove_function_triggers(self) -> None:
+        """Remove the set_ftrace_filter triggers the target does not have."""
+        pair = self._function_triggers()
+        if pair is None:
+            return
+        want, have = pair
+        want_ids = {trigger_identity(t) for t in want}
+        for raw in have:
             if trigger_identity(raw) not in want_ids:
-                put("set_ftrace_filter", trigger_removal(raw), True, f"remove trigger {raw}")
-    for ev in sorted(set(now.event_triggers) | set(target.event_triggers)):
-        if not mine(f"events/{ev}/trigger"):
-            continue
-        want_t = target.event_triggers.get(ev, [])
-        have_t = now.event_triggers.get(ev, [])
-        if sorted(map(trigger_identity, have_t)) == sorted(map(trigger_identity, want_t)):
-            continue
-        for raw in have_t:
-            put(f"events/{ev}/trigger", trigger_removal(raw), True, f"remove {ev} trigger {raw}")
-        for raw in want_t:
-            put(f"events/{ev}/trigger", trigger_spec(raw), True, f"add {ev} trigger {raw}")
+                self.put("set_ftrace_filter", trigger_removal(raw), True, f"remove trigger {raw}")
 
-    # 2. The tracer, before filters: switching it resets tracer-specific state.
-    if (
-        mine("current_tracer")
-        and target.current_tracer is not None
-        and now.current_tracer != target.current_tracer
-    ):
-        put("current_tracer", target.current_tracer)
+    def event_triggers(self) -> None:
+        """Replace the triggers of each event whose set differs from the target's."""
+        now, target = self.now, self.target
+        for ev in sorted(set(now.event_triggers) | set(target.event_triggers)):
+            if not self.mine(f"events/{ev}/trigger"):
+                continue
+            want_t = target.event_triggers.get(ev, [])
+            have_t = now.event_triggers.get(ev, [])
+            if sorted(map(trigger_identity, have_t)) == sorted(map(trigger_identity, want_t)):
+                continue
+            for raw in have_t:
+                self.put(
+                    f"events/{ev}/trigger", trigger_removal(raw), True, f"remove {ev} trigger {raw}"
+                )
+            for raw in want_t:
+                self.put(f"events/{ev}/trigger", trigger_spec(raw), True, f"add {ev} trigger {raw}")
 
-    # 3. Function filters, pids.
-    for name, want_f in target.function_filters.items():
-        have_f = now.function_filters.get(name)
-        if not mine(name) or want_f is None or have_f is None or sorted(have_f) == sorted(want_f):
-            continue
-        entries = want_f
-        _attempt(
-            report,
-            functools.partial(write_function_list, tfs, name, entries),
-            f"{name} ({len(want_f)} entries)",
-        )
-    if func_triggers and target.function_triggers is not None and now.function_triggers is not None:
-        have_ids = {trigger_identity(t) for t in now.function_triggers}
-        for raw in target.function_triggers:
+    def tracer(self) -> None:
+        want = self.target.current_tracer
+        if self.mine("current_tracer") and want is not None and self.now.current_tracer != want:
+            self.put("current_tracer", want)
+
+    def function_filters(self) -> None:
+        """Each function-filter file whose list differs, in one write."""
+        for name, want_f in self.target.function_filters.items():
+            have_f = self.now.function_filters.get(name)
+            if (
+                not self.mine(name)
+                or want_f is None
+                or have_f is None
+                or sorted(have_f) == sorted(want_f)
+            ):
+                continue
+            _attempt(
+                self.report,
+                functools.partial(write_function_list, self.tfs, name, want_f),
+                f"{name} ({len(want_f)} entries)",
+            )
+
+    def add_function_triggers(self) -> None:
+        """Add back the set_ftrace_filter triggers the target has and now lacks."""
+        pair = self._function_triggers()
+        if pair is None:
+            return
+        want, have = pair
+        have_ids = {trigger_identity(t) for t in have}
+        for raw in want:
             if trigger_identity(raw) not in have_ids:
-                put("set_ftrace_filter", trigger_spec(raw), True, f"add trigger {raw}")
-    for name, want_p in target.pids.items():
-        have_p = now.pids.get(name)
-        if mine(name) and want_p is not None and have_p is not None and have_p != want_p:
-            put(name, " ".join(want_p))
+                self.put("set_ftrace_filter", trigger_spec(raw), True, f"add trigger {raw}")
 
-    # 4. Events: disable, filters, enable (a filter is in place before events flow).
-    def mine_enable(ev: str) -> bool:
-        system = ev.split("/", 1)[0]
-        return mine(f"events/{ev}/enable", f"events/{system}/enable", "events/enable", "set_event")
+    def pids(self) -> None:
+        for name, want_p in self.target.pids.items():
+            have_p = self.now.pids.get(name)
+            if self.mine(name) and want_p is not None and have_p is not None and have_p != want_p:
+                self.put(name, " ".join(want_p))
 
-    def mine_filter(ev: str) -> bool:
-        system = ev.split("/", 1)[0]
-        return mine(f"events/{ev}/filter", f"events/{system}/filter", "events/filter")
+    def disable_events(self) -> None:
+        want_ev, have_ev = set(self.target.events_enabled), set(self.now.events_enabled)
+        for ev in sorted(have_ev - want_ev):
+            if self._mine_enable(ev):
+                self.put(f"events/{ev}/enable", "0", what=f"disable {ev}")
 
-    want_ev, have_ev = set(target.events_enabled), set(now.events_enabled)
-    for ev in sorted(have_ev - want_ev):
-        if mine_enable(ev):
-            put(f"events/{ev}/enable", "0", what=f"disable {ev}")
-    for ev in sorted(set(now.event_filters) | set(target.event_filters)):
-        want_flt = target.event_filters.get(ev)
-        if mine_filter(ev) and now.event_filters.get(ev) != want_flt:
-            put(f"events/{ev}/filter", want_flt or "0", what=f"{ev} filter {want_flt or 'cleared'}")
-    for ev in sorted(want_ev - have_ev):
-        if mine_enable(ev):
-            put(f"events/{ev}/enable", "1", what=f"enable {ev}")
+    def event_filters(self) -> None:
+        now, target = self.now, self.target
+        for ev in sorted(set(now.event_filters) | set(target.event_filters)):
+            want_flt = target.event_filters.get(ev)
+            if self._mine_filter(ev) and now.event_filters.get(ev) != want_flt:
+                self.put(
+                    f"events/{ev}/filter",
+                    want_flt or "0",
+                    what=f"{ev} filter {want_flt or 'cleared'}",
+                )
 
-    # 5. Knobs and options.
-    for name, want_s in target.scalars.items():
-        if mine(name) and want_s is not None and now.scalars.get(name) not in (None, want_s):
-            put(name, want_s)
-    buffer_mine = wrote is None or any(r.endswith("buffer_size_kb") for r in wrote)
-    if (
-        buffer_mine
-        and target.buffer_size_kb
-        and now.buffer_size_kb not in (None, target.buffer_size_kb)
-        and not (
-            target.buffer_unallocated and _same_buffer(target.buffer_size_kb, now.buffer_size_kb)
-        )
-    ):
-        if target.buffer_size_kb == "X":
-            for cpu, kb in target.per_cpu_buffer_kb.items():
-                put(f"per_cpu/{cpu}/buffer_size_kb", kb)
-        else:
-            put("buffer_size_kb", target.buffer_size_kb)
-    for opt, want_o in target.options.items():
-        if mine(f"options/{opt}", "trace_options") and now.options.get(opt) not in (None, want_o):
-            put(f"options/{opt}", want_o, what=f"option {opt}={want_o}")
+    def enable_events(self) -> None:
+        want_ev, have_ev = set(self.target.events_enabled), set(self.now.events_enabled)
+        for ev in sorted(want_ev - have_ev):
+            if self._mine_enable(ev):
+                self.put(f"events/{ev}/enable", "1", what=f"enable {ev}")
 
-    if tfs.instance is None:
-        # 6. Global: the stack tracer and probes.
-        stack_on = target.stack_tracer_enabled
+    def scalars(self) -> None:
+        for name, want_s in self.target.scalars.items():
+            if (
+                self.mine(name)
+                and want_s is not None
+                and self.now.scalars.get(name) not in (None, want_s)
+            ):
+                self.put(name, want_s)
+
+    def buffer_size(self) -> None:
+        """buffer_size_kb, or each CPU's when the target's sizes differed (`X`)."""
+        target, now = self.target, self.now
+        buffer_mine = self.wrote is None or any(r.endswith("buffer_size_kb") for r in self.wrote)
         if (
-            mine(STACK_TRACER_SYSCTL)
-            and stack_on is not None
-            and now.stack_tracer_enabled not in (None, stack_on)
+            buffer_mine
+            and target.buffer_size_kb
+            and now.buffer_size_kb not in (None, target.buffer_size_kb)
+            and not (
+                target.buffer_unallocated
+                and _same_buffer(target.buffer_size_kb, now.buffer_size_kb)
+            )
         ):
-            _attempt(report, lambda: _write_sysctl(stack_on), f"stack_tracer_enabled {stack_on}")
-        stf = target.stack_trace_filter
+            if target.buffer_size_kb == "X":
+                for cpu, kb in target.per_cpu_buffer_kb.items():
+                    self.put(f"per_cpu/{cpu}/buffer_size_kb", kb)
+            else:
+                self.put("buffer_size_kb", target.buffer_size_kb)
+
+    def options(self) -> None:
+        for opt, want_o in self.target.options.items():
+            if self.mine(f"options/{opt}", "trace_options") and self.now.options.get(opt) not in (
+                None,
+                want_o,
+            ):
+                self.put(f"options/{opt}", want_o, what=f"option {opt}={want_o}")
+
+    def stack_tracer(self) -> None:
+        """The stack tracer's sysctl (top level only)."""
+        stack_on = self.target.stack_tracer_enabled
         if (
-            mine("stack_trace_filter")
-            and stf is not None
-            and now.stack_trace_filter is not None
-            and sorted(stf) != sorted(now.stack_trace_filter)
+            self.mine(STACK_TRACER_SYSCTL)
+            and stack_on is not None
+            and self.now.stack_tracer_enabled not in (None, stack_on)
         ):
             _attempt(
-                report,
+                self.report, lambda: _write_sysctl(stack_on), f"stack_tracer_enabled {stack_on}"
+            )
+
+    def stack_trace_filter(self) -> None:
+        """stack_trace_filter (top level only)."""
+        stf = self.target.stack_trace_filter
+        have = self.now.stack_trace_filter
+        if (
+            self.mine("stack_trace_filter")
+            and stf is not None
+            and have is not None
+            and sorted(stf) != sorted(have)
+        ):
+            tfs = self.tfs
+            _attempt(
+                self.report,
                 lambda: write_function_list(tfs, "stack_trace_filter", stf),
                 "stack_trace_filter",
             )
+
+    def probes(self) -> None:
+        """kprobes and uprobes (top level only): ftop's removed, the target's re-created."""
         for pfile in PROBE_FILES:
             _restore_probes(
-                tfs,
+                self.tfs,
                 pfile,
-                target.probes.get(pfile),
-                now.probes.get(pfile),
-                (created_probes or {}).get(pfile, []),
-                report,
+                self.target.probes.get(pfile),
+                self.now.probes.get(pfile),
+                self.created_probes.get(pfile, []),
+                self.report,
             )
-        # 7. Instances ftop made.
-        for name in created_instances or []:
-            if name in now.instances and name not in target.instances:
+
+    def instances(self) -> None:
+        """Remove the instances ftop made that the target does not have (top level only)."""
+        for name in self.created_instances:
+            if name in self.now.instances and name not in self.target.instances:
                 _attempt(
-                    report,
-                    functools.partial(_rmdir_instance, tfs, name),
+                    self.report,
+                    functools.partial(self.tfs.remove_instance, name),
                     f"remove instance {name}",
                 )
 
-    # 8. tracing_on last: after every trigger is gone and every write is done.
-    if mine("tracing_on") and target.tracing_on is not None:
-        cur = tfs.read_or("tracing_on")
-        if cur is not None and cur.strip() != target.tracing_on:
-            put("tracing_on", target.tracing_on)
-    return report
+    def tracing_on(self) -> None:
+        """tracing_on, read afresh rather than from the snapshot taken at the start."""
+        if self.mine("tracing_on") and self.target.tracing_on is not None:
+            cur = self.tfs.read_or("tracing_on")
+            if cur is not None and cur.strip() != self.target.tracing_on:
+                self.put("tracing_on", self.target.tracing_on)
 
 
 def probe_name(definition: str) -> str:
@@ -553,21 +688,6 @@ def _restore_probes(
 def _write_sysctl(value: str) -> None:
     with open(STACK_TRACER_SYSCTL, "w") as f:
         f.write(value + "\n")
-
-
-def _rmdir_instance(tfs: Tracefs, name: str, attempts: int = 50) -> None:
-    # Any open file of the instance (a reader just closing its trace_pipe, a poll
-    # reading per_cpu stats) holds it for a moment (EBUSY): retry for up to five
-    # seconds, which a loaded machine needs, before calling it a refusal.
-    for i in range(attempts):
-        try:
-            os.rmdir(tfs.root / "instances" / name)
-            return
-        except OSError as e:
-            if e.errno == errno.EBUSY and i < attempts - 1:
-                time.sleep(0.1)
-                continue
-            raise tfs._error(f"instances/{name}", "write", e, "rmdir", []) from None
 
 
 def _same_buffer(planned: str, actual: Optional[str]) -> bool:

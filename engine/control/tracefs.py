@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import errno as _errno
 import os
+import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 from ftop.engine.errors import TracefsError, TracefsNotFound, error_class
 
@@ -162,7 +163,7 @@ class Tracefs:
             with open(self.path / rel, "rb") as f:
                 return f.read().decode("utf-8", "replace")
         except OSError as e:
-            raise self._error(rel, "read", e, None, []) from None
+            raise self.refusal(rel, "read", e, None, []) from None
 
     def read_or(self, rel: str, default: Optional[str] = None) -> Optional[str]:
         """The file as text, or ``default`` if it is absent or refused."""
@@ -205,7 +206,7 @@ class Tracefs:
         try:
             fd = os.open(self.path / rel, flags)
         except OSError as e:
-            raise self._error(rel, "append" if append else "write", e, value, []) from None
+            raise self.refusal(rel, "append" if append else "write", e, value, []) from None
         try:
             # The filter files take one word per write(2) and return a short
             # count: keep writing until the kernel has taken everything.
@@ -220,7 +221,7 @@ class Tracefs:
             fd = -1
         except OSError as e:
             new_log = self._new_log_lines(before) if wants_log or e.errno == _errno.EINVAL else []
-            raise self._error(rel, "append" if append else "write", e, value, new_log) from None
+            raise self.refusal(rel, "append" if append else "write", e, value, new_log) from None
         finally:
             if fd >= 0:
                 with contextlib.suppress(OSError):
@@ -243,11 +244,40 @@ class Tracefs:
                 out.append(ln)
         return out
 
+    # -- instances ---------------------------------------------------------------------
+
+    def make_instance(self, name: str) -> None:
+        """``mkdir instances/<name>`` under the top level (the kernel fills it in)."""
+        try:
+            os.mkdir(self.top().root / "instances" / name)
+        except OSError as e:
+            raise self.top().refusal(f"instances/{name}", "write", e, "mkdir", []) from None
+
+    def remove_instance(self, name: str, wait_s: float = 5.0) -> None:
+        """``rmdir instances/<name>``, the one retry policy for every caller.
+
+        Any open file of the instance (a reader just closing its trace_pipe, a
+        poll reading per_cpu stats) holds it for a moment (EBUSY): retry for up to
+        ``wait_s``, which a loaded machine needs, before calling it a refusal.
+        """
+        top = self.top()
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                os.rmdir(top.root / "instances" / name)
+                return
+            except OSError as e:
+                if e.errno == _errno.EBUSY and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                raise top.refusal(f"instances/{name}", "write", e, "rmdir", []) from None
+
     # -- explaining refusals ------------------------------------------------------
 
-    def _error(
+    def refusal(
         self, rel: str, op: str, e: OSError, value: Optional[str], log: List[str]
     ) -> TracefsError:
+        """The kernel's refusal of ``op`` on ``rel`` as a typed error: errno, why, error_log."""
         err = e.errno or 0
         return error_class(err)(
             self.label(rel), op, err, self.explain(rel, err, op, log), value, log
@@ -300,8 +330,3 @@ def list_dir(tfs: Tracefs, rel: str) -> List[str]:
         return sorted(os.listdir(tfs.path / rel))
     except OSError:
         return []
-
-
-def read_many(tfs: Tracefs, rels: List[str]) -> Dict[str, Optional[str]]:
-    """Several files at once; absent or refused ones map to None."""
-    return {rel: tfs.read_or(rel) for rel in rels}

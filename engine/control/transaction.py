@@ -7,7 +7,6 @@ rewriting its old list, a trigger by its `!`-form, a probe by `-:name`).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
@@ -61,10 +60,9 @@ def prepare_undo(tfs: Tracefs, ch: Change) -> Undo:
     """Read what ``ch`` will overwrite and return the closure that puts it back."""
     rel = ch.rel
     if ch.mkdir:
-        path = tfs.root / "instances" / rel
 
         def rm() -> None:
-            os.rmdir(path)
+            tfs.remove_instance(rel)
 
         return rm
     name = rel.rsplit("/", 1)[-1]
@@ -204,10 +202,7 @@ def apply(tfs: Tracefs, changes: List[Change]) -> TransactionResult:
         try:
             undo = prepare_undo(tfs, ch)
             if ch.mkdir:
-                try:
-                    os.mkdir(tfs.root / "instances" / ch.rel)
-                except OSError as e:
-                    raise tfs._error(f"instances/{ch.rel}", "write", e, "mkdir", []) from None
+                tfs.make_instance(ch.rel)
             else:
                 tfs.write(ch.rel, ch.value, append=ch.append)
         except TracefsError as e:

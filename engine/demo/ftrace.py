@@ -138,7 +138,7 @@ class DemoFtrace:
         """The text of ``rel`` if it is one of ours, else None."""
         if self.refused and rel in (*FILTER_FILES, "available_filter_functions", *_PID_FILES):
             assert self.k.tfs is not None
-            raise self.k.tfs._error(rel, "read", OSError(errno.EPERM, ""), None, [])
+            raise self.k.tfs.refusal(rel, "read", OSError(errno.EPERM, ""), None, [])
         if rel in FILTER_FILES:
             if not self.has_functions:
                 return None

@@ -16,6 +16,10 @@ a realistic rate, with timestamps that move on.
 For tests and screenshots, ``realtime=False`` freezes the clock and the
 replay: the ring is filled once, deterministically, and :meth:`DemoSession.pump`
 pushes more lines on demand.
+
+One module (about 980 lines) on purpose: the simulated kernel's files, its refusals
+and the replay share one clock and one set of recorded facts; demo/ftrace.py holds
+the ftrace-specific files (filters, triggers, tracers) apart.
 """
 
 from __future__ import annotations
@@ -35,11 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from ftop.engine.control.session import Session
+from ftop.engine.control.session import Recovery, Session
 from ftop.engine.control.state import RestoreReport
 from ftop.engine.control.tracefs import Tracefs
 from ftop.engine.demo.ftrace import DemoFtrace
 from ftop.engine.errors import FtopError, TracefsError
+from ftop.engine.stream import grammar
 from ftop.engine.stream.ring import Ring
 
 __all__ = ["DATA_DIR", "DemoData", "DemoSession", "DemoTracefs", "open_demo"]
@@ -351,7 +356,7 @@ class DemoKernel:
         self, rel: str, value: str, err: int, append: bool, log: Optional[List[str]] = None
     ) -> TracefsError:
         assert self.tfs is not None
-        return self.tfs._error(
+        return self.tfs.refusal(
             rel, "append" if append else "write", OSError(err, ""), value, log or []
         )
 
@@ -698,11 +703,19 @@ def _cpu_stats(entries: int, overrun: int, now: float) -> str:
 
 # "comm-pid [cpu] flags ts: name..." : what the replay needs of a default-context line.
 _LINE = re.compile(
-    r"^(?P<pre>.*?-\d+ +(?:\( *[\d-]+\) +)?\[(?P<cpu>\d+)\] +(?:[^\s:]+ +)?)"
-    r"(?P<ts>\d+\.\d+)(?P<post>: (?P<name>[\w.$]+)(?P<tail>.?).*)$"
+    r"^(?P<pre>.*?" + grammar.CTX_PID_SP + r"\[(?P<cpu>\d+)\] +(?:[^\s:]+ +)?)"
+    r"(?P<ts>" + grammar.TS_DOTTED + r")(?P<post>: (?P<name>" + grammar.NAME + r")(?P<tail>.?).*)$"
 )
-_GRAPH_NAME = re.compile(r"\|\s+(?:/\* (?P<ev>[\w.$]+):)?(?P<fn>[\w.$]+)?\(?")
-_LOST = re.compile(r"^CPU:(?P<cpu>\d+) \[LOST (?P<n>\d+) EVENTS\]")
+_GRAPH_NAME = re.compile(
+    r"\|\s+(?:"
+    + grammar.GRAPH_COMMENT_OPEN
+    + r"(?P<ev>"
+    + grammar.NAME
+    + r"):)?(?P<fn>"
+    + grammar.NAME
+    + r")?\(?"
+)
+_LOST = grammar.LOST_RE
 
 
 @dataclass
@@ -732,7 +745,7 @@ def _classify(line: str, event_system: Dict[str, str]) -> _Line:
         )
     m2 = _LOST.match(line)
     if m2:
-        return _Line(line, None, "", None, False, int(m2.group("cpu")), int(m2.group("n")))
+        return _Line(line, None, "", None, False, int(m2.group("cpu")), int(m2.group("lost")))
     g = _GRAPH_NAME.search(line)
     if g and (g.group("ev") or g.group("fn")):
         return _Line(line, None, "", g.group("ev") or g.group("fn"), bool(g.group("ev")), None)
@@ -887,13 +900,17 @@ class DemoSession(Session):
         _build_tree(self.kernel)
         super().__init__(DemoTracefs(root, self.kernel), journal_dir=workdir / "journal", ring=ring)
         self.data = data
-        self.clock = clock
+        self._clock = clock
         self.kernel_release = data.release
         self.label = "simulated tracefs, recorded traces"
         self.replay = Replay(self.kernel, self._on_batch, rate=rate)
 
     def _frozen_clock(self) -> float:
         return self._frozen
+
+    def clock(self) -> float:
+        """Wall-clock time, or the frozen instant of a non-realtime demo."""
+        return self._clock()
 
     def _on_batch(self, lines: Sequence[str]) -> None:
         self.ring.extend(lines)
@@ -942,7 +959,7 @@ class DemoSession(Session):
         if name is not None:
             raise FtopError("the demo has no instances (-B)")
 
-    def recover(self) -> list:  # type: ignore[type-arg]
+    def recover(self) -> List[Recovery]:
         return []
 
     def restore(self) -> Optional[RestoreReport]:

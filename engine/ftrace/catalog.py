@@ -17,17 +17,19 @@ of it excludes the module, an empty module means "any module").
 Search as the user types is the one place we depart from exact names: a query
 with no wildcard is a substring search. ``SearchResult.pattern`` is always the
 string that, written to a filter file, selects the same functions.
+
+One piece on purpose (about 680 lines): the kernel-glob translation, the search
+index and the "why can this not be traced" reasons answer one question together,
+and the benchmark (bench/catalog_search.py) measures them as one per-keystroke path.
 """
 
 from __future__ import annotations
 
 import bisect
-import gzip
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ftop.engine.control.tracefs import Tracefs
 from ftop.engine.errors import FtopError, TracefsError
@@ -293,9 +295,8 @@ def _name_and_module(line: str) -> Tuple[str, str]:
 class Catalog:
     """Every traceable function, by 1-based index (its line in the catalog file).
 
-    Build one with :meth:`load` (from tracefs), :meth:`from_file` (a capture,
-    gzip accepted) or :meth:`from_text`. Read-only after construction, so one
-    instance can serve searches from any thread.
+    Build one with :meth:`load` (from tracefs) or :meth:`from_text`. Read-only after
+    construction, so one instance can serve searches from any thread.
 
     Attributes:
         names: bare function names; ``names[i - 1]`` is index ``i``.
@@ -335,15 +336,6 @@ class Catalog:
         for i in [i for i, ln in enumerate(names) if ln[-1:] == "]"]:
             names[i], modules[i] = _name_and_module(names[i])
         return cls(names, modules)
-
-    @classmethod
-    def from_file(cls, path: Union[str, Path]) -> Catalog:
-        """A captured catalog file (``.gz`` is decompressed)."""
-        p = Path(path)
-        data = p.read_bytes()
-        if p.suffix == ".gz":
-            data = gzip.decompress(data)
-        return cls.from_text(data.decode("utf-8", "replace"))
 
     @classmethod
     def load(cls, tfs: Tracefs) -> Catalog:
@@ -408,11 +400,6 @@ class Catalog:
     def module_names(self) -> List[str]:
         """Loaded modules that have traceable functions, sorted."""
         return sorted(m for m in self._modules_index() if m)
-
-    def module_of(self, name: str) -> Optional[str]:
-        """The module of ``name`` (``""`` for the kernel image), None if not in the catalog."""
-        found = self._names_index().get(name)
-        return self.modules[found - 1] if found else None
 
     # -- matching as the kernel does -------------------------------------------------
 
@@ -583,24 +570,6 @@ class Catalog:
                 names = self.names
                 return [i for i in prev if inner in names[i - 1]]
         return None
-
-    # -- selections to filter-file words -------------------------------------------------
-
-    def words_for(self, indices: Iterable[int], by_index: bool = True) -> List[str]:
-        """Filter-file words that select exactly ``indices``.
-
-        With ``by_index`` the words are the index numbers (set_ftrace_filter,
-        set_ftrace_notrace and stack_trace_filter accept them since 5.13).
-        Otherwise names, with ``:mod:`` for module functions so a same-named
-        function elsewhere is not selected too.
-        """
-        if by_index:
-            return [str(i) for i in indices]
-        out: List[str] = []
-        for i in indices:
-            name, mod = self.entry(i)
-            out.append(f"{name}:mod:{mod}" if mod else name)
-        return out
 
     # -- why not ------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Callable, List, Optional, Pattern, Sequence, Tuple
 
 from ftop.engine.errors import ConfigError
+from ftop.engine.stream import grammar as g
 from ftop.engine.stream.ring import Ring
 
 __all__ = [
@@ -30,12 +31,7 @@ __all__ = [
 CHUNK = 16384
 
 # Characters of a kernel symbol or event name.
-_NAME_CHARS = r"[\w.$]"
-# Context columns: "comm-pid [(tgid)] [cpu]".
-_PID_CPU = r"-(?:{pid}) +(?:\( *[\d-]+\) +)?\[0*(?:{cpu})\]"
-# Where a name starts: after the context's "ts: ", or in function_graph text
-# after "|  <indent>" (calls), "/* " (events as comments) or "} /* " (exits).
-_NAME_START = r"(?:\] +(?:[^\s:\]]+ +)?\d+(?:\.\d+)?: |\|  +(?:/\* |\} /\* )?)"
+_NAME_CHARS = g.NAME_CHARS
 _KEYS = {
     "task": "tasks",
     "comm": "tasks",
@@ -148,7 +144,8 @@ class LineFilter:
 
 
 def _ctx(pid: str, cpu: str) -> str:
-    return r"-(?:" + pid + r") +(?:\( *[\d-]+\) +)?\[0*(?:" + cpu + r")\]"
+    """Context columns "-pid [(tgid)] [cpu]" for these pid and cpu alternatives."""
+    return g.ctx_pid_cpu_sp(pid, cpu)
 
 
 def _after_name_start(text: str, pos: int) -> bool:
@@ -180,7 +177,7 @@ def _lowercase_pattern(text: str) -> Optional[Pattern[str]]:
     return None
 
 
-_LOST_RE = re.compile(r"CPU:\d+ \[LOST \d+ EVENTS\]")
+_LOST_RE = g.LOST_RE
 
 
 class _Matcher:
@@ -203,7 +200,7 @@ class _Matcher:
             self.parts.append(
                 [
                     (re.compile(r"\[0*(?:" + cpu + r")\]"), _after_pid, False),
-                    (re.compile(r"\n *(?:\d+\.\d+ +\| +)?0*(?:" + cpu + r")\) "), _GRAPH, False),
+                    (re.compile(r"\n" + g.GRAPH_ABS_SP + r"0*(?:" + cpu + r")\) "), _GRAPH, False),
                 ]
             )
         if flt.tasks:
@@ -253,9 +250,9 @@ def _GRAPH(text: str, pos: int) -> bool:
     return True
 
 
-_GRAPH_SAMPLE = re.compile(r"\n *(?:\d+\.\d+ +\| +)?\d+\) ")
+_GRAPH_SAMPLE = re.compile(r"\n" + g.GRAPH_ABS_SP + r"\d+\) ")
 _Alt = Tuple[Pattern[str], Optional[Callable[[str, int], bool]], bool]
-_PID_BEFORE = re.compile(r"-\d+ +(?:\( *[\d-]+\) +)?$")
+_PID_BEFORE = re.compile(g.CTX_PID_SP + "$")
 
 
 def _after_pid(text: str, pos: int) -> bool:

@@ -19,17 +19,24 @@ from pathlib import Path
 from typing import IO, Callable, Iterator, List, Optional, Sequence, cast
 
 from ftop.engine.control.capabilities import Capabilities
-from ftop.engine.control.session import Status
+from ftop.engine.control.config import TraceConfig
+from ftop.engine.control.journal import Journal
+from ftop.engine.control.session import Recovery, Status
+from ftop.engine.control.tracefs import Tracefs
+from ftop.engine.control.transaction import Change, TransactionResult
 from ftop.engine.errors import FtopError
+from ftop.engine.stream import grammar as g
 from ftop.engine.stream.ring import Ring
 from ftop.engine.stream.stats import Aggregates, AggregateSnapshot, NameRate
+from ftop.engine.stream.trace_pipe import TracePipeReader
 
 __all__ = ["FileSession", "NotFtraceText", "ReadOnly", "sniff"]
 
-_TRACER = re.compile(r"#\s*tracer:\s*(\S+)")
-_CPUS = re.compile(r"#P:(\d+)")
-_TS = re.compile(r"\] +(?:\S+ +)?(\d+\.\d+): ")
-_TS_ALL = re.compile(r"\] +(?:\S+ +)?(\d+\.\d+): ")
+_TRACER = re.compile(g.TRACER_HEADER)
+_CPUS = re.compile(g.CPUS_HEADER)
+# The default context's "[cpu] [flags] secs.usecs: " tail: the timestamp.
+_TS = re.compile(r"\] +(?:\S+ +)?(" + g.TS_DOTTED + r"): ")
+_TS_ALL = _TS
 _SAMPLE = 8
 _CHUNK = 1 << 20
 
@@ -135,6 +142,8 @@ class FileSession:
 
     kind = "file"
     read_only = True
+    # Not frozen: only a test's demo stops its clock (the capture's span is the clock here).
+    realtime = True
 
     def __init__(self, path: str, ring: Optional[Ring] = None) -> None:
         self.path = Path(path)
@@ -145,7 +154,10 @@ class FileSession:
         self.listeners: List[Callable[[Sequence[str]], None]] = []
         self.caps = Capabilities()
         self.status = Status(tracer="?", tracing_on=False)
-        self.tfs = None
+        # No tracefs, no trace_pipe reader, nothing journaled: a saved trace.
+        self.tfs: Optional[Tracefs] = None
+        self.reader: Optional[TracePipeReader] = None
+        self.journal: Optional[Journal] = None
         self.keep = True
         self.label = str(self.path)
         self.kernel_release = self.path.name
@@ -203,23 +215,55 @@ class FileSession:
     def stop_stream(self) -> None:
         pass
 
+    def limit_batch_bytes(self, limit: int) -> None:
+        """Nothing to limit: the file is read in its own batches (no trace_pipe reader)."""
+
     def restore(self) -> None:
         return None
 
     def close(self) -> None:
         return None
 
-    def recover(self) -> list:  # type: ignore[type-arg]
+    def recover(self) -> List[Recovery]:
         return []
 
     def detect_foreign(self) -> List[str]:
         return []
 
-    def _refuse(self, *args: object, **kwargs: object) -> None:
-        raise ReadOnly(f"{self.path.name} is a saved trace: nothing in it can be changed")
+    # -- changes: all refused ------------------------------------------------------
 
-    apply = apply_config = set_tracer = set_tracing_on = set_event = _refuse
-    set_event_filter = add_event_trigger = write = write_marker = _refuse
+    def _read_only(self) -> ReadOnly:
+        return ReadOnly(f"{self.path.name} is a saved trace: nothing in it can be changed")
+
+    def apply(self, changes: List[Change]) -> TransactionResult:
+        raise self._read_only()
+
+    def apply_config(self, cfg: TraceConfig) -> TransactionResult:
+        raise self._read_only()
+
+    def set_tracer(self, name: str) -> None:
+        raise self._read_only()
+
+    def set_tracing_on(self, on: bool) -> None:
+        raise self._read_only()
+
+    def set_event(self, system: str, event: Optional[str], on: bool) -> None:
+        raise self._read_only()
+
+    def set_event_filter(self, system: str, event: str, text: str) -> None:
+        raise self._read_only()
+
+    def add_event_trigger(self, system: str, event: str, spec: str) -> None:
+        raise self._read_only()
+
+    def write(self, rel: str, value: str, append: bool = False) -> None:
+        raise self._read_only()
+
+    def write_marker(self, text: str) -> None:
+        raise self._read_only()
+
+    def use_instance(self, name: Optional[str]) -> None:
+        raise self._read_only()
 
     def read(self, rel: str) -> str:
         raise ReadOnly(f"{self.path.name} is a saved trace: there is no {rel} to read")

@@ -8,6 +8,10 @@ kernel/trace/trace_output.c (``trace_print_context``,
 (``print_graph_*``) and kernel/trace/trace_syscalls.c (``print_syscall_enter``,
 ``print_syscall_exit``). Nothing here raises on odd input: a line it does not
 recognise becomes a ``Record`` of kind ``"other"`` with the raw text kept.
+
+One piece on purpose (about 720 lines): it is the slow, exact oracle that every
+fast path (stats, lineview, the trace view's colouring) is tested against, line by
+line on real captures; the shared grammar pieces live in grammar.py.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
+
+from ftop.engine.stream import grammar as g
 
 __all__ = [
     "GRAPH_KINDS",
@@ -167,52 +173,29 @@ def is_unparsed(rec: Record) -> bool:
 # Line shapes
 # --------------------------------------------------------------------------
 
-# trace_print_context(): "%16s-%-7d " [ "(%7d) " | "(-------) " ] "[%03d] "
-# [irq-info flags] " %5lu.%06lu" (or " %12llu" for counter clocks) ": ".
-# The comm is right-aligned, may hold spaces, dashes and brackets, so it is
-# matched lazily up to the "-pid" that is followed by the cpu column. It starts
-# with a non-space so that the leading "\s*" cannot trade characters with it:
-# every pattern here must stay linear on a line of garbage.
-_CONTEXT = re.compile(
-    r"\s*(?P<comm>\S.*?)-(?P<pid>\d+)\s+"
-    r"(?:\(\s*(?P<tgid>\d+|-+)\)\s+)?"
-    r"\[(?P<cpu>\d+)\]\s+"
-    r"(?:(?P<flags>[^\s\d:][^\s:]*)\s+)?"
-    r"(?P<ts>\d+(?:\.\d+)?):(?: (?P<body>.*))?$"
-)
-
-# trace_print_lat_context() (latency-format option, wakeup/irqsoff tracers):
-# "%8.8s-%-7d %3d" + flags (no space before them) + " %4lldus%c: ".
+# The context prefixes (trace_print_context, trace_print_lat_context and its
+# verbose form) are described in ftop.engine.stream.grammar.
+_CONTEXT = re.compile(g.CONTEXT + r"(?: (?P<body>.*))?$")
 _LAT_CONTEXT = re.compile(
-    r"\s*(?P<comm>.{1,8}?)-(?P<pid>\d+)\s+(?P<cpu>\d+)"
-    r"(?P<flags>[^\s\d][^\s]*)\s+"
-    r"(?P<rel>\d+)(?:us)?(?P<mark>[ +!#*@$])?:(?: (?P<body>.*))?$"
+    r"\s*(?P<comm>" + g.LAT_COMM + r")-(?P<pid>\d+)\s+(?P<cpu>\d+)"
+    r"(?P<flags>" + g.LAT_FLAGS + r")\s+"
+    r"(?P<rel>\d+)(?:us)?(?P<mark>" + g.LAT_MARK + r")?:(?: (?P<body>.*))?$"
 )
+_LAT_VERBOSE = re.compile(g.LAT_VERBOSE + r"(?: (?P<body>.*))?$")
 
-# Verbose latency format: "%16s %7d %3d %d %08x %08lx " + "[%08llx] %ld.%03ldms (+%ld.%03ldms): "
-_LAT_VERBOSE = re.compile(
-    r"\s*(?P<comm>\S(?:.*?\S)?)\s+(?P<pid>\d+)\s+(?P<cpu>\d+)\s+(?P<flags>\d+)\s+"
-    r"[0-9a-f]{8}\s+[0-9a-f]{8,}\s+\[(?P<usecs>[0-9a-f]+)\]\s+"
-    r"[\d.]+(?:ms)?\s+\(\+[\d.]+(?:ms)?\):(?: (?P<body>.*))?$"
-)
+_LOST = g.LOST_LINE
+_BUFFER_STARTED = g.BUFFER_STARTED_LINE
 
-_LOST = re.compile(r"CPU:(?P<cpu>\d+) \[LOST (?P<lost>\d+) EVENTS\]\s*$")
-_BUFFER_STARTED = re.compile(r"#{3,} CPU (?P<cpu>\d+) buffer started #{3,}\s*$")
-
-# Fragments several record shapes share. A symbol as seq_print_sym() prints it
-# with the sym-offset option ("+0x1c/0x40") and, for module code, " [module]".
-_SYM_OFFSET = r"(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?"
-_SYM_MODULE = r"(?: \[[\w-]+\])?"
-# function_graph's leading columns: "%5lu.%06lu |  " (funcgraph-abstime), then
-# " %*d) " (funcgraph-cpu), then centered "comm-pid" + " | " (funcgraph-proc).
-_GRAPH_ABS = r"\s*(?:(?P<abs>\d+\.\d+)\s+\|\s+)?"
-_GRAPH_CPU = r"(?:(?P<cpu>\d+)\)\s+)?"
-_GRAPH_PROC = r"(?:(?P<comm>[^|\s][^|]*?)-(?P<pid>\d+)\s+\|\s+)?"
+_SYM_OFFSET = g.SYM_OFFSET
+_SYM_MODULE = g.SYM_MODULE
+_GRAPH_ABS = g.GRAPH_ABS
+_GRAPH_CPU = r"(?:" + g.GRAPH_CPU + r"\s+)?"
+_GRAPH_PROC = g.GRAPH_PROC
 
 # Event body "name: payload"; the name may carry a symbol offset and module
 # when it is a trace_printk()'s caller printed with sym-offset.
 _EVENT_BODY = re.compile(
-    r"(?P<name>[\w.$]+)" + _SYM_OFFSET + _SYM_MODULE + r":(?: (?P<fields>.*))?$",
+    r"(?P<name>" + g.NAME + r")" + _SYM_OFFSET + _SYM_MODULE + r":(?: (?P<fields>.*))?$",
     re.DOTALL,
 )
 # Syscall events (kernel/trace/trace_syscalls.c) have no "name:" head:
@@ -238,8 +221,8 @@ _BARE_SYMBOL = re.compile(
 # trace_ctxwake_print(): " %7d:%3d:%c %s [%03d] %7d:%3d:%c %s" (sched_switch and
 # wakeup tracers' own records).
 _CTXWAKE = re.compile(
-    r"\s*(?P<prev>\d+:\s*-?\d+:\S)\s+(?P<op>==>|\+)\s+\[(?P<cpu>\d+)\]\s+"
-    r"(?P<next>\d+:\s*-?\d+:\S)(?: (?P<comm>.*))?$"
+    r"\s*(?P<prev>" + g.CTXWAKE_TASK + r")\s+(?P<op>" + g.CTXWAKE_OP + r")\s+\[(?P<cpu>\d+)\]\s+"
+    r"(?P<next>" + g.CTXWAKE_TASK + r")(?: (?P<comm>.*))?$"
 )
 # Tracers with their own record shapes (trace_output.c): hwlat, timerlat, osnoise.
 _HWLAT = re.compile(r"#\d+\s+inner/outer\(us\):")
@@ -247,24 +230,29 @@ _TIMERLAT = re.compile(r"#\d+\s+context\s+\w+\s+timer_latency\s+\d+ ns")
 _OSNOISE = re.compile(r"\d+\s+\d+\s+\d+\.\d+\s+\d+(?:\s+\d+){5}\s*$")
 _RAW_DATA = re.compile(r"# [0-9a-f]+ buf:")
 
-# function_graph (print_graph_prologue + print_graph_duration): optional
-# "%5lu.%06lu |  " abstime/reltime, " %*d) " cpu, centered "comm-pid" + " | "
-# (funcgraph-proc), " " + latency flags [" | "], then "%c " mark, duration
-# " us ", padding and "|  ", then 2 spaces per depth level and the call.
+# function_graph (print_graph_prologue + print_graph_duration; the columns are
+# described in ftop.engine.stream.grammar): abstime, cpu, proc, latency flags
+# [" | "], mark, duration, "|", then 2 spaces per depth level and the call.
 _GRAPH = re.compile(
     _GRAPH_ABS
     + _GRAPH_CPU
     + _GRAPH_PROC
-    + r"(?:(?P<flags>[.dDbX][^\s|]{3,7})\s+(?:\|\s+)?)?"
-    + r"(?:(?P<mark>[+!#*@$])\s+)?"
-    + r"(?:(?P<dur>\d+(?:\.\d+)?)\s+us\s+)?"
+    + r"(?:"
+    + g.GRAPH_FLAGS
+    + r"\s+(?:\|\s+)?)?"
+    + r"(?:(?P<mark>"
+    + g.DELAY_MARK
+    + r")\s+)?"
+    + r"(?:"
+    + g.GRAPH_DURATION
+    + r"\s+)?"
     + r"\|(?P<rest>.*)$"
 )
 # Graph output with the duration column off: no "|" before the call.
-_GRAPH_NODUR = re.compile(_GRAPH_ABS + r"(?P<cpu>\d+)\) (?P<rest>.*)$")
-_GRAPH_HINT = re.compile(r"\s*(?:\d+\.\d+\s+\|\s+)?\d+\)\s")
+_GRAPH_NODUR = re.compile(_GRAPH_ABS + g.GRAPH_CPU + r" (?P<rest>.*)$")
+_GRAPH_HINT = re.compile(g.plain(_GRAPH_ABS + g.GRAPH_CPU) + r"\s")
 _GRAPH_SWITCH = re.compile(
-    r"\s*(?P<cpu>\d+)\)\s+(?P<prev>\S.*?-\d+)\s+=>\s+(?P<next>\S.*?)-(?P<pid>\d+)\s*$"
+    r"\s*" + g.GRAPH_CPU + r"\s+(?P<prev>\S.*?-\d+)\s+=>\s+(?P<next>\S.*?)-(?P<pid>\d+)\s*$"
 )
 _GRAPH_SEPARATOR = re.compile(r"\s*-{20,}\s*$")
 _GRAPH_IRQ = re.compile(
@@ -334,11 +322,11 @@ def _parse(raw: str) -> Record:
         if m:
             return _rec("lost", raw, cpu=int(m.group("cpu")), lost=int(m.group("lost")))
 
-    if first == "=" and stripped.startswith("=>"):
-        frame = stripped[2:].strip()
+    if first == "=" and stripped.startswith(g.STACK_FRAME_ARROW):
+        frame = stripped[len(g.STACK_FRAME_ARROW) :].strip()
         return _rec("stack", raw, name=_frame_symbol(frame), fields=frame)
 
-    if first == "<" and stripped in ("<stack trace>", "<user stack trace>"):
+    if first == "<" and stripped in g.STACK_TRACE_HEADS:
         return _rec("stack", raw, fields=stripped)
 
     graphish = first.isdigit() and _GRAPH_HINT.match(raw) is not None
@@ -452,7 +440,7 @@ def _classify(body: str, bare: bool) -> _Classified:
             return _syscall(m)
 
     if first == "<":
-        if text in ("<stack trace>", "<user stack trace>"):
+        if text in g.STACK_TRACE_HEADS:
             return ("stack", None, None, text)
     else:
         # "name: payload": cheap test on the first word before the regex.
@@ -617,13 +605,13 @@ def _graph(raw: str) -> Optional[Record]:
 # Latency traces (wakeup, wakeup_rt, wakeup_dl, irqsoff, preemptoff...)
 # --------------------------------------------------------------------------
 
-_LT_TRACER = re.compile(r"#\s*tracer:\s*(?P<tracer>\S+)")
+_LT_TRACER = re.compile(g.TRACER_HEADER)
 _LT_VERSION = re.compile(r"#\s*(?P<tracer>\S+) latency trace v[\d.]+ on (?P<release>\S+)")
 _LT_LATENCY = re.compile(
     r"#\s*latency:\s*(?P<lat>\d+) us, #(?P<shown>\d+)/(?P<total>\d+), CPU#(?P<cpu>\d+)"
     r"(?:\s*\|\s*\(M:(?P<model>[^\s,]+)(?P<rest>[^)]*)\))?"
 )
-_LT_CPUS = re.compile(r"#P:(?P<n>\d+)")
+_LT_CPUS = re.compile(g.CPUS_HEADER)
 _LT_TASK = re.compile(
     r"#\s*\|\s*task:\s*(?P<comm>.*)-(?P<pid>\d+)\s+\(uid:(?P<uid>-?\d+)\s+nice:(?P<nice>-?\d+)\s+"
     r"policy:(?P<policy>-?\d+)\s+rt_prio:(?P<prio>-?\d+)\)"

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from ftop.engine.stream import grammar as g
+
 __all__ = [
     "AggregateSnapshot",
     "Aggregates",
@@ -31,7 +33,8 @@ __all__ = [
 # than over str); captured names stay bytes in the counters and are decoded per
 # distinct name when a snapshot is taken.
 
-# Default context (trace_print_context): "comm-pid [(tgid)] [cpu] [flags] ts: body".
+# Default context (trace_print_context, see ftop.engine.stream.grammar):
+# "comm-pid [(tgid)] [cpu] [flags] ts: body".
 # One match per context line: the first word of the body, keeping its ':' when
 # it is an event ("sched_switch:") and without when it is a function
 # ("vfs_read", from "vfs_read+0x4/0x150 <-..."). A body that starts otherwise
@@ -52,33 +55,47 @@ __all__ = [
 # ``_name_of`` turns it into the event's name, as the line parser does.
 _NAME = rb"([\w.$]*(?::|\((?:\)|[^():=\n]+: )| ->)?)"
 _CTX_NAME_FIND = re.compile(rb":(?<=\.\d{6}:) " + _NAME + rb".*")
-_CTX_NAME_FIND_ANY_CLOCK = re.compile(rb"\[\d+\] [^:\n\[]*\d: " + _NAME + rb".*")
+_CTX_NAME_FIND_ANY_CLOCK = re.compile(g.CTX_CPU_SP.encode() + rb" [^:\n\[]*\d: " + _NAME + rb".*")
 # The CPU column of the same lines.
 _CTX_CPU_FIND = re.compile(rb"\[(\d+)\] .*")
 # Latency-format context (trace_print_lat_context): "comm-pid cpu+flags rel[us][mark]: body".
 _LAT_FIND = re.compile(
-    rb"^ *[^\n]{1,8}?-\d+ +(\d+)[.dDbX]\S* +\d+(?:us)?[ +!#*@$]?: " + _NAME, re.MULTILINE
+    (r"^ *" + g.LAT_COMM + r"-\d+ +(\d+)" + g.IRQS_OFF + r"\S*" + g.LAT_DELAY_SP).encode() + _NAME,
+    re.MULTILINE,
 )
 # The wakeup tracers' own context-switch and wakeup records (trace_ctxwake_print),
 # " prev_pid:prio:S ==> [cpu] next_pid:prio:S comm" and "...   + [cpu] ...": they
 # have no event name, so they are counted as sched_switch and sched_wakeup, as
 # the line parser names them.
-_CTXWAKE_FIND = re.compile(rb": +\d+: *-?\d+:\S +(==>|\+) \[.*")
+_CTXWAKE_FIND = re.compile(
+    (r": +" + g.CTXWAKE_TASK_SP + r" +(" + g.CTXWAKE_OP + r") \[.*").encode()
+)
 _CTXWAKE_NAMES = {b"==>": b"sched_switch:", b"+": b"sched_wakeup:"}
 # function_graph: a line with a "N) " CPU column and a "|" after it (entries,
 # leaves, exits, comments; not the context-switch banner).
-_GRAPH_CPU_FIND = re.compile(rb"^ *(?:\d+\.\d+ +\| +)?(\d+)\)[^|\n]*\|", re.MULTILINE)
+_GRAPH_CPU_FIND = re.compile((r"^" + g.GRAPH_ABS_SP + r"(\d+)\)[^|\n]*\|").encode(), re.MULTILINE)
 # function_graph calls, counted on entry and leaf: "|  <indent>name(" or,
 # for a module's function, "|  <indent>name [module](".
-_GRAPH_FUNC_FIND = re.compile(rb"\|  +([\w.$]+)(?: \[[\w-]+\])?\(.*")
+_GRAPH_FUNC_FIND = re.compile(
+    (g.GRAPH_BAR_SP + r"(" + g.NAME + r")" + g.SYM_MODULE + r"\(.*").encode()
+)
 # Events shown as graph comments: "|  <indent>/* name: ..." (or a syscall's
 # "/* sys_read(fd: 3...) */", "/* sys_read -> 0x154 */").
-_GRAPH_EVENT_FIND = re.compile(rb"\|  +/\* ([\w.$]+:|sys_\w+(?:\((?:\)|[^():=\n]+: )| ->)).*")
-_LOST_FIND = re.compile(rb"CPU:(\d+) \[LOST (\d+) EVENTS\]")
+_GRAPH_EVENT_FIND = re.compile(
+    (
+        g.GRAPH_BAR_SP
+        + g.GRAPH_COMMENT_OPEN
+        + r"("
+        + g.NAME
+        + r":|sys_\w+(?:\((?:\)|[^():=\n]+: )| ->)).*"
+    ).encode()
+)
+# "CPU:N [LOST M EVENTS]": findall gives (cpu, lost) pairs.
+_LOST_FIND = g.LOST_B
 
-_GRAPH_HINT = re.compile(r" *(?:\d+\.\d+ +\| +)?\d+\) ")
-_CTX_TS_HINT = re.compile(r"-\d+ +(?:\( *[\d-]+\) +)?\[\d+\] [^:]*?\d+(\.\d{6})?: ")
-_LAT_HINT = re.compile(r" *.{1,8}?-\d+ +\d+[.dDbX]\S* +\d+(?:us)?[ +!#*@$]?: ")
+_GRAPH_HINT = re.compile(g.GRAPH_ABS_SP + r"\d+\) ")
+_CTX_TS_HINT = re.compile(g.CTX_PID_SP + g.CTX_CPU_SP + r" [^:]*?\d+(\.\d{6})?: ")
+_LAT_HINT = re.compile(r" *" + g.LAT_COMM + r"-\d+ +\d+" + g.IRQS_OFF + r"\S*" + g.LAT_DELAY_SP)
 _SAMPLE = 4
 _SCAN = 256
 
@@ -479,7 +496,7 @@ def _sample(lines: Sequence[str], indices: range) -> List[str]:
     for i in indices:
         line = lines[i]
         head = line.lstrip()[:2]
-        if not head or head[0] == "#" or head == "=>":
+        if not head or head[0] == "#" or head == g.STACK_FRAME_ARROW:
             continue
         out.append(line)
         if len(out) == _SAMPLE:

@@ -9,12 +9,10 @@ Cancellation is prompt even when the pipe is idle: the thread waits in
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
 import select
 import threading
-from typing import AsyncIterator, Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 BatchHandler = Callable[[Sequence[str]], None]
 
@@ -28,8 +26,7 @@ class TracePipeReader:
     """Reads a trace_pipe-like file on a daemon thread and calls ``on_batch`` with lines.
 
     ``on_batch`` runs on the reader thread: it should be cheap and thread-safe
-    (append to the ring, update aggregates). Use :meth:`batches` to consume from
-    asyncio instead.
+    (append to the ring, update aggregates).
     """
 
     def __init__(
@@ -134,29 +131,3 @@ class TracePipeReader:
                 self.on_error(e)
         finally:
             os.close(fd)
-
-    async def batches(self) -> AsyncIterator[Sequence[str]]:
-        """Async iterator of batches; stops the thread when the consumer stops."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Sequence[str]] = asyncio.Queue(maxsize=64)
-
-        def push(lines: Sequence[str]) -> None:
-            # Block the reader thread while the consumer is behind: the kernel's
-            # ring absorbs the burst (and counts what it overwrites) instead of
-            # our memory.
-            fut = asyncio.run_coroutine_threadsafe(queue.put(lines), loop)
-            while not self._stop.is_set():
-                try:
-                    fut.result(timeout=self.poll_interval)
-                    return
-                except concurrent.futures.TimeoutError:
-                    continue
-            fut.cancel()
-
-        self.on_batch = push
-        self.start()
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self.stop()

@@ -7,13 +7,16 @@ Not a test module (no ``test_`` prefix); the ``test_lab_tui_*`` files import fro
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import pilot_util
 from ftop.engine.control.session import Session
 from ftop.tui.app import FtopApp
 from ftop.tui.settings import Settings
+from pilot_util import text_of  # noqa: F401  (the test_lab_tui_* files import it from here)
 from textual.screen import ModalScreen
 
 SIZE = (120, 40)
@@ -31,22 +34,9 @@ def lab_app(sess: Session, tmp_path: Path) -> FtopApp:
     )
 
 
-async def until(
-    pilot: Any, pred: Callable[[], Any], timeout: float = 60.0, what: Callable[[], Any] = str
-) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        await pilot.pause(0.1)
-    app = pilot.app
-    assert pred(), f"not reached in time ({what()}; screen {app.screen!r}, focus {app.focused!r})"
-
-
-async def show(app: FtopApp, pilot: Any, key: str, cls: type) -> Any:
-    await pilot.press(key)
-    await until(pilot, lambda: isinstance(app.screen, cls))
-    return app.screen
+# The shared waits (tests/pilot_util.py), with TCG's pace: generous timeouts, coarser steps.
+until = functools.partial(pilot_util.until, timeout=60.0, step=0.1)
+show = functools.partial(pilot_util.show, timeout=60.0, step=0.1)
 
 
 async def quit_app(app: FtopApp, pilot: Any, sess: Session) -> None:
@@ -60,8 +50,3 @@ async def quit_app(app: FtopApp, pilot: Any, sess: Session) -> None:
     assert app.restore_error is None, app.restore_error
     assert app.restore_report is not None, "quit did not restore in time"
     assert app.restore_report.ok, app.restore_report.errors
-
-
-def text_of(widget: Any) -> str:
-    r = widget.render()
-    return str(getattr(r, "plain", r))

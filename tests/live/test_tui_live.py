@@ -9,11 +9,12 @@ the top level is exactly as before (``unchanged``).
 
 from __future__ import annotations
 
+import functools
 import os
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import pilot_util
 import pytest
 from ftop.engine.control.session import Session
 from ftop.engine.control.tracefs import Tracefs
@@ -28,13 +29,8 @@ from ftop.tui.widgets.dialogs import EditDialog
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
 
-async def until(pilot: Any, pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        await pilot.pause(0.05)
-    assert pred(), "condition not reached in time"
+# A real kernel answers more slowly than the demo: a longer default wait.
+until = functools.partial(pilot_util.until, timeout=10.0)
 
 
 def make_app(sess: Session, tmp_path: Path) -> FtopApp:

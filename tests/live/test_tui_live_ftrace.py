@@ -7,10 +7,11 @@ read-only; nothing is written (``unchanged``).
 
 from __future__ import annotations
 
-import time
+import functools
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import pilot_util
 import pytest
 from ftop.engine.control.session import Session
 from ftop.tui.app import FtopApp
@@ -20,22 +21,13 @@ from ftop.tui.screens.probes import ProbesScreen
 from ftop.tui.screens.stack import StackScreen
 from ftop.tui.screens.tracers import TracersScreen
 from ftop.tui.settings import Settings
+from pilot_util import text_of
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
 
-async def until(pilot: Any, pred: Callable[[], Any], timeout: float = 15.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        await pilot.pause(0.05)
-    assert pred(), "condition not reached in time"
-
-
-def text_of(widget: Any) -> str:
-    r = widget.render()
-    return str(getattr(r, "plain", r))
+# A real kernel answers more slowly than the demo: a longer default wait.
+until = functools.partial(pilot_util.until, timeout=15.0)
 
 
 async def test_locked_down_host_each_ftrace_screen_says_what_is_refused_or_missing(

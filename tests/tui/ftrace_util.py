@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, AsyncContextManager, Callable, Iterator, Optional, Tuple
 
 from ftop.engine.demo.session import DemoData, DemoSession, open_demo
 from ftop.tui.app import FtopApp
 from ftop.tui.settings import Settings
 
 AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
-
-
-async def until(pilot: Any, pred: Callable[[], Any], timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        await pilot.pause(0.05)
-    assert pred(), "condition not reached in time"
-
-
-async def show(app: FtopApp, pilot: Any, key: str, cls: type) -> Any:
-    """Press a screen's number key; wait until it is shown."""
-    await pilot.press(key)
-    await until(pilot, lambda: isinstance(app.screen, cls))
-    return app.screen
+# The open_screen fixture (tests/tui/conftest.py): ``async with open_screen("functions") as
+# (app, pilot, screen)``.
+OpenScreen = Callable[..., AsyncContextManager[Tuple[FtopApp, Any, Any]]]
 
 
 def locked_demo() -> DemoSession:
@@ -59,12 +45,6 @@ def locked(home: Path) -> Iterator[DemoSession]:
 
 def read(sess: DemoSession, rel: str) -> str:
     return sess.tfs.read(rel)
-
-
-def text_of(widget: Any) -> str:
-    """What a Static shows, as plain text."""
-    r = widget.render()
-    return str(getattr(r, "plain", r))
 
 
 def maybe(x: Optional[Any]) -> Any:

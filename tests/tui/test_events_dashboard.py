@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable
-
 from ftop.engine.demo.session import DemoSession
 from ftop.tui.app import FtopApp
-from ftop.tui.screens.dashboard import DashboardScreen, NameTable
+from ftop.tui.screens.dashboard import NameTable
 from ftop.tui.screens.events import EventList, EventsScreen, Row
 from ftop.tui.screens.live import LiveScreen
 from ftop.tui.widgets.base import StatusBand
 from ftop.tui.widgets.dialogs import EditDialog, TextDialog
-
-AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
-
-
-async def until(pilot: Any, pred: Any, timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        await pilot.pause(0.05)
-    assert pred(), "condition not reached in time"
+from ftrace_util import OpenScreen
+from pilot_util import until
 
 
 def elist(app: FtopApp) -> EventList:
@@ -30,19 +18,11 @@ def elist(app: FtopApp) -> EventList:
     return app.screen.list
 
 
-async def open_events(app: FtopApp, pilot: Any) -> EventList:
-    await pilot.press("2")
-    lst = elist(app)
-    await until(pilot, lambda: app.screen.loaded)  # type: ignore[attr-defined]
-    return lst
-
-
 async def test_catalog_tree_lists_every_system_and_event(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        lst = await open_events(app, pilot)
+    async with open_screen("events") as (app, pilot, _):
+        lst = elist(app)
         assert set(lst.catalog) == set(demo.data.catalog)
         assert sum(map(len, lst.catalog.values())) == sum(map(len, demo.data.catalog.values()))
         assert lst.enabled == demo.kernel.enabled
@@ -52,15 +32,14 @@ async def test_catalog_tree_lists_every_system_and_event(
         assert any(r.event is not None for r in lst.rows)
 
 
-async def test_typing_searches_events_as_you_type(make_app: AppFactory) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        lst = await open_events(app, pilot)
+async def test_typing_searches_events_as_you_type(open_screen: OpenScreen) -> None:
+    async with open_screen("events") as (app, pilot, _):
+        lst = elist(app)
         await pilot.press(*"sched_switch")
-        assert lst.query == "sched_switch"
+        assert lst.search_text == "sched_switch"
         assert lst.current == Row("sched", "sched_switch")
         await pilot.press("escape")
-        assert lst.query == ""
+        assert lst.search_text == ""
         await pilot.press("slash", *"sched:sched_wak*")
         found = {r.event for r in lst.rows if r.event}
         assert found >= {"sched_waking", "sched_wakeup", "sched_wakeup_new"}
@@ -68,11 +47,10 @@ async def test_typing_searches_events_as_you_type(make_app: AppFactory) -> None:
 
 
 async def test_space_toggles_an_event_through_the_session_and_the_band_follows(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(140, 40)) as pilot:
-        lst = await open_events(app, pilot)
+    async with open_screen("events", size=(140, 40)) as (app, pilot, _):
+        lst = elist(app)
         await pilot.press(*"kmem:kfree", "down")
         assert lst.current == Row("kmem", "kfree")
         await pilot.press("space")
@@ -85,11 +63,10 @@ async def test_space_toggles_an_event_through_the_session_and_the_band_follows(
 
 
 async def test_space_on_a_system_toggles_all_its_events(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(140, 40)) as pilot:
-        lst = await open_events(app, pilot)
+    async with open_screen("events", size=(140, 40)) as (app, pilot, _):
+        lst = elist(app)
         await pilot.press(*"timer:", "down")
         lst.cursor = lst.rows.index(Row("timer", None))
         await pilot.press("space")
@@ -100,11 +77,9 @@ async def test_space_on_a_system_toggles_all_its_events(
 
 
 async def test_bad_filter_shows_the_kernels_error_log_with_caret_and_changes_nothing(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_events(app, pilot)
+    async with open_screen("events") as (app, pilot, _):
         await pilot.press(*"sched_switch", "down", "f4")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
         gen = demo.kernel.generation
@@ -126,10 +101,9 @@ async def test_bad_filter_shows_the_kernels_error_log_with_caret_and_changes_not
         assert demo.kernel.filters["sched/sched_switch"] == "prev_pid == 0"
 
 
-async def test_trigger_is_added_and_shown(make_app: AppFactory, demo: DemoSession) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        lst = await open_events(app, pilot)
+async def test_trigger_is_added_and_shown(open_screen: OpenScreen, demo: DemoSession) -> None:
+    async with open_screen("events") as (app, pilot, _):
+        lst = elist(app)
         await pilot.press(*"sched_switch", "down", "f5")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
         await pilot.press(*"traceoff:1", "enter")
@@ -138,10 +112,8 @@ async def test_trigger_is_added_and_shown(make_app: AppFactory, demo: DemoSessio
         await until(pilot, lambda: "sched/sched_switch" in lst.triggers)
 
 
-async def test_view_format_shows_the_format_file(make_app: AppFactory) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_events(app, pilot)
+async def test_view_format_shows_the_format_file(open_screen: OpenScreen) -> None:
+    async with open_screen("events") as (app, pilot, _):
         await pilot.press(*"sched_switch", "down", "f3")
         await until(pilot, lambda: isinstance(app.screen, TextDialog))
         assert "field:pid_t prev_pid" in app.screen.text  # type: ignore[attr-defined]
@@ -149,28 +121,25 @@ async def test_view_format_shows_the_format_file(make_app: AppFactory) -> None:
         assert isinstance(app.screen, EventsScreen)
 
 
-async def test_q_types_into_the_search_on_the_events_screen(make_app: AppFactory) -> None:
+async def test_q_types_into_the_search_on_the_events_screen(open_screen: OpenScreen) -> None:
     """Letters search here ("qdisc" is an event system): q must not quit."""
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        lst = await open_events(app, pilot)
+    async with open_screen("events") as (app, pilot, _):
+        lst = elist(app)
         await pilot.press(*"qdisc")
-        assert lst.query == "qdisc" and app.is_running
+        assert lst.search_text == "qdisc" and app.is_running
 
 
-async def test_f6_shows_only_enabled_events(make_app: AppFactory, demo: DemoSession) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        lst = await open_events(app, pilot)
+async def test_f6_shows_only_enabled_events(open_screen: OpenScreen, demo: DemoSession) -> None:
+    async with open_screen("events") as (app, pilot, _):
+        lst = elist(app)
         await pilot.press("f6")
         shown = {f"{r.system}/{r.event}" for r in lst.rows if r.event}
         assert shown == demo.kernel.enabled
 
 
-async def test_enabled_events_show_their_live_rate(make_app: AppFactory) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        lst = await open_events(app, pilot)
+async def test_enabled_events_show_their_live_rate(open_screen: OpenScreen) -> None:
+    async with open_screen("events") as (app, pilot, _):
+        lst = elist(app)
         await until(pilot, lambda: lst.rates.get("sched_switch", 0) > 0)
         await pilot.press(*"sched_switch", "down")
         strip = lst.render_line(lst.cursor - int(lst.scroll_y))
@@ -178,13 +147,9 @@ async def test_enabled_events_show_their_live_rate(make_app: AppFactory) -> None
 
 
 async def test_dashboard_tables_sort_and_enter_filters_the_live_view(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("3")
-        screen = app.screen
-        assert isinstance(screen, DashboardScreen)
+    async with open_screen("dashboard") as (app, pilot, screen):
         table = screen.query_one("#top-events", NameTable)
         await until(pilot, lambda: table.row_count > 2)
         counts = [table.values[str(k.value)][0] for k in table.rows]
@@ -215,12 +180,10 @@ async def test_dashboard_tables_sort_and_enter_filters_the_live_view(
 
 
 async def test_dashboard_shows_per_cpu_rates_and_loss(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("3")
-        cpu = app.screen.query_one("#cpu-table")
+    async with open_screen("dashboard") as (app, pilot, screen):
+        cpu = screen.query_one("#cpu-table")
         await until(pilot, lambda: cpu.row_count == demo.data.cpus)  # type: ignore[attr-defined]
         demo.aggregates.ingest(["CPU:0 [LOST 77 EVENTS]"], demo.clock())
         app.poll_now()

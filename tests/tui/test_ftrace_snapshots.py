@@ -24,7 +24,8 @@ from ftop.tui.screens.setup import SetupScreen
 from ftop.tui.screens.stack import StackScreen
 from ftop.tui.screens.tracers import TracersScreen
 from ftop.tui.widgets.kit import ChoiceDialog
-from ftrace_util import AppFactory, app_for, locked, until
+from ftrace_util import AppFactory, app_for, locked
+from pilot_util import until
 
 SIZES = [(80, 24), (120, 40)]
 Prep = Callable[[DemoSession], None]

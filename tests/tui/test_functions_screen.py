@@ -19,18 +19,13 @@ from ftop.tui.screens.functions import (
     TriggerDialog,
 )
 from ftop.tui.widgets.kit import ChoiceDialog, RefusalDialog
-from ftrace_util import AppFactory, app_for, locked, show, text_of, until
+from ftrace_util import OpenScreen, app_for, locked
+from pilot_util import text_of, until
 
 
 @pytest.fixture()
 def locked_demo(private_home: Path) -> Iterator[DemoSession]:
     yield from locked(private_home)
-
-
-async def open_functions(app: Any, pilot: Any) -> FunctionsScreen:
-    screen = await show(app, pilot, "5", FunctionsScreen)
-    await until(pilot, lambda: screen.loaded, timeout=10)
-    return screen
 
 
 def names(screen: FunctionsScreen) -> list:  # type: ignore[type-arg]
@@ -42,11 +37,9 @@ def functions_in(demo: DemoSession, file: str) -> list:  # type: ignore[type-arg
 
 
 async def test_typing_searches_the_catalog_as_you_type_with_the_match_count(
-    make_app: AppFactory,
+    open_screen: OpenScreen,
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions") as (_, pilot, screen):
         assert screen.catalog is not None and len(screen.catalog) == 39191
         await pilot.press(*"vfs_rea")
         assert screen.query_text == "vfs_rea"
@@ -59,10 +52,8 @@ async def test_typing_searches_the_catalog_as_you_type_with_the_match_count(
         assert set(names(screen)) == {"vfs_readv", "vfs_writev"}
 
 
-async def test_each_keystroke_is_answered_fast(make_app: AppFactory) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+async def test_each_keystroke_is_answered_fast(open_screen: OpenScreen) -> None:
+    async with open_screen("functions") as (_, _, screen):
         worst = 0.0
         for q in ("r", "re", "rea", "read", "*_read", "vfs_*", "ext4:", ":mod:overlay"):
             t0 = time.perf_counter()
@@ -73,10 +64,8 @@ async def test_each_keystroke_is_answered_fast(make_app: AppFactory) -> None:
         assert worst < 0.1, worst
 
 
-async def test_matches_are_grouped_by_module_and_mod_queries_work(make_app: AppFactory) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+async def test_matches_are_grouped_by_module_and_mod_queries_work(open_screen: OpenScreen) -> None:
+    async with open_screen("functions") as (_, pilot, screen):
         await pilot.press(*"overlay:lookup")
         rows = screen.results.rows
         assert isinstance(rows[0], ModuleRow) and rows[0].module == "overlay"
@@ -90,11 +79,9 @@ async def test_matches_are_grouped_by_module_and_mod_queries_work(make_app: AppF
 
 
 async def test_space_marks_and_enter_adds_them_to_set_ftrace_filter_by_index(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions") as (_, pilot, screen):
         await pilot.press(*"vfs_rea", "down")
         assert screen.results.has_focus
         await pilot.press("space", "space")
@@ -113,11 +100,9 @@ async def test_space_marks_and_enter_adds_them_to_set_ftrace_filter_by_index(
 
 
 async def test_mark_all_adds_the_kernel_pattern_as_one_word(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions") as (_, pilot, screen):
         await pilot.press(*"vfs_fsync", "down", "f3")
         assert screen.marked_pattern == ("*vfs_fsync*", 2)
         await pilot.press("enter")
@@ -130,11 +115,9 @@ async def test_mark_all_adds_the_kernel_pattern_as_one_word(
 
 
 async def test_f2_cycles_the_target_file_and_graph_files_get_names(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions") as (_, pilot, screen):
         await pilot.press(*"vfs_read", "down")
         seen = []
         for _ in range(4):
@@ -161,12 +144,10 @@ async def test_f2_cycles_the_target_file_and_graph_files_get_names(
 
 
 async def test_f4_replaces_the_list_and_delete_removes_with_bang(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     demo.apply(plan_set("set_ftrace_filter", ["vfs_write", "vfs_open"]))
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions") as (_, pilot, screen):
         await pilot.press(*"vfs_rea", "down", "space", "space", "f4")
         await until(
             pilot, lambda: functions_in(demo, "set_ftrace_filter") == ["vfs_readv", "vfs_read"]
@@ -185,11 +166,11 @@ async def test_f4_replaces_the_list_and_delete_removes_with_bang(
         await until(pilot, lambda: functions_in(demo, "set_ftrace_filter") == [])
 
 
-async def test_f7_clears_the_target_after_asking(make_app: AppFactory, demo: DemoSession) -> None:
+async def test_f7_clears_the_target_after_asking(
+    open_screen: OpenScreen, demo: DemoSession
+) -> None:
     demo.apply(plan_set("set_ftrace_notrace", ["vfs_write"]))
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions") as (app, pilot, screen):
         await pilot.press("f2")
         await pilot.press("f7")
         await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
@@ -203,11 +184,9 @@ async def test_f7_clears_the_target_after_asking(make_app: AppFactory, demo: Dem
 
 
 async def test_f5_trigger_with_a_count_and_its_removal(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions") as (app, pilot, screen):
         await pilot.press(*"vfs_read", "down")
         screen.results.move_to(names(screen).index("vfs_read"))
         await pilot.press("f5")
@@ -230,13 +209,11 @@ async def test_f5_trigger_with_a_count_and_its_removal(
 
 
 async def test_enable_event_trigger_needs_an_event_and_a_bad_one_is_refused_in_the_dialog(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     from textual.widgets import Select
 
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_functions(app, pilot)
+    async with open_screen("functions") as (app, pilot, _):
         await pilot.press(*"do_sys_openat2", "down", "f5")
         await until(pilot, lambda: isinstance(app.screen, TriggerDialog))
         dialog: Any = app.screen
@@ -259,12 +236,10 @@ async def test_enable_event_trigger_needs_an_event_and_a_bad_one_is_refused_in_t
 
 
 async def test_f6_pid_picker_finds_this_process_by_pid_and_sets_set_ftrace_pid(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
     me = os.getpid()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions") as (app, pilot, screen):
         await pilot.press("f6")
         await until(pilot, lambda: isinstance(app.screen, ProcessDialog))
         dialog: Any = app.screen
@@ -278,10 +253,8 @@ async def test_f6_pid_picker_finds_this_process_by_pid_and_sets_set_ftrace_pid(
         assert any(r.kind == "pid" and r.entry == me for r in screen.now.rows)
 
 
-async def test_pid_picker_by_name(make_app: AppFactory, demo: DemoSession) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_functions(app, pilot)
+async def test_pid_picker_by_name(open_screen: OpenScreen, demo: DemoSession) -> None:
+    async with open_screen("functions") as (app, pilot, _):
         await pilot.press("f6")
         await until(pilot, lambda: isinstance(app.screen, ProcessDialog))
         dialog: Any = app.screen
@@ -296,11 +269,9 @@ async def test_pid_picker_by_name(make_app: AppFactory, demo: DemoSession) -> No
 
 
 async def test_a_typed_name_not_in_the_catalog_gets_the_reason(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions") as (app, pilot, screen):
         await pilot.press(*"vfs_read")
         # As if typed straight at the kernel: the exact name, which the kernel refuses.
         screen._plan("add", ["no_such_function_q"])
@@ -312,11 +283,10 @@ async def test_a_typed_name_not_in_the_catalog_gets_the_reason(
 
 
 async def test_locked_down_kernel_the_screen_says_so_and_stays_a_read_only_browser(
-    locked_demo: DemoSession, private_home: Path
+    open_screen: OpenScreen, locked_demo: DemoSession, private_home: Path
 ) -> None:
     app = app_for(locked_demo, private_home)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions", app=app) as (app, pilot, screen):
         banner = text_of(screen.query_one("#banner"))
         assert "Function tracing is refused on this kernel" in banner and "EPERM" in banner
         assert screen.read_only and "EPERM" in screen.read_only
@@ -332,11 +302,9 @@ async def test_locked_down_kernel_the_screen_says_so_and_stays_a_read_only_brows
 
 
 async def test_slash_focuses_the_search_and_escape_clears_search_and_marks(
-    make_app: AppFactory,
+    open_screen: OpenScreen,
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_functions(app, pilot)
+    async with open_screen("functions") as (_, pilot, screen):
         await pilot.press(*"vfs_rea", "down", "space")
         assert screen.results.has_focus and screen.marked
         await pilot.press("slash")

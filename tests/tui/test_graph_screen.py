@@ -10,18 +10,13 @@ from ftop.engine.demo.session import DemoSession
 from ftop.engine.ftrace.filter import read_filter
 from ftop.engine.stream.graph import CallGraph, CallNode, flatten
 from ftop.tui.screens.graph import GraphScreen, function_of
-from ftrace_util import AppFactory, show, text_of, until
+from ftrace_util import OpenScreen
+from pilot_util import text_of, until
 
 
 def start_graph(demo: DemoSession, lines: int = 1500) -> None:
     demo.apply([Change("current_tracer", "function_graph")])
     assert demo.pump(lines) == lines
-
-
-async def open_graph(app: Any, pilot: Any) -> GraphScreen:
-    screen = await show(app, pilot, "6", GraphScreen)
-    await until(pilot, lambda: screen.graph.lines > 0 and screen.calls.rows)
-    return screen
 
 
 def row_names(screen: GraphScreen) -> List[str]:
@@ -33,12 +28,10 @@ def index_of(screen: GraphScreen, pred: Any) -> int:
 
 
 async def test_tree_is_built_from_the_streamed_graph_lines_one_root_per_cpu(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     start_graph(demo)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_graph(app, pilot)
+    async with open_screen("graph") as (_, _, screen):
         # The same lines fed straight to the engine give the same tree.
         ref = CallGraph("cpu")
         ref.feed_lines(demo.ring.window(demo.ring.first_seq, len(demo.ring)))
@@ -53,23 +46,21 @@ async def test_tree_is_built_from_the_streamed_graph_lines_one_root_per_cpu(
 
 
 async def test_new_lines_grow_the_tree_on_the_next_tick(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     start_graph(demo, 300)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_graph(app, pilot)
+    async with open_screen("graph") as (app, pilot, screen):
         before = screen.graph.lines
         demo.pump(600)
         app._dirty.set()  # as the reader's listener does
         await until(pilot, lambda: screen.graph.lines > before)
 
 
-async def test_g_regroups_per_task_from_the_ring(make_app: AppFactory, demo: DemoSession) -> None:
+async def test_g_regroups_per_task_from_the_ring(
+    open_screen: OpenScreen, demo: DemoSession
+) -> None:
     start_graph(demo)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_graph(app, pilot)
+    async with open_screen("graph") as (_, pilot, screen):
         await pilot.press("g")
         await until(pilot, lambda: screen.graph.group_by == "task" and screen.graph.lines > 0)
         await until(pilot, lambda: "by task" in text_of(screen.query_one("#head")))
@@ -77,11 +68,9 @@ async def test_g_regroups_per_task_from_the_ring(make_app: AppFactory, demo: Dem
         await until(pilot, lambda: screen.graph.group_by == "cpu" and screen.graph.lines > 0)
 
 
-async def test_enter_left_right_fold_and_unfold(make_app: AppFactory, demo: DemoSession) -> None:
+async def test_enter_left_right_fold_and_unfold(open_screen: OpenScreen, demo: DemoSession) -> None:
     start_graph(demo)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_graph(app, pilot)
+    async with open_screen("graph") as (_, pilot, screen):
         i = index_of(screen, lambda n: n.name == "vfs_read" and n.children)
         screen.calls.move_to(i)
         node = screen.calls.current
@@ -108,12 +97,10 @@ async def test_enter_left_right_fold_and_unfold(make_app: AppFactory, demo: Demo
 
 
 async def test_s_sorts_callees_and_totals_and_self_times_are_shown(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     start_graph(demo)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_graph(app, pilot)
+    async with open_screen("graph") as (_, pilot, screen):
         await pilot.press("s")
         assert screen.sort_by == "total"
         root = screen.graph.sorted_roots()[0]
@@ -129,12 +116,10 @@ async def test_s_sorts_callees_and_totals_and_self_times_are_shown(
 
 
 async def test_x_jumps_to_the_slowest_calls_which_are_marked(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     start_graph(demo)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_graph(app, pilot)
+    async with open_screen("graph") as (_, pilot, screen):
         await pilot.press("e")  # fold everything: x must unfold the way
         await pilot.press("x")
         node = screen.calls.current
@@ -151,12 +136,10 @@ async def test_x_jumps_to_the_slowest_calls_which_are_marked(
 
 
 async def test_f_turns_the_function_under_the_cursor_into_set_graph_function(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     start_graph(demo)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_graph(app, pilot)
+    async with open_screen("graph") as (_, pilot, screen):
         i = index_of(screen, lambda n: n.name == "rw_verify_area")
         screen.calls.move_to(i)
         await pilot.press("f")
@@ -185,12 +168,10 @@ def test_function_of_drops_roots_unknown_callers_and_module_suffixes() -> None:
 
 
 async def test_c_clears_the_tree_and_a_hint_when_the_tracer_is_not_function_graph(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     start_graph(demo)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_graph(app, pilot)
+    async with open_screen("graph") as (app, pilot, screen):
         await pilot.press("c")
         assert screen.graph.lines == 0 and screen.calls.rows == []
         demo.apply([Change("current_tracer", "nop")])

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from ftop.engine.demo.session import DemoSession
 from ftop.engine.stream.parse import parse_line
@@ -12,6 +11,7 @@ from ftop.tui.app import FtopApp
 from ftop.tui.screens.live import LiveScreen
 from ftop.tui.widgets.dialogs import FieldsDialog, SaveDialog
 from ftop.tui.widgets.trace_view import TraceView, _columns
+from pilot_util import until
 
 AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
 
@@ -24,15 +24,6 @@ def view(app: FtopApp) -> TraceView:
 
 def info(app: FtopApp) -> str:
     return str(app.screen.query_one("#info").render())
-
-
-async def until(pilot: Any, pred: Any, timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        await pilot.pause(0.05)
-    assert pred(), "condition not reached in time"
 
 
 async def test_follow_mode_shows_the_newest_line(make_app: AppFactory, demo: DemoSession) -> None:

@@ -9,17 +9,12 @@ from typing import Any
 
 from ftop.engine.demo.session import DemoSession
 from ftop.engine.ftrace.probes import list_probes
-from ftop.tui.screens.probes import ProbeDialog, ProbesScreen
-from ftop.tui.screens.setup import SetupScreen, cpu_list, parse_cpu_list
+from ftop.tui.screens.probes import ProbeDialog
+from ftop.tui.screens.setup import cpu_list, parse_cpu_list
 from ftop.tui.widgets.dialogs import EditDialog
 from ftop.tui.widgets.kit import ChoiceDialog
-from ftrace_util import AppFactory, show, text_of, until
-
-
-async def open_setup(app: Any, pilot: Any) -> SetupScreen:
-    screen = await show(app, pilot, "9", SetupScreen)
-    await until(pilot, lambda: screen.settings is not None and screen.options.rows)
-    return screen
+from ftrace_util import OpenScreen
+from pilot_util import text_of, until
 
 
 def option(demo: DemoSession, name: str) -> str:
@@ -41,11 +36,9 @@ def test_cpu_lists_read_and_write_the_kernels_form() -> None:
 
 
 async def test_options_are_toggles_with_descriptions_and_space_flips_one_in_the_kernel(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_setup(app, pilot)
+    async with open_screen("setup") as (_, pilot, screen):
         rows = {o.name: o for o in screen.options.rows}
         # For nop: the generic options only; funcgraph-* belong to function_graph.
         assert "sym-offset" in rows and "funcgraph-proc" not in rows
@@ -63,11 +56,9 @@ async def test_options_are_toggles_with_descriptions_and_space_flips_one_in_the_
 
 
 async def test_b_sets_buffer_size_kb_and_a_bad_size_is_refused_in_the_dialog(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_setup(app, pilot)
+    async with open_screen("setup") as (app, pilot, screen):
         await pilot.press("b")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
         dialog: Any = app.screen
@@ -83,10 +74,8 @@ async def test_b_sets_buffer_size_kb_and_a_bad_size_is_refused_in_the_dialog(
         assert "4,096 KB" in text_of(screen.query_one("#side"))
 
 
-async def test_C_chooses_the_trace_clock(make_app: AppFactory, demo: DemoSession) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_setup(app, pilot)
+async def test_C_chooses_the_trace_clock(open_screen: OpenScreen, demo: DemoSession) -> None:
+    async with open_screen("setup") as (app, pilot, screen):
         await pilot.press("C")
         await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
         choices = dict(app.screen.choices)  # type: ignore[attr-defined]
@@ -99,11 +88,9 @@ async def test_C_chooses_the_trace_clock(make_app: AppFactory, demo: DemoSession
 
 
 async def test_M_sets_tracing_cpumask_from_a_cpu_list(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_setup(app, pilot)
+    async with open_screen("setup") as (app, pilot, screen):
         assert "0-1" in text_of(screen.query_one("#side"))
         await pilot.press("M")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
@@ -114,11 +101,9 @@ async def test_M_sets_tracing_cpumask_from_a_cpu_list(
 
 
 async def test_B_instance_refusal_is_shown_and_nothing_changes(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_setup(app, pilot)
+    async with open_screen("setup") as (app, pilot, _):
         await pilot.press("B")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
         dialog: Any = app.screen
@@ -135,18 +120,10 @@ async def test_B_instance_refusal_is_shown_and_nothing_changes(
 # -- probes -----------------------------------------------------------------------------
 
 
-async def open_probes(app: Any, pilot: Any) -> ProbesScreen:
-    screen = await show(app, pilot, "0", ProbesScreen)
-    await until(pilot, lambda: screen.loaded)
-    return screen
-
-
 async def test_k_creates_an_enabled_kprobe_space_disables_delete_removes(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_probes(app, pilot)
+    async with open_screen("probes") as (app, pilot, screen):
         assert screen.list.rows == []
         await pilot.press("k")
         await until(pilot, lambda: isinstance(app.screen, ProbeDialog))
@@ -171,11 +148,9 @@ async def test_k_creates_an_enabled_kprobe_space_disables_delete_removes(
 
 
 async def test_a_refused_kprobe_shows_the_kernels_error_log_with_the_caret(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_probes(app, pilot)
+    async with open_screen("probes") as (app, pilot, _):
         await pilot.press("k")
         await until(pilot, lambda: isinstance(app.screen, ProbeDialog))
         dialog: Any = app.screen
@@ -194,11 +169,9 @@ async def test_a_refused_kprobe_shows_the_kernels_error_log_with_the_caret(
 
 
 async def test_a_malformed_definition_is_refused_before_the_kernel(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_probes(app, pilot)
+    async with open_screen("probes") as (app, pilot, _):
         await pilot.press("k")
         await until(pilot, lambda: isinstance(app.screen, ProbeDialog))
         dialog: Any = app.screen
@@ -209,11 +182,9 @@ async def test_a_malformed_definition_is_refused_before_the_kernel(
         assert list_probes(demo.tfs) == []
 
 
-async def test_u_creates_a_uprobe_on_a_file(make_app: AppFactory, demo: DemoSession) -> None:
+async def test_u_creates_a_uprobe_on_a_file(open_screen: OpenScreen, demo: DemoSession) -> None:
     target = os.path.realpath(sys.executable)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_probes(app, pilot)
+    async with open_screen("probes") as (app, pilot, screen):
         await pilot.press("u")
         await until(pilot, lambda: isinstance(app.screen, ProbeDialog))
         dialog: Any = app.screen

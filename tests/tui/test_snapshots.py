@@ -6,25 +6,18 @@ Regenerate after an intended change: ``pytest tests/tui/test_snapshots.py --snap
 
 from __future__ import annotations
 
-import time
 from typing import Any, Awaitable, Callable, Optional
 
 import pytest
 from ftop.tui.app import FtopApp
 from ftop.tui.settings import Settings
+from pilot_util import until
 
 AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
 
 
 SIZES = [(80, 24), (120, 40)]
 THEMES = ["dark", "light"]
-
-
-async def until(pilot: Any, pred: Callable[[], bool], timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not pred():
-        await pilot.pause(0.05)
-    assert pred()
 
 
 def steps(

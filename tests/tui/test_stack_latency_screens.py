@@ -11,18 +11,11 @@ from ftop.engine.demo.session import DemoSession
 from ftop.engine.ftrace.filter import read_filter
 from ftop.engine.ftrace.latency import read_report
 from ftop.engine.ftrace.stack_tracer import GLOBAL_NOTE, STACK_TRACER_SYSCTL, parse_stack_trace
-from ftop.tui.screens.latency import LatencyScreen
-from ftop.tui.screens.stack import StackScreen
 from ftop.tui.widgets.dialogs import EditDialog
 from ftop.tui.widgets.kit import ChoiceDialog
-from ftrace_util import AppFactory, show, text_of, until
+from ftrace_util import OpenScreen
+from pilot_util import text_of, until
 from textual.widgets import DataTable
-
-
-async def open_stack(app: Any, pilot: Any) -> StackScreen:
-    screen = await show(app, pilot, "7", StackScreen)
-    await until(pilot, lambda: screen.loaded)
-    return screen
 
 
 def table_rows(screen: Any, table_id: str) -> list:  # type: ignore[type-arg]
@@ -33,11 +26,9 @@ def table_rows(screen: Any, table_id: str) -> list:  # type: ignore[type-arg]
 
 
 async def test_the_stack_table_is_stack_trace_with_frame_size_bars(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_stack(app, pilot)
+    async with open_screen("stack") as (_, _, screen):
         want = parse_stack_trace(demo.tfs.read("stack_trace")).frames
         rows = table_rows(screen, "#frames")
         assert len(rows) == len(want) == 36
@@ -56,11 +47,9 @@ async def test_the_stack_table_is_stack_trace_with_frame_size_bars(
 
 
 async def test_e_switches_the_stack_tracer_through_the_session(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_stack(app, pilot)
+    async with open_screen("stack") as (_, pilot, screen):
         await pilot.press("e")
         await until(pilot, lambda: demo.tfs.read(STACK_TRACER_SYSCTL).strip() == "1")
         await until(pilot, lambda: "● on" in text_of(screen.query_one("#summary")))
@@ -70,11 +59,9 @@ async def test_e_switches_the_stack_tracer_through_the_session(
 
 
 async def test_r_resets_the_max_and_the_history_draws_stack_max_size_over_time(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_stack(app, pilot)
+    async with open_screen("stack") as (app, pilot, screen):
         await pilot.press("r")
         await until(pilot, lambda: demo.tfs.read("stack_max_size").strip() == "0")
         app.poll_now()
@@ -90,11 +77,9 @@ async def test_r_resets_the_max_and_the_history_draws_stack_max_size_over_time(
 
 
 async def test_f_edits_stack_trace_filter_and_a_bad_name_is_refused_in_the_dialog(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_stack(app, pilot)
+    async with open_screen("stack") as (app, pilot, screen):
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
         dialog: Any = app.screen
@@ -111,18 +96,10 @@ async def test_f_edits_stack_trace_filter_and_a_bad_name_is_refused_in_the_dialo
 # -- latency ------------------------------------------------------------------------------
 
 
-async def open_latency(app: Any, pilot: Any) -> LatencyScreen:
-    screen = await show(app, pilot, "8", LatencyScreen)
-    await until(pilot, lambda: screen.loaded)
-    return screen
-
-
 async def test_not_a_latency_tracer_says_so_and_t_switches_to_one(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_latency(app, pilot)
+    async with open_screen("latency") as (app, pilot, screen):
         header = text_of(screen.query_one("#header"))
         assert "not a latency tracer" in header and "wakeup, wakeup_rt, wakeup_dl" in header
         await pilot.press("t")
@@ -137,13 +114,11 @@ async def test_not_a_latency_tracer_says_so_and_t_switches_to_one(
 
 
 async def test_max_latency_header_and_stack_parsed_from_the_report_and_kept_in_history(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     demo.apply([Change("current_tracer", "wakeup_rt")])
     want = read_report(demo.tfs)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_latency(app, pilot)
+    async with open_screen("latency") as (_, pilot, screen):
         await until(pilot, lambda: screen.report is not None)
         header = text_of(screen.query_one("#header"))
         assert "tracing_max_latency 38,392 µs" in header
@@ -158,12 +133,10 @@ async def test_max_latency_header_and_stack_parsed_from_the_report_and_kept_in_h
 
 
 async def test_r_resets_the_max_and_h_sets_tracing_thresh(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     demo.apply([Change("current_tracer", "wakeup_rt")])
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_latency(app, pilot)
+    async with open_screen("latency") as (app, pilot, screen):
         await until(pilot, lambda: screen.max_us == 38392)
         await pilot.press("r")
         await until(pilot, lambda: demo.tfs.read("tracing_max_latency").strip() == "0")
@@ -182,12 +155,10 @@ async def test_r_resets_the_max_and_h_sets_tracing_thresh(
 
 
 async def test_a_new_maximum_adds_a_row_and_enter_shows_an_earlier_report(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     demo.apply([Change("current_tracer", "wakeup_rt")])
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_latency(app, pilot)
+    async with open_screen("latency") as (app, pilot, screen):
         await until(pilot, lambda: len(screen.monitor.history) == 1)
         # The wakeup tracer's recorded maximum is higher: a new maximum.
         demo.apply([Change("current_tracer", "wakeup")])
@@ -202,10 +173,8 @@ async def test_a_new_maximum_adds_a_row_and_enter_shows_an_earlier_report(
         assert "an earlier maximum" in text_of(screen.query_one("#header"))
 
 
-async def test_ctrl_r_reads_stack_trace_again(make_app: AppFactory, demo: DemoSession) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_stack(app, pilot)
+async def test_ctrl_r_reads_stack_trace_again(open_screen: OpenScreen, demo: DemoSession) -> None:
+    async with open_screen("stack") as (_, pilot, screen):
         before = screen.stack
         await pilot.press("ctrl+r")
         await until(pilot, lambda: screen.stack is not before)

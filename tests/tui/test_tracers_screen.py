@@ -14,13 +14,8 @@ from ftop.tui.screens.functions import FunctionsScreen
 from ftop.tui.screens.tracers import TracersScreen
 from ftop.tui.widgets.dialogs import EditDialog
 from ftop.tui.widgets.kit import ChoiceDialog
-from ftrace_util import AppFactory, app_for, locked, read, show, text_of, until
-
-
-async def open_tracers(app, pilot) -> TracersScreen:  # type: ignore[no-untyped-def]
-    screen = await show(app, pilot, "4", TracersScreen)
-    await until(pilot, lambda: screen.loaded is not None and screen.tracer_list.rows)
-    return screen
+from ftrace_util import OpenScreen, app_for, locked, read
+from pilot_util import text_of, until
 
 
 def cursor_to(screen: TracersScreen, name: str) -> None:
@@ -34,11 +29,9 @@ def locked_demo(private_home: Path) -> Iterator[DemoSession]:
 
 
 async def test_every_available_tracer_listed_with_its_description_and_the_current_marked(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_tracers(app, pilot)
+    async with open_screen("tracers") as (_, _, screen):
         rows = {r.name: r for r in screen.tracer_list.rows}
         for name in demo.caps.tracers:
             assert rows[name].refusal is None
@@ -52,11 +45,9 @@ async def test_every_available_tracer_listed_with_its_description_and_the_curren
 
 
 async def test_enter_switches_tracer_in_the_kernel_while_streaming(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_tracers(app, pilot)
+    async with open_screen("tracers") as (_, pilot, screen):
         cursor_to(screen, "wakeup_rt")
         await pilot.press("enter")
         await until(pilot, lambda: demo.kernel.tracer == "wakeup_rt")
@@ -70,12 +61,10 @@ async def test_enter_switches_tracer_in_the_kernel_while_streaming(
 
 
 async def test_options_that_matter_are_beside_the_tracer_and_staged_until_the_switch(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     demo.apply(plan_set("set_graph_function", ["vfs_read"]))
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_tracers(app, pilot)
+    async with open_screen("tracers") as (app, pilot, screen):
         cursor_to(screen, "function_graph")
         await pilot.pause()
         names = [r.name for r in screen.option_list.rows]
@@ -103,10 +92,8 @@ async def test_options_that_matter_are_beside_the_tracer_and_staged_until_the_sw
         await until(pilot, lambda: not screen.staged_changes())
 
 
-async def test_escape_drops_staged_changes(make_app: AppFactory, demo: DemoSession) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_tracers(app, pilot)
+async def test_escape_drops_staged_changes(open_screen: OpenScreen, demo: DemoSession) -> None:
+    async with open_screen("tracers") as (_, pilot, screen):
         cursor_to(screen, "function")
         await pilot.press("tab", "space")
         assert screen.staged_options
@@ -115,11 +102,9 @@ async def test_escape_drops_staged_changes(make_app: AppFactory, demo: DemoSessi
 
 
 async def test_unfiltered_function_tracer_asks_first_and_offers_the_filter_editor(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_tracers(app, pilot)
+    async with open_screen("tracers") as (app, pilot, screen):
         cursor_to(screen, "function")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
@@ -138,31 +123,26 @@ async def test_unfiltered_function_tracer_asks_first_and_offers_the_filter_edito
         await until(pilot, lambda: demo.kernel.tracer == "function")
 
 
-async def test_a_filter_set_means_no_question(make_app: AppFactory, demo: DemoSession) -> None:
+async def test_a_filter_set_means_no_question(open_screen: OpenScreen, demo: DemoSession) -> None:
     demo.apply(plan_set("set_ftrace_filter", ["vfs_read"]))
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_tracers(app, pilot)
+    async with open_screen("tracers") as (app, pilot, screen):
         cursor_to(screen, "function")
         await pilot.press("enter")
         await until(pilot, lambda: demo.kernel.tracer == "function")
         assert not isinstance(app.screen, ChoiceDialog)
 
 
-async def test_f_opens_the_filter_editor(make_app: AppFactory) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_tracers(app, pilot)
+async def test_f_opens_the_filter_editor(open_screen: OpenScreen) -> None:
+    async with open_screen("tracers") as (app, pilot, _):
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, FunctionsScreen))
 
 
 async def test_locked_down_kernel_function_tracers_shown_refused_with_eperm_and_nothing_changes(
-    locked_demo: DemoSession, private_home: Path
+    open_screen: OpenScreen, locked_demo: DemoSession, private_home: Path
 ) -> None:
     app = app_for(locked_demo, private_home)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_tracers(app, pilot)
+    async with open_screen("tracers", app=app) as (app, pilot, screen):
         rows = {r.name: r for r in screen.tracer_list.rows}
         assert "EPERM" in (rows["function"].refusal or "")
         assert "EPERM" in (rows["function_graph"].refusal or "")
@@ -175,13 +155,11 @@ async def test_locked_down_kernel_function_tracers_shown_refused_with_eperm_and_
 
 
 async def test_a_refused_switch_shows_the_kernel_reason_and_changes_nothing(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
     from ftop.tui.widgets.kit import RefusalDialog
 
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_tracers(app, pilot)
+    async with open_screen("tracers") as (app, pilot, screen):
         cursor_to(screen, "wakeup")
         # Stage an option the kernel refuses (test_nop_refuse does not exist in the
         # demo's options/: EINVAL), with the switch: the whole transaction is undone.
@@ -196,11 +174,9 @@ async def test_a_refused_switch_shows_the_kernel_reason_and_changes_nothing(
 
 
 async def test_h_stages_tracing_thresh_for_a_latency_tracer(
-    make_app: AppFactory, demo: DemoSession
+    open_screen: OpenScreen, demo: DemoSession
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_tracers(app, pilot)
+    async with open_screen("tracers") as (app, pilot, screen):
         cursor_to(screen, "wakeup_rt")
         await pilot.pause()
         assert "tracing_thresh" in [r.name for r in screen.option_list.rows]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
 from typing import List, Set
 
 import pytest
@@ -122,12 +120,6 @@ def test_index_is_the_line_number_and_module_lines_split(catalog_text: str, cat:
     name, mod = cat.entry(i)
     assert ln == f"{name} [{mod}]" and " " not in name and mod
     assert all(cat.modules[i - 1] == "" for i, ln in enumerate(lines[:50], 1) if "[" not in ln)
-
-
-def test_gzip_file_loads_like_text(tmp_path: Path, catalog_text: str) -> None:
-    p = tmp_path / "aff.txt.gz"
-    p.write_bytes(gzip.compress(catalog_text.encode()))
-    assert Catalog.from_file(p).names == Catalog.from_text(catalog_text).names
 
 
 def test_duplicate_names_keep_every_index(cat: Catalog) -> None:
@@ -293,16 +285,6 @@ def test_grouping_by_module_is_sorted_by_count(cat: Catalog) -> None:
 def test_trigger_word_is_not_a_selection(cat: Catalog) -> None:
     with pytest.raises(FtopError, match="traceoff"):
         cat.match("vfs_read:traceoff")
-
-
-# -- words for a selection -----------------------------------------------------------------
-
-
-def test_words_for_by_index_and_by_name(cat: Catalog) -> None:
-    mod_idx = next(i for i in range(1, len(cat) + 1) if cat.modules[i - 1])
-    assert cat.words_for([3, mod_idx]) == ["3", str(mod_idx)]
-    name, mod = cat.entry(mod_idx)
-    assert cat.words_for([3, mod_idx], by_index=False) == [cat.names[2], f"{name}:mod:{mod}"]
 
 
 # -- why a name is refused -------------------------------------------------------------------

@@ -403,7 +403,7 @@ def test_a_restore_the_kernel_refuses_keeps_the_journal_for_a_retry(
 
     def busy(self: Tracefs, rel: str, value: str, append: bool = False) -> None:
         if rel == "trace_clock":
-            raise self._error(rel, "write", OSError(errno.EBUSY, "busy"), value, [])
+            raise self.refusal(rel, "write", OSError(errno.EBUSY, "busy"), value, [])
         real_write(self, rel, value, append)
 
     monkeypatch.setattr(Tracefs, "write", busy)

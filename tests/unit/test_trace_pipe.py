@@ -6,9 +6,7 @@ pipe is exercised in tests/live.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -88,42 +86,3 @@ def test_open_refusal_is_raised_on_the_callers_thread(tmp_path: Path) -> None:
     r = TracePipeReader(str(tmp_path / "missing"), lambda lines: None)
     with pytest.raises(FileNotFoundError):
         r.start()
-
-
-async def test_async_batches_do_not_block_the_event_loop(fifo: Path) -> None:
-    r = TracePipeReader(str(fifo), None, poll_interval=0.02)
-    ticks = 0
-    stop = asyncio.Event()
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
-            await asyncio.sleep(0.01)
-
-    tick_task = asyncio.create_task(ticker())
-    got: list[str] = []
-
-    def feed() -> None:
-        w = _writer(fifo)
-        for _ in range(20):
-            os.write(w, ("\n".join(LINES) + "\n").encode())
-            time.sleep(0.01)
-        os.close(w)
-
-    threading.Thread(target=feed, daemon=True).start()
-    # `break` alone leaves closing the generator to the loop's finalizer, at a time
-    # of its choosing; aclose() is the deterministic way out (what the app does).
-    gen = r.batches()
-    try:
-        async for batch in gen:
-            got.extend(batch)
-            if len(got) >= 40:
-                break
-    finally:
-        await gen.aclose()
-    stop.set()
-    await tick_task
-    assert got == LINES * 20
-    assert ticks >= 5, "the loop kept running while the reader waited"
-    assert not r.running, "closing the async iterator stops the reader thread"

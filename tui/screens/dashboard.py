@@ -43,7 +43,7 @@ command(
 _SORT_COLUMNS = ("name", "count", "rate")
 
 
-class NameTable(DataTable):  # type: ignore[type-arg]
+class NameTable(DataTable[Text]):
     """Top names with count and rate, sortable, updated by diff."""
 
     def __init__(self, kind: str, id: Optional[str] = None) -> None:
@@ -133,7 +133,7 @@ class DashboardScreen(FtopScreen):
             Sparkline([], summary_function=max, id="spark"),
             id="spark-box",
         )
-        cpu = DataTable(id="cpu-table", cursor_type="row")  # type: ignore[var-annotated]
+        cpu: DataTable[Text] = DataTable(id="cpu-table", cursor_type="row")
         yield Horizontal(
             Vertical(Label("Per CPU", classes="caption"), cpu, id="cpus"),
             Vertical(

@@ -4,6 +4,10 @@ Toggles, filters and triggers go through the engine's session (a transaction
 each); a refusal shows the kernel's own error_log text and changes nothing.
 Reading the catalog, the enabled set and every event's settings happens on
 worker threads, never in a message handler.
+
+One module of about 600 lines on purpose: the event list (a Line API view over
+the catalog) and the screen that edits filters and triggers share their row model
+and refresh cycle; split, each half would reach into the other's state.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ S = "events"
 command(
     "events.toggle",
     "space",
-    "toggle",
+    "toggle_row",
     "On/off",
     "enable or disable the event or the whole system",
     key_display="space",
@@ -127,7 +131,8 @@ class EventList(ScrollView, can_focus=True):
         self.triggers: Dict[str, List[str]] = {}
         self.rates: Dict[str, float] = {}
         self.expanded: Set[str] = set()
-        self.query = ""
+        # Not ``query``: that is Textual's DOM query method of every widget.
+        self.search_text = ""
         self.only_enabled = False
         self.rows: List[Row] = []
         self.cursor = 0
@@ -137,7 +142,7 @@ class EventList(ScrollView, can_focus=True):
     def matches(self, system: str, event: str) -> bool:
         if self.only_enabled and f"{system}/{event}" not in self.enabled:
             return False
-        q = self.query.strip().lower()
+        q = self.search_text.strip().lower()
         if not q:
             return True
         full = f"{system}:{event}".lower()
@@ -148,7 +153,7 @@ class EventList(ScrollView, can_focus=True):
     def rebuild(self) -> None:
         keep = self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
         rows: List[Row] = []
-        filtering = bool(self.query.strip()) or self.only_enabled
+        filtering = bool(self.search_text.strip()) or self.only_enabled
         for system, evs in self.catalog.items():
             hits = [e for e in evs if self.matches(system, e)]
             if filtering and not hits and not self.matches(system, ""):
@@ -160,7 +165,7 @@ class EventList(ScrollView, can_focus=True):
                 rows.extend(Row(system, e) for e in hits)
         self.rows = rows
         if keep in rows:
-            self.cursor = rows.index(keep)  # type: ignore[arg-type]
+            self.cursor = rows.index(keep)
         elif filtering:
             # Land on the first matching event rather than its system.
             self.cursor = next((i for i, r in enumerate(rows) if r.event), 0)
@@ -248,7 +253,8 @@ class EventList(ScrollView, can_focus=True):
         t = Text(no_wrap=True, overflow="ellipsis")
         if row.event is None:
             on, total = self.system_counts(row.system)
-            arrow = "▾" if (row.system in self.expanded or self.query or self.only_enabled) else "▸"
+            opened = row.system in self.expanded or self.search_text or self.only_enabled
+            arrow = "▾" if opened else "▸"
             mark = "[x]" if on == total and total else "[-]" if on else "[ ]"
             t.append(f"{arrow} ")
             t.append(mark, style=self._st("on" if on else "off"))
@@ -342,8 +348,8 @@ class EventsScreen(FtopScreen):
 
     @work(thread=True, exclusive=True, group="events-load")
     def _load(self, settings: bool) -> None:
-        sess = self.ftop.session
-        tfs = getattr(sess, "tfs", None)
+        sess = self.backend
+        tfs = sess.tfs
         if tfs is None:
             # A saved trace: the catalog is what the file contains.
             names = sorted(
@@ -389,7 +395,7 @@ class EventsScreen(FtopScreen):
         total = sum(len(v) for v in lst.catalog.values())
         shown = sum(1 for r in lst.rows if r.event)
         t = Text(f" {len(lst.enabled):,} of {total:,} events enabled in {len(lst.catalog)} systems")
-        if lst.query or lst.only_enabled:
+        if lst.search_text or lst.only_enabled:
             t.append(f" │ {shown:,} match", style="bold")
         if lst.filters or lst.triggers:
             t.append(f" │ {len(lst.filters)} filters, {len(lst.triggers)} with triggers (F, T)")
@@ -400,7 +406,7 @@ class EventsScreen(FtopScreen):
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
         if self.list is not None:
-            self.list.query = event.value
+            self.list.search_text = event.value
             self.list.rebuild()
             self.update_count()
 
@@ -435,7 +441,7 @@ class EventsScreen(FtopScreen):
         inp = self.query_one("#search", Input)
         inp.value = ""
         if self.list is not None:
-            self.list.query = ""
+            self.list.search_text = ""
             self.list.rebuild()
             self.list.focus()
         self.update_count()
@@ -473,9 +479,9 @@ class EventsScreen(FtopScreen):
             t.append(f"{row.system}:{row.event}\n", style=f"bold {tv.get('primary', 'blue')}")
             on_ = key in lst.enabled
             t.append("enabled\n" if on_ else "disabled\n", style="bold" if on_ else "")
-            rate = lst.rates.get(row.event)
-            if rate:
-                t.append(f"{human(rate)} events/s\n")
+            ev_rate = lst.rates.get(row.event)
+            if ev_rate:
+                t.append(f"{human(ev_rate)} events/s\n")
             t.append("\nfilter  ", style="bold")
             t.append(printable(lst.filters.get(key, "none")) + "\n")
             t.append("trigger ", style="bold")
@@ -489,7 +495,8 @@ class EventsScreen(FtopScreen):
 
     # -- changing (through the session, on workers) -----------------------------------------
 
-    def action_toggle(self) -> None:
+    def action_toggle_row(self) -> None:
+        # Not action_toggle: that is Textual's own action (toggle an attribute).
         lst = self.list
         row = lst.current if lst else None
         if lst is None or row is None:
@@ -503,13 +510,13 @@ class EventsScreen(FtopScreen):
 
     @work(thread=True, group="events-change")
     def _toggle(self, system: str, event: Optional[str], on: bool) -> None:
-        sess = self.ftop.session
+        sess = self.backend
         try:
             sess.set_event(system, event, on)
         except FtopError as e:
             self.app.call_from_thread(self._refused, f"{system}:{event or '*'}", e)
             return
-        enabled = catalog_mod.enabled_events(sess.tfs)
+        enabled = catalog_mod.enabled_events(self.tracefs)
         self.app.call_from_thread(self._changed, enabled)
 
     def _changed(self, enabled: Set[str]) -> None:
@@ -549,7 +556,7 @@ class EventsScreen(FtopScreen):
 
     @work(thread=True, group="events-read")
     def _show_format(self, system: str, event: str) -> None:
-        d = catalog_mod.event_detail(self.ftop.session.tfs, system, event)
+        d = catalog_mod.event_detail(self.tracefs, system, event)
         text = d.format if not d.error else d.error
         self.app.call_from_thread(
             self.app.push_screen, TextDialog(f"events/{system}/{event}/format", text)
@@ -567,12 +574,11 @@ class EventsScreen(FtopScreen):
 
     @work(thread=True, group="events-read")
     def _open_editor(self, system: str, event: str, what: str) -> None:
-        sess = self.ftop.session
-        d = catalog_mod.event_detail(sess.tfs, system, event)
+        d = catalog_mod.event_detail(self.tracefs, system, event)
         self.app.call_from_thread(self._editor, d, what)
 
     def _editor(self, d: catalog_mod.EventDetail, what: str) -> None:
-        sess = self.ftop.session
+        sess = self.backend
         system, event = d.system, d.event
         fields = ", ".join(d.fields) if d.fields else "(none)"
         if what == "filter":

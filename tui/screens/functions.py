@@ -11,6 +11,10 @@ not loaded) versus in it and refused.
 
 Where function tracing is refused (a locked-down kernel answers EPERM) the
 screen says so and stays a read-only browser.
+
+Longer than the other screens (about 850 lines) because it carries the four filter
+files' editor and its two dialogs (triggers, the pid picker), which work only on
+this screen's catalog and marks.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
+from ftop.engine.control.transaction import Change
 from ftop.engine.errors import ConfigError, FtopError, TracefsError
 from ftop.engine.ftrace.catalog import Catalog, SearchResult, load_kallsyms
 from ftop.engine.ftrace.filter import (
     TRIGGER_COMMANDS,
     FilterContents,
+    FilterEntry,
     FunctionTrigger,
     ProcessInfo,
     Selection,
@@ -38,7 +44,7 @@ from ftop.engine.ftrace.filter import (
     read_ftrace_pid,
 )
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
-from ftop.tui.widgets.base import FtopScreen, ThemeColors
+from ftop.tui.widgets.base import FtopScreen, ThemeColors, app_backend
 from ftop.tui.widgets.dialogs import DIALOG_CSS, RefusalShown
 from ftop.tui.widgets.kit import ChangesMixin, ChoiceDialog, RowList
 from ftop.tui.widgets.printable import printable
@@ -247,14 +253,13 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
 
     @work(thread=True, exclusive=True, group="functions-catalog", exit_on_error=False)
     def _load_catalog(self) -> None:
-        sess = self.ftop.session
-        caps = sess.caps
+        caps = self.backend.caps
         read_only: Optional[str] = None
         if caps.function_tracing is False:
             read_only = caps.function_refusal or "function tracing is refused here"
         source = "available_filter_functions"
         try:
-            cat: Optional[Catalog] = Catalog.load(sess.tfs)
+            cat: Optional[Catalog] = Catalog.load(self.tracefs)
         except FtopError as e:
             cat = None
             if read_only is None:
@@ -268,7 +273,7 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
         self.app.call_from_thread(self._catalog_loaded, cat, source, read_only, state)
 
     def _read_state(self) -> Tuple[Dict[str, FilterContents], List[int]]:
-        tfs = self.ftop.session.tfs
+        tfs = self.tracefs
         contents: Dict[str, FilterContents] = {}
         for name in TARGETS:
             try:
@@ -628,8 +633,7 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
                 return
             if row.kind == "func":
                 e = row.entry
-                name = getattr(e, "name", str(e))
-                mod = getattr(e, "module", "")
+                name, mod = (e.name, e.module) if isinstance(e, FilterEntry) else (str(e), "")
                 word = f"{name}:mod:{mod}" if mod and self.target in TARGETS[:2] else name
                 self._plan("remove", [word])
             elif row.kind == "trigger" and isinstance(row.entry, FunctionTrigger):
@@ -746,13 +750,13 @@ class TriggerDialog(RefusalShown, ModalScreen[Optional[str]]):
         self._apply(change)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def _apply(self, change: object) -> None:
+    def _apply(self, change: Change) -> None:
         try:
-            self.app.session.apply([change])  # type: ignore[attr-defined]
+            app_backend(self.app).apply([change])
         except FtopError as e:
             self.app.call_from_thread(self._refused, e)
             return
-        self.app.call_from_thread(self.dismiss, getattr(change, "value", ""))
+        self.app.call_from_thread(self.dismiss, change.value)
 
 
 class ProcessDialog(RefusalShown, ModalScreen[Optional[List[int]]]):
@@ -837,7 +841,7 @@ class ProcessDialog(RefusalShown, ModalScreen[Optional[List[int]]]):
     @work(thread=True, exclusive=True, group="procs-apply", exit_on_error=False)
     def _apply(self, pids: List[int]) -> None:
         try:
-            self.app.session.apply([plan_ftrace_pid(pids)])  # type: ignore[attr-defined]
+            app_backend(self.app).apply([plan_ftrace_pid(pids)])
         except FtopError as e:
             self.app.call_from_thread(self._refused, e)
             return

@@ -81,7 +81,8 @@ class GraphScreen(ChangesMixin, FtopScreen):
     def __init__(self) -> None:
         super().__init__()
         self.graph = CallGraph("cpu", keep_slowest=20)
-        self.lock = threading.Lock()
+        # Not ``self.lock``: that is Textual's own (async) lock of every widget.
+        self.graph_lock = threading.Lock()
         self.seq: Optional[int] = None
         self.skipped = 0
         self.closed: Set[int] = set()
@@ -130,9 +131,9 @@ class GraphScreen(ChangesMixin, FtopScreen):
 
     @work(thread=True, exclusive=True, group="graph-feed", exit_on_error=False)
     def _feed(self) -> None:
-        ring = self.ftop.session.ring
+        ring = self.backend.ring
         try:
-            with self.lock:
+            with self.graph_lock:
                 if self.seq is None:
                     self.seq = ring.first_seq
                 while True:
@@ -160,7 +161,7 @@ class GraphScreen(ChangesMixin, FtopScreen):
     def rebuild(self) -> None:
         key = _SORTS[self.sort_by]
         rows: List[CallNode] = []
-        with self.lock:
+        with self.graph_lock:
             for root in self.graph.sorted_roots():
                 rows.append(root)
                 if id(root) not in self.closed:
@@ -277,7 +278,7 @@ class GraphScreen(ChangesMixin, FtopScreen):
         if self.closed:
             self.closed.clear()
         else:
-            with self.lock:
+            with self.graph_lock:
                 self.closed = {
                     id(n)
                     for r in self.graph.roots.values()
@@ -292,7 +293,7 @@ class GraphScreen(ChangesMixin, FtopScreen):
         self.rebuild()
 
     def action_group(self) -> None:
-        with self.lock:
+        with self.graph_lock:
             group = "task" if self.graph.group_by == "cpu" else "cpu"
             self.graph = CallGraph(group, keep_slowest=20)
             self.seq = None
@@ -301,9 +302,9 @@ class GraphScreen(ChangesMixin, FtopScreen):
         self.feed()
 
     def action_clear(self) -> None:
-        with self.lock:
+        with self.graph_lock:
             self.graph.reset()
-            self.seq = self.ftop.session.ring.next_seq
+            self.seq = self.backend.ring.next_seq
             self.skipped = 0
             self.closed.clear()
         self.rebuild()

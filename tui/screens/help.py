@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple, cast
 
 from ftop.tui.registry import APP_SCOPE, COMMANDS, SCREENS, Command
-from ftop.tui.widgets.base import ThemeColors
+from ftop.tui.widgets.base import FtopScreen, ThemeColors
+from ftop.tui.widgets.kit import LIST_SCOPE, RowList
+from ftop.tui.widgets.trace_view import VIEW_SCOPE, TraceView
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -50,6 +53,10 @@ def key_label(keys: str) -> str:
 
 
 def _scope_title(scope: str) -> str:
+    if scope == VIEW_SCOPE:
+        return "Trace view (live screen)"
+    if scope == LIST_SCOPE:
+        return "Lists (every screen)"
     if scope == APP_SCOPE:
         return "Everywhere"
     spec = SCREENS.get(scope)
@@ -78,9 +85,11 @@ class HelpScreen(ModalScreen[None]):
 
     def rows(self) -> List[Tuple[str, str, str]]:
         """(section, keys, "Title: help") for every command, in the order shown."""
-        app: FtopApp = self.app  # type: ignore[assignment]
+        app = cast("FtopApp", self.app)  # help is pushed by FtopApp.action_help
         out: List[Tuple[str, str, str]] = []
         scopes = [APP_SCOPE] + [s.id for s in sorted(SCREENS.values(), key=lambda s: s.order)]
+        # The views' own navigation keys (the trace view, every row list).
+        scopes += [VIEW_SCOPE, LIST_SCOPE]
         for scope in scopes:
             for c in (c for c in COMMANDS.values() if c.scope == scope):
                 out.append(
@@ -119,12 +128,20 @@ class HelpScreen(ModalScreen[None]):
 class CommandTableProvider(Provider):
     """The command palette: the app's commands and the current screen's, themes, tracers."""
 
-    def _entries(self) -> List[Tuple[str, str, str, object]]:
-        app: FtopApp = self.app  # type: ignore[assignment]
+    def _entries(self) -> List[Tuple[str, str, str, DOMNode]]:
+        app = cast("FtopApp", self.app)  # the palette is FtopApp's (COMMANDS)
         screen = self.screen
-        scope = getattr(screen, "SCREEN_ID", "") or ""
-        out: List[Tuple[str, str, str, object]] = []
+        scope = screen.SCREEN_ID if isinstance(screen, FtopScreen) else ""
+        out: List[Tuple[str, str, str, DOMNode]] = []
+        # The focused view's own keys run on that view.
+        focused = screen.focused
+        view = focused if isinstance(focused, (TraceView, RowList)) else None
+        view_scope = VIEW_SCOPE if isinstance(view, TraceView) else LIST_SCOPE
         for c in COMMANDS.values():
+            if view is not None and c.palette and c.scope == view_scope:
+                label = f"{c.title}  ({key_label(_effective_keys(app, c))})"
+                out.append((label, c.help, c.action, view))
+                continue
             if not c.palette or c.scope not in (APP_SCOPE, scope):
                 continue
             label = f"{c.title}  ({key_label(_effective_keys(app, c))})"
@@ -149,8 +166,8 @@ class CommandTableProvider(Provider):
             )
         return out
 
-    async def _run(self, action: str, target: object) -> None:
-        await self.app.run_action(action, target)  # type: ignore[arg-type]
+    async def _run(self, action: str, target: DOMNode) -> None:
+        await self.app.run_action(action, target)
 
     async def discover(self) -> Hits:
         for label, help_, action, target in self._entries():

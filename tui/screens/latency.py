@@ -130,8 +130,8 @@ class LatencyScreen(ChangesMixin, FtopScreen):
 
     @work(thread=True, exclusive=True, group="latency-poll", exit_on_error=False)
     def _poll(self) -> None:
-        sess = self.ftop.session
-        tfs = sess.tfs
+        sess = self.backend
+        tfs = self.tracefs
         try:
             available = [t for t in LATENCY_TRACERS if t in sess.caps.tracers]
             tracer = (tfs.read_or("current_tracer") or "?").strip()
@@ -291,7 +291,7 @@ class LatencyScreen(ChangesMixin, FtopScreen):
         if self.thresh is None:
             self.app.notify("tracing_thresh is not in this kernel", severity="warning")
             return
-        sess = self.ftop.session
+        sess = self.backend
 
         def submit(value: str) -> None:
             v = value.strip()

@@ -86,7 +86,7 @@ class LiveScreen(FtopScreen):
         self.message: str = ""
 
     def compose_body(self) -> Iterable[Widget]:
-        self.view = TraceView(self.ftop.session.ring, id="trace")
+        self.view = TraceView(self.backend.ring, id="trace")
         yield self.view
         yield Static(id="info")
         yield Input(
@@ -257,7 +257,7 @@ class LiveScreen(FtopScreen):
     def _search_worker(
         self, pattern: SearchPattern, seqs: Union[range, Sequence[int]], start: int, backward: bool
     ) -> None:
-        ring = self.ftop.session.ring
+        ring = self.backend.ring
         n = len(seqs)
         chunk = 8192
         found: Optional[int] = None
@@ -307,7 +307,7 @@ class LiveScreen(FtopScreen):
             self.update_info()
 
     def action_clear_view(self) -> None:
-        self.ftop.session.ring.clear()
+        self.backend.ring.clear()
         self.view_sync()
 
     def action_fields(self) -> None:
@@ -328,7 +328,7 @@ class LiveScreen(FtopScreen):
         default = os.path.join(os.getcwd(), time.strftime("ftop-%Y%m%d-%H%M%S.txt"))
         filtered = v.index is not None
 
-        def done(result: Optional[tuple]) -> None:  # type: ignore[type-arg]
+        def done(result: Optional[Tuple[str, bool]]) -> None:
             if result is None:
                 return
             path, only_view = result
@@ -338,13 +338,13 @@ class LiveScreen(FtopScreen):
         self.app.push_screen(SaveDialog(default, filtered), done)
 
     @work(thread=True, group="save")
-    def _save_worker(self, path: str, seqs: Optional[object]) -> None:
-        sess = self.ftop.session
+    def _save_worker(self, path: str, seqs: Optional[Sequence[int]]) -> None:
+        sess = self.backend
         tracer = sess.status.tracer if sess.status.tracer != "?" else "nop"
         cpus = max(1, len(sess.status.cpu_stats) or os.cpu_count() or 1)
         try:
             with open(path, "w") as f:
-                n = save_lines(f, sess.ring, seqs=seqs, tracer=tracer, cpus=cpus)  # type: ignore[arg-type]
+                n = save_lines(f, sess.ring, seqs=seqs, tracer=tracer, cpus=cpus)
         except OSError as e:
             self.app.call_from_thread(
                 self.app.notify, f"cannot save {path}: {e.strerror}", severity="error"

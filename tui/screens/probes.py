@@ -8,7 +8,7 @@ under the part it refused. What ftop creates is journaled and removed on exit.
 
 from __future__ import annotations
 
-from typing import Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional
 
 from ftop.engine.errors import FtopError, TracefsError
 from ftop.engine.ftrace.probes import (
@@ -47,7 +47,7 @@ command(
 command(
     "probes.enable",
     "space",
-    "toggle",
+    "toggle_row",
     "On/off",
     "enable or disable the probe's event",
     key_display="space",
@@ -77,7 +77,7 @@ def probe_refusal_text(err: FtopError) -> Text:
 class ProbeDialog(EditDialog):
     """Type a probe definition; a refusal shows the kernel's error_log with its caret."""
 
-    def __init__(self, kind: str, template: str, create: object) -> None:
+    def __init__(self, kind: str, template: str, create: Callable[[str], None]) -> None:
         hints = (
             [
                 "p[:[GROUP/]NAME] SYMBOL[+OFFS] [ARGS]   r[:NAME] SYMBOL [ARGS] (on return)",
@@ -92,7 +92,7 @@ class ProbeDialog(EditDialog):
         super().__init__(
             f"New {kind}",
             template,
-            create,  # type: ignore[arg-type]
+            create,
             # Labels read markup: the brackets of the syntax must stay literal.
             hints=[escape(h) for h in [*hints, "created enabled; removed when ftop exits"]],
         )
@@ -142,10 +142,9 @@ class ProbesScreen(ChangesMixin, FtopScreen):
 
     @work(thread=True, exclusive=True, group="probes-load", exit_on_error=False)
     def _load(self) -> None:
-        sess = self.ftop.session
-        caps = sess.caps
+        caps = self.backend.caps
         available = [n for n in ("kprobe_events", "uprobe_events") if caps.has(n)]
-        probes = list_probes(sess.tfs)
+        probes = list_probes(self.tracefs)
         self.app.call_from_thread(self._loaded, probes, available)
 
     def _loaded(self, probes: List[Probe], available: List[str]) -> None:
@@ -205,7 +204,7 @@ class ProbesScreen(ChangesMixin, FtopScreen):
         if file not in self.available:
             self.app.notify(f"this kernel has no {file}", severity="error")
             return
-        sess = self.ftop.session
+        sess = self.backend
 
         def create(value: str) -> None:
             probe = parse_probe(value.strip(), kind)  # ConfigError: shown in the dialog
@@ -226,7 +225,8 @@ class ProbesScreen(ChangesMixin, FtopScreen):
     def action_new_uprobe(self) -> None:
         self._new("uprobe")
 
-    def action_toggle(self) -> None:
+    def action_toggle_row(self) -> None:
+        # Not action_toggle: that is Textual's own action (toggle an attribute).
         p = self.list.current
         if p is None:
             return

@@ -42,7 +42,7 @@ S = "setup"
 command(
     "setup.toggle",
     "space",
-    "toggle",
+    "toggle_row",
     "On/off",
     "switch the option under the cursor",
     key_display="space",
@@ -175,8 +175,8 @@ class SetupScreen(ChangesMixin, FtopScreen):
 
     @work(thread=True, exclusive=True, group="setup-load", exit_on_error=False)
     def _load(self) -> None:
-        sess = self.ftop.session
-        tfs = sess.tfs
+        sess = self.backend
+        tfs = self.tracefs
         clock, clocks = read_trace_clock(tfs)
         mask_text = tfs.read_or("tracing_cpumask")
         try:
@@ -296,7 +296,8 @@ class SetupScreen(ChangesMixin, FtopScreen):
         self.only_relevant = not self.only_relevant
         self.show_options()
 
-    def action_toggle(self) -> None:
+    def action_toggle_row(self) -> None:
+        # Not action_toggle: that is Textual's own action (toggle an attribute).
         o = self.options.current
         if o is None:
             return
@@ -307,7 +308,7 @@ class SetupScreen(ChangesMixin, FtopScreen):
         st = self.settings
         if st is None:
             return
-        sess = self.ftop.session
+        sess = self.backend
 
         def submit(value: str) -> None:
             v = value.strip().lower().removesuffix("kb").strip()
@@ -354,7 +355,7 @@ class SetupScreen(ChangesMixin, FtopScreen):
         if st is None or st.cpumask is None:
             self.app.notify("tracing_cpumask is not readable here", severity="warning")
             return
-        sess = self.ftop.session
+        sess = self.backend
 
         def submit(value: str) -> None:
             sess.apply([plan_cpumask(parse_cpu_list(value))])
@@ -396,7 +397,7 @@ class SetupScreen(ChangesMixin, FtopScreen):
 
     def _use_instance(self, name: Optional[str]) -> None:
         """Runs on the dialog's worker: the session switches (and journals a new instance)."""
-        self.ftop.session.use_instance(name)
+        self.backend.use_instance(name)
 
     def _instance_done(self, result: Optional[str]) -> None:
         if result is not None:
@@ -424,7 +425,7 @@ class SetupScreen(ChangesMixin, FtopScreen):
     @work(thread=True, group="setup-remove", exit_on_error=False)
     def _remove(self, name: str) -> None:
         try:
-            remove_instance(self.ftop.session, name)
+            remove_instance(self.backend, name)
         except FtopError as e:
             self.app.call_from_thread(self.show_refusal, f"remove instance {name}", e)
         self.app.call_from_thread(self._after)

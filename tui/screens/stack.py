@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional
 
+from ftop.engine.backend import Backend, tracefs_of
 from ftop.engine.errors import FtopError
 from ftop.engine.ftrace.filter import plan_set, read_filter
 from ftop.engine.ftrace.stack_tracer import (
@@ -57,9 +58,13 @@ command("stack.refresh", "ctrl+r", "refresh_stack", "Reread", "read stack_trace 
 BAR_WIDTH = 16
 
 
-def read_stack(sess: object) -> StackTrace:
-    """stack_trace and stack_max_size (top level) and the sysctl, through the session's tracefs."""
-    top = sess.tfs.top()  # type: ignore[attr-defined]
+def read_stack(sess: Backend) -> StackTrace:
+    """stack_trace and stack_max_size (top level) and the sysctl, through the session's tracefs.
+
+    Raises:
+        FtopError: a read refused (NoTracefs: a saved trace has no tracefs).
+    """
+    top = tracefs_of(sess).top()
     st = parse_stack_trace(top.read("stack_trace"))
     size = (top.read_or("stack_max_size") or "").strip()
     st.max_size = int(size) if size.isdigit() else st.max_size
@@ -144,7 +149,7 @@ class StackScreen(ChangesMixin, FtopScreen):
 
     @work(thread=True, exclusive=True, group="stack-load", exit_on_error=False)
     def _load(self) -> None:
-        sess = self.ftop.session
+        sess = self.backend
         err: Optional[str] = None
         st: Optional[StackTrace] = None
         words: List[str] = []
@@ -155,7 +160,7 @@ class StackScreen(ChangesMixin, FtopScreen):
         try:
             words = [
                 f"{e.name}:mod:{e.module}" if e.module else e.name
-                for e in read_filter(sess.tfs, "stack_trace_filter").functions
+                for e in read_filter(tracefs_of(sess), "stack_trace_filter").functions
             ]
         except FtopError:
             words = []
@@ -263,7 +268,7 @@ class StackScreen(ChangesMixin, FtopScreen):
     def action_edit_filter(self) -> None:
         if self.stack is None:
             return
-        sess = self.ftop.session
+        sess = self.backend
 
         def submit(value: str) -> None:
             sess.apply(plan_set("stack_trace_filter", value.split()))

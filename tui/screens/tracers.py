@@ -148,9 +148,8 @@ class TracersScreen(ChangesMixin, FtopScreen):
 
     @work(thread=True, exclusive=True, group="tracers-load", exit_on_error=False)
     def _load(self) -> None:
-        sess = self.ftop.session
-        tfs = sess.tfs
-        caps = sess.caps
+        tfs = self.tracefs
+        caps = self.backend.caps
         current = (tfs.read_or("current_tracer") or "nop").strip()
         rows: List[TracerRow] = []
         for name in caps.tracers:
@@ -436,7 +435,7 @@ class TracersScreen(ChangesMixin, FtopScreen):
     @work(thread=True, group="tracers-check", exit_on_error=False)
     def _check_narrowed(self, tracer: str, changes: List[Change]) -> None:
         """Is anything narrowing what function/function_graph would hook? (read on a worker)"""
-        tfs = self.ftop.session.tfs
+        tfs = self.tracefs
         narrowed: List[str] = []
         files = ["set_ftrace_filter"] + (
             ["set_graph_function"] if tracer == "function_graph" else []

@@ -11,13 +11,15 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, List, Optional, Tuple, cast
 
+from ftop.engine.backend import Backend, tracefs_of
 from ftop.engine.control.session import Status
+from ftop.engine.control.tracefs import Tracefs
 from ftop.engine.stream.stats import AggregateSnapshot
 from rich.text import Text
 from textual import events
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.screen import Screen
 from textual.widget import Widget
@@ -32,6 +34,7 @@ __all__ = [
     "StatusBand",
     "StatusInfo",
     "ThemeColors",
+    "app_backend",
     "human",
     "theme_color",
 ]
@@ -60,6 +63,15 @@ def theme_color(app: Any, name: str, fallback: str = "default") -> str:
         bg = Color.parse(app.theme_variables.get("background", "#000000"))
         c = bg + c
     return c.hex6
+
+
+def app_backend(app: App[Any]) -> Backend:
+    """The trace source of ``app``, an FtopApp (for dialogs and mixins outside FtopScreen).
+
+    Raises:
+        FtopError: tracing is unavailable (no source).
+    """
+    return cast("FtopApp", app).backend
 
 
 def human(n: float) -> str:
@@ -101,7 +113,7 @@ class StatusBand(Static):
     """
 
     def on_mount(self) -> None:
-        app: FtopApp = self.app  # type: ignore[assignment]
+        app = cast("FtopApp", self.app)  # the band is only ever composed by FtopScreen
         app.status_signal.subscribe(self, self.show_status)
         if app.status_info is not None:
             self.show_status(app.status_info)
@@ -109,7 +121,7 @@ class StatusBand(Static):
             self.update(Text(" ftop", style="bold"))
 
     def on_resize(self, event: events.Resize) -> None:
-        app: FtopApp = self.app  # type: ignore[assignment]
+        app = cast("FtopApp", self.app)
         if app.status_info is not None:
             self.show_status(app.status_info)
 
@@ -243,14 +255,29 @@ class ScreenTabs(Static):
                 return
 
 
-class FtopScreen(Screen):  # type: ignore[type-arg]
+class FtopScreen(Screen[None]):
     """Base of the registered screens: status band, tab line, body, footer."""
 
     SCREEN_ID: ClassVar[str] = ""
 
     @property
     def ftop(self) -> FtopApp:
-        return self.app  # type: ignore[return-value]
+        # Registered screens only ever run inside FtopApp (its modes).
+        return cast("FtopApp", self.app)
+
+    @property
+    def backend(self) -> Backend:
+        """The app's trace source (registered screens exist only when there is one)."""
+        return self.ftop.backend
+
+    @property
+    def tracefs(self) -> Tracefs:
+        """The source's tracefs.
+
+        Raises:
+            NoTracefs: the source is a saved trace.
+        """
+        return tracefs_of(self.backend)
 
     def compose(self) -> ComposeResult:
         yield StatusBand()

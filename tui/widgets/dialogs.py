@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple, cast
 
 from ftop.engine.errors import FtopError, TracefsError
 from ftop.engine.stream.parse import Record
@@ -155,15 +155,19 @@ class RefusalShown:
 
     error: Optional[FtopError] = None
 
+    def _as_dialog(self) -> ModalScreen[object]:
+        # Mixed into ModalScreen subclasses only (EditDialog, TriggerDialog, ProcessDialog).
+        return cast("ModalScreen[object]", self)
+
     def _refused(self, err: FtopError) -> None:
         self.error = err
-        box = self.query_one("#error", Static)  # type: ignore[attr-defined]
+        box = self._as_dialog().query_one("#error", Static)
         # error_log's caret line is aligned to "  Command: <value>": keep it verbatim.
         box.update(error_lines(err))
         box.add_class("shown")
 
     def action_cancel(self) -> None:
-        self.dismiss(None)  # type: ignore[attr-defined]
+        self._as_dialog().dismiss(None)
 
 
 class EditDialog(RefusalShown, ModalScreen[Optional[str]]):

@@ -9,10 +9,11 @@ nothing.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Callable, Generic, List, Optional, Sequence, Tuple, TypeVar
 
 from ftop.engine.errors import FtopError, TracefsError
+from ftop.tui.registry import bindings_for, command
+from ftop.tui.widgets.base import app_backend
 from ftop.tui.widgets.dialogs import DIALOG_CSS, error_lines
 from ftop.tui.widgets.trace_view import _overlay
 from rich.style import Style
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_APPLY_LOCK = threading.Lock()
 
 
 def fmt_us(us: float) -> str:
@@ -74,6 +74,18 @@ def scroll_row_into_view(view: ScrollView, row: int) -> None:
     view.scroll_to(y=top, animate=False, immediate=True)
 
 
+LIST_SCOPE = "list"
+for _id, _keys, _action, _title, _help in (
+    ("up", "up", "cursor_up", "Up", "previous row"),
+    ("down", "down", "cursor_down", "Down", "next row"),
+    ("page_up", "pageup", "page_up", "Page up", "a screenful up"),
+    ("page_down", "pagedown", "page_down", "Page down", "a screenful down"),
+    ("first", "home", "first", "First", "the first row"),
+    ("last", "end", "last", "Last", "the last row"),
+):
+    command(f"list.{_id}", _keys, _action, _title, _help, scope=LIST_SCOPE, show=False)
+
+
 class RowList(ScrollView, Generic[T], can_focus=True):
     """Rows of anything, drawn one line each by ``render_row``, with a cursor.
 
@@ -81,6 +93,7 @@ class RowList(ScrollView, Generic[T], can_focus=True):
     thousand rows scrolls as cheaply as ten.
     """
 
+    BINDINGS = bindings_for(LIST_SCOPE)
     COMPONENT_CLASSES = {"rowlist--cursor", "rowlist--dim", "rowlist--accent", "rowlist--mark"}
     DEFAULT_CSS = """
     RowList { background: $background; scrollbar-size-vertical: 1; }
@@ -146,18 +159,28 @@ class RowList(ScrollView, Generic[T], can_focus=True):
     def _scroll_to_cursor(self) -> None:
         scroll_row_into_view(self, self.cursor)
 
-    def on_key(self, event: events.Key) -> None:
-        page = max(1, (self.scrollable_content_region.height or 1) - 1)
-        moves = {"up": -1, "down": 1, "pageup": -page, "pagedown": page}
-        if event.key in moves:
-            event.stop()
-            self.move_to(self.cursor + moves[event.key])
-        elif event.key == "home":
-            event.stop()
-            self.move_to(0)
-        elif event.key == "end":
-            event.stop()
-            self.move_to(len(self.rows) - 1)
+    # Keys are registry commands (scope "list"): in F1, the palette and [keys].
+
+    def _page(self) -> int:
+        return max(1, (self.scrollable_content_region.height or 1) - 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_to(self.cursor - self._page())
+
+    def action_page_down(self) -> None:
+        self.move_to(self.cursor + self._page())
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(len(self.rows) - 1)
 
     def on_click(self, event: events.Click) -> None:
         self.move_to(int(self.scroll_y) + event.y)
@@ -275,11 +298,11 @@ class ChangesMixin:
         done: Optional[Callable[[], None]],
         explain: Optional[Callable[[FtopError], Optional[str]]],
     ) -> None:
-        sess = self.app.session
+        sess = app_backend(self.app)
         try:
-            # One transaction at a time: two keys pressed quickly must not interleave writes.
-            with _APPLY_LOCK:
-                sess.apply(changes)
+            # One transaction at a time is the engine's rule (Session.apply holds the
+            # session's lock): two keys pressed quickly never interleave writes.
+            sess.apply(changes)
         except FtopError as e:
             note = explain(e) if explain is not None else None
             self.app.call_from_thread(self.show_refusal, what, e, note)

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any, List, Optional
+from typing import List, Optional
 
 from ftop.engine.printable import UNSAFE, printable
 from rich.cells import cell_len
+from rich.console import Console
 from rich.markup import escape
 from rich.segment import Segment
 from rich.style import Style
@@ -93,7 +94,7 @@ class RenderGuard:
         original = Strip.render
         guard = self
 
-        def render(strip: Strip, console: Any) -> str:
+        def render(strip: Strip, console: Console) -> str:
             if strip._render_cache is None:
                 cleaned = guard.clean(list(strip._segments))
                 if cleaned is not None:
@@ -101,7 +102,8 @@ class RenderGuard:
             return original(strip, console)
 
         render.__doc__ = original.__doc__
-        Strip.render = render  # type: ignore[method-assign]
+        # Patching the class's method is the point: every Strip, whoever built it, is guarded.
+        Strip.render = render  # type: ignore[method-assign,assignment]
 
 
 GUARD = RenderGuard()

@@ -16,9 +16,11 @@ from bisect import bisect_left
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ftop.engine.printable import printable
+from ftop.engine.stream import grammar
 from ftop.engine.stream.lineview import FilteredIndex, LineFilter, SearchPattern
 from ftop.engine.stream.parse import Record, parse_line
 from ftop.engine.stream.ring import Ring
+from ftop.tui.registry import bindings_for, command
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -28,27 +30,43 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-__all__ = ["TraceView"]
+__all__ = ["VIEW_SCOPE", "TraceView"]
 
+VIEW_SCOPE = "trace"
+
+# The column shapes are ftop.engine.stream.grammar's (trace_output.c's).
 # Default context: "comm-pid [(tgid)] [cpu] flags ts: body".
 _COLS = re.compile(
-    r"^(?P<task>\s*.+?)-(?P<pid>\d+)\s+(?:\(\s*[\d-]+\)\s+)?(?P<cpu>\[\d+\])\s+"
-    r"(?:(?P<flags>[^\s\d:][^\s:]*)\s+)?(?P<ts>\d+(?:\.\d+)?):(?P<body>.*)$"
+    r"^(?P<task>\s*.+?)-(?P<pid>\d+)\s+"
+    + grammar.CTX_TGID_ANY
+    + r"(?P<cpu>\[\d+\])\s+"
+    + grammar.CTX_FLAGS
+    + grammar.CTX_TS
+    + r"(?P<body>.*)$"
 )
-_EVENT = re.compile(r" (?P<name>[\w.$]+):(?= |$)")
+_EVENT = re.compile(r" (?P<name>" + grammar.NAME + r"):(?= |$)")
 _FUNC = re.compile(r" (?P<name>[\w.$+/]+)(?: <-(?P<parent>\S+))?")
 _SYSCALL = re.compile(r" (?P<name>sys_\w+)(?=\(| -> )")
 # function_graph: "[ts |] cpu) [task-pid |] duration mark | calls".
 _GRAPH = re.compile(
-    r"^(?P<pre>\s*(?:\d+\.\d+\s+\|\s+)?)(?P<cpu>\d+\))(?P<mid>[^|]*?)"
-    r"(?P<mark>[+!#*@$])?(?P<dur>\s*[\d.]+ us\s*)?\|(?P<rest>.*)$"
+    r"^(?P<pre>"
+    + grammar.plain(grammar.GRAPH_ABS)
+    + r")(?P<cpu>"
+    + grammar.plain(grammar.GRAPH_CPU)
+    + r")(?P<mid>[^|]*?)"
+    r"(?P<mark>" + grammar.DELAY_MARK + r")?(?P<dur>\s*[\d.]+ us\s*)?\|(?P<rest>.*)$"
 )
-_GRAPH_NAME = re.compile(r"(?P<name>[\w.$]+)(?=\()|/\* (?P<ev>[\w.$]+):|\} /\* (?P<exit>[\w.$]+)")
-_LOST = re.compile(r"^CPU:\d+ \[LOST \d+ EVENTS\]|^#{3,} CPU \d+ buffer started")
+_GRAPH_NAME = re.compile(
+    r"(?P<name>" + grammar.NAME + r")(?=\()"
+    r"|" + grammar.GRAPH_COMMENT_OPEN + r"(?P<ev>" + grammar.NAME + r"):"
+    r"|" + grammar.GRAPH_EXIT_OPEN + r"(?P<exit>" + grammar.NAME + r")"
+)
+# "CPU:N [LOST M EVENTS]" and "##### CPU N buffer started ####".
+_LOST = grammar.LOSS_MARKER_LINE
 # Latency format (wakeup*, irqsoff...): "comm-pid cpu+flags rel-us[mark]: body".
 _LAT = re.compile(
-    r"^(?P<task>\s*.{1,16}?)-(?P<pid>\d+)\s+(?P<cpu>\d+)(?P<flags>[^\s\d]\S*)\s+"
-    r"(?P<ts>\d+us)\s*(?P<mark>[+!#*@$])?\s*:(?P<body>.*)$"
+    r"^(?P<task>\s*.{1,16}?)-(?P<pid>\d+)\s+(?P<cpu>\d+)(?P<flags>" + grammar.LAT_FLAGS + r")\s+"
+    r"(?P<ts>\d+us)\s*(?P<mark>" + grammar.DELAY_MARK + r")?\s*:(?P<body>.*)$"
 )
 
 Span = Tuple[int, int, str]
@@ -155,8 +173,24 @@ def _segments(
     return out
 
 
+for _id, _keys, _action, _title, _help in (
+    ("up", "up,k", "cursor_up", "Up", "cursor up a line (stops following)"),
+    ("down", "down,j", "cursor_down", "Down", "cursor down a line"),
+    ("page_up", "pageup", "page_up", "Page up", "cursor up a screenful"),
+    ("page_down", "pagedown", "page_down", "Page down", "cursor down a screenful"),
+    ("first", "home,g", "first", "First", "the oldest line in the ring"),
+    ("last", "end,G", "last", "Last", "the newest line, and follow again"),
+    ("left", "left", "scroll_left_cols", "Left", "scroll 8 columns left"),
+    ("right", "right", "scroll_right_cols", "Right", "scroll 8 columns right"),
+    ("open", "enter", "open_line", "Fields", "the line's parsed fields"),
+):
+    command(f"trace.{_id}", _keys, _action, _title, _help, scope=VIEW_SCOPE, show=False)
+
+
 class TraceView(ScrollView, can_focus=True):
     """Rows of the ring (all or filtered), with follow mode, cursor, marks and search."""
+
+    BINDINGS = bindings_for(VIEW_SCOPE)
 
     COMPONENT_CLASSES = {
         "trace--task",
@@ -450,37 +484,40 @@ class TraceView(ScrollView, can_focus=True):
 
     # -- input --------------------------------------------------------------------------
 
-    def on_key(self, event: events.Key) -> None:
-        height = max(1, (self.scrollable_content_region.height or 1) - 1)
-        moves = {
-            "up": -1,
-            "k": -1,
-            "down": 1,
-            "j": 1,
-            "pageup": -height,
-            "pagedown": height,
-        }
-        if event.key in moves:
-            event.stop()
-            event.prevent_default()
-            self.move_cursor(moves[event.key])
-        elif event.key in ("home", "g"):
-            event.stop()
-            self.go_home()
-        elif event.key in ("end", "G"):
-            event.stop()
-            self.go_end()
-        elif event.key == "left":
-            event.stop()
-            self.scroll_horizontal(-8)
-        elif event.key == "right":
-            event.stop()
-            self.scroll_horizontal(8)
-        elif event.key == "enter":
-            event.stop()
-            cur = self.current_record()
-            if cur is not None:
-                self.post_message(self.Opened(cur[1], cur[0]))
+    # The view's own keys are commands in the registry (scope "trace"): listed in F1,
+    # offered in the palette, rebindable in [keys] like every other key.
+
+    def _page(self) -> int:
+        return max(1, (self.scrollable_content_region.height or 1) - 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(-1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(-self._page())
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self._page())
+
+    def action_first(self) -> None:
+        self.go_home()
+
+    def action_last(self) -> None:
+        self.go_end()
+
+    def action_scroll_left_cols(self) -> None:
+        self.scroll_horizontal(-8)
+
+    def action_scroll_right_cols(self) -> None:
+        self.scroll_horizontal(8)
+
+    def action_open_line(self) -> None:
+        cur = self.current_record()
+        if cur is not None:
+            self.post_message(self.Opened(cur[1], cur[0]))
 
     def on_click(self, event: events.Click) -> None:
         row = int(self.scroll_y) + event.y
