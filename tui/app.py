@@ -93,8 +93,8 @@ class FtopApp(App[Any]):
     def __init__(
         self,
         session: Optional[Backend] = None,
-        kind: str = "live",
-        label: str = "",
+        kind: Optional[str] = None,
+        label: Optional[str] = None,
         theme: str = "dark",
         settings: Optional[Settings] = None,
         error: Optional[str] = None,
@@ -113,8 +113,9 @@ class FtopApp(App[Any]):
             self.register_theme(t)
         # None: tracing is unavailable (only the UnavailableScreen is shown).
         self.session: Optional[Backend] = session
-        self.kind = kind
-        self.label = label
+        # The source's own kind and label unless a caller (a test) says otherwise.
+        self.kind = kind or (session.kind if session is not None else "live")
+        self.label = label if label is not None else (session.label if session else "")
         self.initial_theme = theme
         self.settings = settings
         self.error = error
@@ -375,8 +376,6 @@ class OpenedBackend:
 
     Attributes:
         session: the trace source; None when tracing is unavailable.
-        kind: ``"live"``, ``"demo"`` or ``"file"``.
-        label: tracefs path (and instance), demo or file name.
         error: why tracing is unavailable (shown by the UnavailableScreen).
         notes: shown once the app is up.
         fatal: a message to print and exit 2 with (nothing was left changed).
@@ -384,8 +383,6 @@ class OpenedBackend:
     """
 
     session: Optional[Backend] = None
-    kind: str = "live"
-    label: str = ""
     error: Optional[str] = None
     notes: List[str] = field(default_factory=list)
     fatal: Optional[str] = None
@@ -402,7 +399,7 @@ def open_backend(
         from ftop.engine.demo.session import open_demo
 
         demo = open_demo(realtime=True)
-        out.session, out.kind, out.label = demo, "demo", demo.label
+        out.session = demo
         if not cfg.is_empty():
             try:
                 demo.apply_config(cfg)
@@ -418,7 +415,7 @@ def open_backend(
         except FtopError as e:
             out.fatal = str(e)
             return out
-        out.session, out.kind, out.label = fs, "file", str(source)
+        out.session = fs
         return out
     from ftop.engine.control.session import Session
 
@@ -439,8 +436,7 @@ def open_backend(
     except FtopError as e:
         out.error = str(e)
         return out
-    label = str(sess.tfs.root) + (f" [{sess.tfs.instance}]" if sess.tfs.instance else "")
-    out.session, out.label = sess, label
+    out.session = sess
     for rec in sess.recover():
         out.notes.append(
             f"restored the state left by ftop pid {rec.journal.pid} ({len(rec.report.writes)} writes)"
@@ -494,13 +490,11 @@ def build_app(
             b.notes.append(f"cannot read the status: {e}")
     return FtopApp(
         sess,
-        kind=b.kind,
-        label=b.label,
         theme=theme,
         settings=settings,
         error=b.error,
         notes=b.notes,
-        detect_foreign=b.kind == "live" and not b.detected,
+        detect_foreign=sess is not None and sess.kind == "live" and not b.detected,
     )
 
 

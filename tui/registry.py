@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from textual.binding import Binding, BindingType
 
@@ -35,6 +35,7 @@ __all__ = [
     "commands_for",
     "load_screens",
     "register_screen",
+    "view_commands",
 ]
 
 APP_SCOPE = "app"
@@ -112,6 +113,18 @@ def command(
     cmd = Command(id, keys, action, title, help, scope, show, key_display, palette)
     COMMANDS[id] = cmd
     return cmd
+
+
+def view_commands(scope: str, rows: Sequence[Tuple[str, str, str, str, str]]) -> List[BindingType]:
+    """Register a view's own keys and return them as its ``BINDINGS``.
+
+    ``rows`` are ``(name, keys, action, title, help)``; the ids are ``scope.name``.
+    A view's navigation keys stay out of the footer but are in F1, the palette
+    (when the view has focus) and ``[keys]`` like every other command.
+    """
+    for name, keys, action, title, help in rows:
+        command(f"{scope}.{name}", keys, action, title, help, scope=scope, show=False)
+    return bindings_for(scope)
 
 
 def commands_for(scope: str) -> List[Command]:

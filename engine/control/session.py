@@ -102,6 +102,12 @@ class Session:
 
     kind = "live"
     read_only = False
+
+    @property
+    def label(self) -> str:
+        """Where the session works: the tracefs mount, and its instance (``/sys/... [x]``)."""
+        return str(self.tfs.root) + (f" [{self.tfs.instance}]" if self.tfs.instance else "")
+
     # The clock moves (only the demo can freeze it).
     realtime = True
 
@@ -128,7 +134,6 @@ class Session:
         self.keep_ring = True
         # Bytes the reader gathers before handing a batch over (see TracePipeReader).
         self.batch_bytes = BATCH_BYTES
-        self.label = str(tfs.root)
         # None: this machine's kernel (a viewer shows platform.release()).
         self.kernel_release: Optional[str] = None
         self._lock = threading.RLock()

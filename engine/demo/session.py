@@ -902,8 +902,11 @@ class DemoSession(Session):
         self.data = data
         self._clock = clock
         self.kernel_release = data.release
-        self.label = "simulated tracefs, recorded traces"
         self.replay = Replay(self.kernel, self._on_batch, rate=rate)
+
+    @property
+    def label(self) -> str:
+        return "simulated tracefs, recorded traces"
 
     def _frozen_clock(self) -> float:
         return self._frozen

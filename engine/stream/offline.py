@@ -159,7 +159,7 @@ class FileSession:
         self.reader: Optional[TracePipeReader] = None
         self.journal: Optional[Journal] = None
         self.keep = True
-        self.label = str(self.path)
+        self.label = path  # as the user gave it
         self.kernel_release = self.path.name
         self.cpus = 0
         self._ts_samples: array[float] = array("d")

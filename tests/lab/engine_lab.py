@@ -7,6 +7,7 @@ Not a test module (no ``test_`` prefix); the lab test files import from it.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import Dict, Iterator
 
@@ -90,3 +91,15 @@ def raw_write(rel: str, value: str, append: bool = False) -> None:
             data = data[os.write(fd, data) :]
     finally:
         os.close(fd)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def deep_work() -> None:
+    """File reads over the guest's 9p root go deep (9p, virtio, overlay, mm)."""
+    subprocess.run(
+        ["sh", "-c", f"cat {REPO}/engine/*/*.py > /dev/null; ls -R /proc/sys > /dev/null"],
+        check=False,
+        timeout=60,
+    )

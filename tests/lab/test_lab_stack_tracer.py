@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
-from engine_lab import raw, session_fixture  # noqa: F401
+from engine_lab import deep_work, raw, session_fixture  # noqa: F401
 from ftop.engine.control.session import Session
 from ftop.engine.ftrace.stack_tracer import (
     StackTrace,
@@ -18,15 +16,6 @@ from ftop.engine.ftrace.stack_tracer import (
 )
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(150)]
-
-
-def deep_work() -> None:
-    """File reads over the guest's 9p root go deep (9p, virtio, overlay, mm)."""
-    subprocess.run(
-        ["sh", "-c", "cat /work/main/engine/*/*.py > /dev/null; ls -R /proc/sys > /dev/null"],
-        check=False,
-        timeout=60,
-    )
 
 
 def test_enable_read_reset_disable(session: Session) -> None:

@@ -3,11 +3,10 @@ to stack_trace, reset, stack_trace_filter; quit puts the sysctl, the maximum and
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from engine_lab import SYSCTL, raw, session_fixture  # noqa: F401
+from engine_lab import SYSCTL, deep_work, raw, session_fixture  # noqa: F401
 from ftop.engine.control.session import Session
 from ftop.engine.ftrace.filter import parse_filter
 from ftop.engine.ftrace.stack_tracer import parse_stack_trace
@@ -17,15 +16,6 @@ from textual.widgets import DataTable
 from tui_lab import SIZE, lab_app, quit_app, show, text_of, until
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
-
-
-def deep_work() -> None:
-    """File reads over the guest's 9p root go deep (9p, virtio, overlay, mm)."""
-    subprocess.run(
-        ["sh", "-c", "cat /work/main/engine/*/*.py > /dev/null; ls -R /proc/sys > /dev/null"],
-        check=False,
-        timeout=60,
-    )
 
 
 async def test_stack_screen_drives_the_stack_tracer_and_quit_restores(

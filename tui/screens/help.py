@@ -54,9 +54,9 @@ def key_label(keys: str) -> str:
 
 def _scope_title(scope: str) -> str:
     if scope == VIEW_SCOPE:
-        return "Trace view (live screen)"
+        return "Trace view"
     if scope == LIST_SCOPE:
-        return "Lists (every screen)"
+        return "Lists"
     if scope == APP_SCOPE:
         return "Everywhere"
     spec = SCREENS.get(scope)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Generic, List, Optional, Sequence, Tuple, TypeVar
 
 from ftop.engine.errors import FtopError, TracefsError
-from ftop.tui.registry import bindings_for, command
+from ftop.tui.registry import view_commands
 from ftop.tui.widgets.base import app_backend
 from ftop.tui.widgets.dialogs import DIALOG_CSS, error_lines
 from ftop.tui.widgets.trace_view import _overlay
@@ -75,15 +75,6 @@ def scroll_row_into_view(view: ScrollView, row: int) -> None:
 
 
 LIST_SCOPE = "list"
-for _id, _keys, _action, _title, _help in (
-    ("up", "up", "cursor_up", "Up", "previous row"),
-    ("down", "down", "cursor_down", "Down", "next row"),
-    ("page_up", "pageup", "page_up", "Page up", "a screenful up"),
-    ("page_down", "pagedown", "page_down", "Page down", "a screenful down"),
-    ("first", "home", "first", "First", "the first row"),
-    ("last", "end", "last", "Last", "the last row"),
-):
-    command(f"list.{_id}", _keys, _action, _title, _help, scope=LIST_SCOPE, show=False)
 
 
 class RowList(ScrollView, Generic[T], can_focus=True):
@@ -93,7 +84,17 @@ class RowList(ScrollView, Generic[T], can_focus=True):
     thousand rows scrolls as cheaply as ten.
     """
 
-    BINDINGS = bindings_for(LIST_SCOPE)
+    BINDINGS = view_commands(
+        LIST_SCOPE,
+        (
+            ("up", "up", "cursor_up", "Up", "previous row"),
+            ("down", "down", "cursor_down", "Down", "next row"),
+            ("page_up", "pageup", "page_up", "Page up", "a screenful up"),
+            ("page_down", "pagedown", "page_down", "Page down", "a screenful down"),
+            ("first", "home", "first", "First", "the first row"),
+            ("last", "end", "last", "Last", "the last row"),
+        ),
+    )
     COMPONENT_CLASSES = {"rowlist--cursor", "rowlist--dim", "rowlist--accent", "rowlist--mark"}
     DEFAULT_CSS = """
     RowList { background: $background; scrollbar-size-vertical: 1; }

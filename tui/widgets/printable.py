@@ -96,7 +96,7 @@ class RenderGuard:
 
         def render(strip: Strip, console: Console) -> str:
             if strip._render_cache is None:
-                cleaned = guard.clean(list(strip._segments))
+                cleaned = guard.clean(strip._segments)
                 if cleaned is not None:
                     strip._render_cache = original(Strip(cleaned, strip.cell_length), console)
             return original(strip, console)

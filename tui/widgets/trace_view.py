@@ -20,7 +20,7 @@ from ftop.engine.stream import grammar
 from ftop.engine.stream.lineview import FilteredIndex, LineFilter, SearchPattern
 from ftop.engine.stream.parse import Record, parse_line
 from ftop.engine.stream.ring import Ring
-from ftop.tui.registry import bindings_for, command
+from ftop.tui.registry import view_commands
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -173,24 +173,23 @@ def _segments(
     return out
 
 
-for _id, _keys, _action, _title, _help in (
-    ("up", "up,k", "cursor_up", "Up", "cursor up a line (stops following)"),
-    ("down", "down,j", "cursor_down", "Down", "cursor down a line"),
-    ("page_up", "pageup", "page_up", "Page up", "cursor up a screenful"),
-    ("page_down", "pagedown", "page_down", "Page down", "cursor down a screenful"),
-    ("first", "home,g", "first", "First", "the oldest line in the ring"),
-    ("last", "end,G", "last", "Last", "the newest line, and follow again"),
-    ("left", "left", "scroll_left_cols", "Left", "scroll 8 columns left"),
-    ("right", "right", "scroll_right_cols", "Right", "scroll 8 columns right"),
-    ("open", "enter", "open_line", "Fields", "the line's parsed fields"),
-):
-    command(f"trace.{_id}", _keys, _action, _title, _help, scope=VIEW_SCOPE, show=False)
-
-
 class TraceView(ScrollView, can_focus=True):
     """Rows of the ring (all or filtered), with follow mode, cursor, marks and search."""
 
-    BINDINGS = bindings_for(VIEW_SCOPE)
+    BINDINGS = view_commands(
+        VIEW_SCOPE,
+        (
+            ("up", "up,k", "cursor_up", "Up", "cursor up a line (stops following)"),
+            ("down", "down,j", "cursor_down", "Down", "cursor down a line"),
+            ("page_up", "pageup", "page_up", "Page up", "cursor up a screenful"),
+            ("page_down", "pagedown", "page_down", "Page down", "cursor down a screenful"),
+            ("first", "home,g", "first", "First", "the oldest line in the ring"),
+            ("last", "end,G", "last", "Last", "the newest line, and follow again"),
+            ("left", "left", "scroll_left_cols", "Left", "scroll 8 columns left"),
+            ("right", "right", "scroll_right_cols", "Right", "scroll 8 columns right"),
+            ("open", "enter", "open_line", "Fields", "the line's parsed fields"),
+        ),
+    )
 
     COMPONENT_CLASSES = {
         "trace--task",
