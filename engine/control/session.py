@@ -432,7 +432,7 @@ class Session:
                 if self.keep:
                     self.journal.remove()
                     return RestoreReport()
-                return restore_journal(self.journal)
+                return restore_journal(self.journal, self.top)
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGHUP (ssh dropping) become SystemExit, so ``finally`` blocks
@@ -466,11 +466,16 @@ def _signals_held() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def restore_journal(j: Journal) -> RestoreReport:
-    """Restore every state a journal holds, remove what its ftop created, drop it."""
+def restore_journal(j: Journal, top: Optional[Tracefs] = None) -> RestoreReport:
+    """Restore every state a journal holds, remove what its ftop created, drop it.
+
+    ``top`` is the tracefs to restore through: the session's own (the demo's is
+    simulated); a dead ftop's journal (``ftop restore``) opens its mount path.
+    """
     total = RestoreReport()
     root = Path(j.tracefs)
-    top = Tracefs(root)
+    if top is None:
+        top = Tracefs(root)
     # Instances first (their files vanish with rmdir), then the top level, which
     # also removes created instances and probes and sets tracing_on last.
     for st in j.states:

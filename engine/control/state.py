@@ -215,11 +215,10 @@ def snapshot(tfs: Tracefs) -> State:
             if trig:
                 st.event_triggers[f"{sys_}/{ev}"] = trig
     if tfs.instance is None:
-        try:
-            with open(STACK_TRACER_SYSCTL) as fh:
-                st.stack_tracer_enabled = fh.read().strip()
-        except OSError:
-            st.stack_tracer_enabled = None
+        # An absolute rel addresses the sysctl through the same Tracefs (and the demo's
+        # simulated one through its own), as the stack tracer's enable step does.
+        on = tfs.read_or(STACK_TRACER_SYSCTL)
+        st.stack_tracer_enabled = on.strip() if on is not None else None
         st.stack_trace_filter = _lines(r("stack_trace_filter"))
         for name in PROBE_FILES:
             st.probes[name] = _lines(r(name))
@@ -599,7 +598,9 @@ class _Restorer:
             and self.now.stack_tracer_enabled not in (None, stack_on)
         ):
             _attempt(
-                self.report, lambda: _write_sysctl(stack_on), f"stack_tracer_enabled {stack_on}"
+                self.report,
+                functools.partial(self.tfs.write, STACK_TRACER_SYSCTL, stack_on),
+                f"stack_tracer_enabled {stack_on}",
             )
 
     def stack_trace_filter(self) -> None:
@@ -683,11 +684,6 @@ def _restore_probes(
     for d in want:
         if probe_name(d) not in have_names:
             _attempt(report, functools.partial(tfs.write, pfile, d, True), f"re-create probe {d}")
-
-
-def _write_sysctl(value: str) -> None:
-    with open(STACK_TRACER_SYSCTL, "w") as f:
-        f.write(value + "\n")
 
 
 def _same_buffer(planned: str, actual: Optional[str]) -> bool:

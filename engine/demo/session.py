@@ -42,8 +42,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 from ftop.engine.control.session import Recovery, Session
 from ftop.engine.control.state import RestoreReport
 from ftop.engine.control.tracefs import Tracefs
-from ftop.engine.demo.ftrace import DemoFtrace
-from ftop.engine.errors import FtopError, TracefsError
+from ftop.engine.demo.ftrace import STACK_TRACER_SYSCTL, DemoFtrace
+from ftop.engine.errors import TracefsError
 from ftop.engine.stream import grammar
 from ftop.engine.stream.ring import Ring
 
@@ -249,8 +249,17 @@ _FUNC_FILES = ("set_ftrace_filter", "set_ftrace_notrace", "set_graph_function", 
 class DemoKernel:
     """The recorded kernel's answers to writes, over a directory shaped like tracefs."""
 
-    def __init__(self, root: Path, data: DemoData, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        data: DemoData,
+        clock: Callable[[], float],
+        instance: Optional[str] = None,
+    ) -> None:
         self.root = root
+        # An instance's kernel: its own buffer, tracer, events and filters; the
+        # machine-wide files (stack tracer, probes) are the top level's only.
+        self.instance = instance
         self.data = data
         self.clock = clock
         self.lock = threading.RLock()
@@ -370,7 +379,8 @@ class DemoKernel:
             return
         v = value.strip()
         if rel == "current_tracer":
-            if v not in self.data.tracers:
+            in_instance = self.instance is not None and v == "function_graph"
+            if v not in self.data.tracers or in_instance:
                 raise self._refuse(rel, value, errno.EINVAL, append)
             self.tracer = v
             return
@@ -603,15 +613,44 @@ def _generic_format(event: str) -> str:
     )
 
 
-class DemoTracefs(Tracefs):
-    """A :class:`Tracefs` whose writes go to a :class:`DemoKernel` instead of a kernel."""
+# Files only the top level has: an instance shares the machine's stack tracer and probes.
+_MACHINE_WIDE = frozenset(
+    {
+        STACK_TRACER_SYSCTL,
+        "stack_trace",
+        "stack_max_size",
+        "stack_trace_filter",
+        "kprobe_events",
+        "uprobe_events",
+    }
+)
 
-    def __init__(self, root: Path, kernel: DemoKernel) -> None:
-        super().__init__(root)
+
+class DemoTracefs(Tracefs):
+    """A :class:`Tracefs` whose writes go to a :class:`DemoKernel` instead of a kernel.
+
+    Instances are simulated as the kernel has them: ``mkdir instances/<name>``
+    (:meth:`make_instance`) makes a fresh buffer with its own kernel state (nop, no
+    events), ``rmdir`` removes it, and :meth:`sub` reaches it.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        kernel: DemoKernel,
+        instance: Optional[str] = None,
+        top: Optional[DemoTracefs] = None,
+    ) -> None:
+        super().__init__(root, instance)
         self.kernel = kernel
+        self._top = top if top is not None else self
+        self.instances: Dict[str, DemoTracefs] = {}
         kernel.tfs = self
 
     def read(self, rel: str) -> str:
+        if self.instance is not None and rel in _MACHINE_WIDE:
+            # The sysctl is the machine's (the top level's); the rest is not in an instance.
+            return self._top.read(rel) if rel == STACK_TRACER_SYSCTL else super().read(rel)
         with self.kernel.lock:
             text = self.kernel.dynamic(rel)
         if text is not None:
@@ -619,18 +658,47 @@ class DemoTracefs(Tracefs):
         return super().read(rel)
 
     def exists(self, rel: str) -> bool:
+        if self.instance is not None and rel in _MACHINE_WIDE:
+            return rel == STACK_TRACER_SYSCTL
         return super().exists(rel) or self.kernel.dynamic(rel) is not None
 
     def write(self, rel: str, value: str, append: bool = False) -> None:
+        if self.instance is not None and rel in _MACHINE_WIDE:
+            if rel == STACK_TRACER_SYSCTL:
+                self._top.write(rel, value, append)
+                return
+            raise self.refusal(rel, "write", OSError(errno.ENOENT, ""), value, [])
         self.kernel.write(rel, value, append)
 
     def top(self) -> Tracefs:
-        return self
+        return self._top
 
     def sub(self, instance: Optional[str]) -> Tracefs:
+        top = self._top
         if instance is None:
-            return self
-        raise FtopError("the demo has no instances")
+            return top
+        found = top.instances.get(instance)
+        if found is None:
+            # As the kernel: a name that is not under instances/ has no files.
+            return Tracefs(top.root, instance)
+        return found
+
+    def make_instance(self, name: str) -> None:
+        top = self._top
+        path = top.root / "instances" / name
+        if name in top.instances or path.exists():
+            raise top.refusal(f"instances/{name}", "write", OSError(errno.EEXIST, ""), "mkdir", [])
+        path.mkdir()
+        k = top.kernel
+        child = DemoKernel(path, k.data, k.clock, instance=name)
+        _build_tree(child)
+        top.instances[name] = DemoTracefs(top.root, child, name, top)
+
+    def remove_instance(self, name: str, wait_s: float = 5.0) -> None:
+        top = self._top
+        if top.instances.pop(name, None) is None:
+            raise top.refusal(f"instances/{name}", "write", OSError(errno.ENOENT, ""), "rmdir", [])
+        shutil.rmtree(top.root / "instances" / name)
 
 
 # -- building the tree -------------------------------------------------------------
@@ -642,13 +710,17 @@ def _build_tree(kernel: DemoKernel) -> None:
     meta = data.meta
     put = kernel.put
     init = meta.get("initial", {})
-    put("README", "ftop demo: a simulated tracefs replaying real captures\n")
+    instance = kernel.instance is not None
+    if not instance:
+        put("README", "ftop demo: a simulated tracefs replaying real captures\n")
     # Placeholders so that probing by existence finds them; reads are computed.
     for name in ("trace", "trace_pipe", "trace_marker", "current_tracer", "tracing_on"):
         put(name, "")
     for name in ("set_event", "error_log", "set_event_pid", "set_event_notrace_pid"):
         put(name, "")
-    put("available_tracers", " ".join(data.tracers) + "\n")
+    # function_graph is refused in an instance on the recorded 6.1 kernel.
+    tracers = [t for t in data.tracers if not (instance and t == "function_graph")]
+    put("available_tracers", " ".join(tracers) + "\n")
     put("tracing_thresh", "0\n")
     put("tracing_cpumask", str(meta.get("cpumask", "3")) + "\n")
     if data.has_functions:
@@ -671,7 +743,8 @@ def _build_tree(kernel: DemoKernel) -> None:
     for cpu in range(data.cpus):
         put(f"per_cpu/cpu{cpu}/buffer_size_kb", kb + "\n")
         put(f"per_cpu/cpu{cpu}/stats", "")
-    os.mkdir(os.path.join(kernel.root, "instances"))
+    if not instance:
+        os.mkdir(os.path.join(kernel.root, "instances"))
     put("events/header_page", meta.get("header_page", ""))
     put("events/enable", "")
     events_dir = os.path.join(kernel.root, "events")
@@ -680,6 +753,8 @@ def _build_tree(kernel: DemoKernel) -> None:
         os.mkdir(base)
         for ev in events:
             os.mkdir(os.path.join(base, ev))
+    if instance:
+        return  # a new instance starts as the kernel makes it: nop, no events
     with kernel.lock:
         for ev in init.get("events", []):
             sys_, _, name = ev.partition("/")
@@ -949,7 +1024,7 @@ class DemoSession(Session):
 
     def pump(self, n: int) -> int:
         """Push ``n`` more lines now (tests); returns how many there were to push."""
-        up = self.kernel.uptime()
+        up = self.replay.kernel.uptime()
         lines = self.replay.take(n, up, up + 0.001 * n)
         if lines:
             self._on_batch(lines)
@@ -959,23 +1034,36 @@ class DemoSession(Session):
         self.replay.stop()
 
     def use_instance(self, name: Optional[str]) -> None:
-        if name is not None:
-            raise FtopError("the demo has no instances (-B)")
+        with self._lock:  # as the live switch: a restore waits for it
+            super().use_instance(name)
+            self._follow_instance()
+
+    def _follow_instance(self) -> None:
+        kernel = self.tfs.kernel if isinstance(self.tfs, DemoTracefs) else self.kernel
+        if self.replay.kernel is not kernel:
+            # Another instance: its own buffer, fed from its own settings (the replay
+            # stands in for its trace_pipe).
+            running = self.replay.running
+            self.replay.stop()
+            self.replay = Replay(kernel, self._on_batch, rate=self.replay.rate)
+            if running:
+                self.replay.start()
 
     def recover(self) -> List[Recovery]:
         return []
 
     def restore(self) -> Optional[RestoreReport]:
-        """Stop the replay and remove the simulated tracefs (there is nothing real to put back)."""
+        """Put the simulated tracefs back through the live session's own restore (journal,
+        phases and all, so the TUI tests exercise it), then remove it."""
         with self._lock:
-            if self._restored:
-                return None
-            self._restored = True
-            self.stop_stream()
-            if self.journal is not None:
-                self.journal.remove()
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            return RestoreReport()
+            try:
+                return super().restore()
+            finally:
+                self.remove_workdir()
+
+    def remove_workdir(self) -> None:
+        """Remove the simulated tracefs and the demo's journal folder."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def open_demo(

@@ -42,7 +42,10 @@ def demo() -> Iterator[DemoSession]:
     sess.start_stream()
     sess.poll()  # as run() does: the first frame shows real status, not placeholders
     yield sess
-    sess.restore()
+    # The demo restores through the live restore (journal, phases): whatever a test
+    # changed through the screens must go back without a refusal.
+    report = sess.restore()
+    assert report is None or report.ok, f"the demo's restore was refused: {report.errors}"
 
 
 AppFactory = Callable[..., FtopApp]

@@ -100,21 +100,35 @@ async def test_M_sets_tracing_cpumask_from_a_cpu_list(
         await until(pilot, lambda: demo.tfs.read("tracing_cpumask").strip() == "2")
 
 
-async def test_B_instance_refusal_is_shown_and_nothing_changes(
+async def test_B_works_in_a_new_instance_and_D_removes_it(
     open_screen: OpenScreen, demo: DemoSession
 ) -> None:
+    """The demo simulates instances (issue 8): B with a bad name is refused and changes
+    nothing; a new name creates the instance and the session works in it; D removes it
+    and the session is back at the top level."""
     async with open_screen("setup") as (app, pilot, _):
+        await pilot.press("D")  # nothing to remove yet: said, not asked
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ChoiceDialog)
         await pilot.press("B")
         await until(pilot, lambda: isinstance(app.screen, EditDialog))
         dialog: Any = app.screen
-        await pilot.press(*"ftop-x", "enter")
+        await pilot.press(*"../x", "enter")
         await until(pilot, lambda: dialog.error is not None)
-        assert "no instances" in str(dialog.error)  # the demo has none
-        assert demo.tfs.instance is None
+        assert "instance names" in str(dialog.error)
+        assert demo.tfs.instance is None and not demo.tfs.exists("instances/x")
         await pilot.press("escape")
-        await pilot.press("D")  # nothing to remove: said, not asked
-        await pilot.pause(0.1)
-        assert not isinstance(app.screen, ChoiceDialog)
+        await pilot.press("B")
+        await until(pilot, lambda: isinstance(app.screen, EditDialog))
+        await pilot.press(*"ftop-x", "enter")
+        await until(pilot, lambda: demo.tfs.instance == "ftop-x")
+        assert (demo.tfs.root / "instances" / "ftop-x").is_dir()
+        await until(pilot, lambda: not isinstance(app.screen, EditDialog))
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        await pilot.press("a")
+        await until(pilot, lambda: not (demo.tfs.root / "instances" / "ftop-x").exists())
+        assert demo.tfs.instance is None
 
 
 # -- probes -----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import pytest
 from ftop.engine.control.config import EventSpec, TraceConfig
 from ftop.engine.control.state import differences, snapshot
@@ -161,3 +163,61 @@ def test_realtime_replay_streams_on_a_thread() -> None:
         assert sess.ring.next_seq > n
     finally:
         sess.restore()
+
+
+def test_restore_puts_the_simulated_tracefs_back_through_the_live_restore(
+    demo: DemoSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo restores like the live session (journal, restore phases), so the TUI
+    tests exercise the real restore; only then is the temporary tree removed."""
+    from ftop.engine.ftrace.options import plan_option
+    from ftop.engine.ftrace.stack_tracer import plan_enable
+
+    removed = []
+    monkeypatch.setattr(demo, "remove_workdir", lambda: removed.append(demo.workdir))
+    before = snapshot(demo.tfs)
+    demo.set_tracer("wakeup")
+    demo.set_event("irq", None, True)
+    demo.set_event_filter("sched", "sched_switch", "prev_pid == 0")
+    demo.add_event_trigger("sched", "sched_wakeup", "traceoff:3")
+    demo.apply([plan_option("overwrite", False), plan_enable(True)])
+    demo.apply_config(TraceConfig(buffer_size_kb=4096, clock="global"))
+    changed = differences(before, snapshot(demo.tfs))
+    assert len(changed) >= 7, changed
+    report = demo.restore()
+    assert report is not None and report.ok, report.errors
+    assert differences(before, snapshot(demo.tfs)) == []
+    assert removed == [demo.workdir]
+
+
+def test_the_demo_simulates_instances_and_restore_removes_them(
+    demo: DemoSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-B in the demo as on a kernel: a fresh buffer (nop, no events) with its own
+    settings and stream; function_graph refused in it (as on 6.1); the restore removes
+    it through the live restore code."""
+    monkeypatch.setattr(demo, "remove_workdir", lambda: None)  # keep the tree to look at
+    before = snapshot(demo.tfs)
+    demo.use_instance("ftop-x")
+    assert demo.tfs.instance == "ftop-x" and demo.tfs.top().instance is None
+    assert "ftop-x" in snapshot(demo.tfs.top()).instances
+    assert enabled_events(demo.tfs) == set() and demo.tfs.read("current_tracer").strip() == "nop"
+    assert demo.pump(20) == 0, "a new instance records nothing until told to"
+    demo.set_event("sched", "sched_switch", True)
+    assert enabled_events(demo.tfs) == {"sched/sched_switch"}
+    assert enabled_events(demo.tfs.top()) == set(before.events_enabled), "the top is untouched"
+    assert demo.pump(20) == 20
+    assert all("sched_switch:" in ln for ln in demo.ring.tail(20))
+    with pytest.raises(FtopError, match="not in available_tracers"):
+        demo.set_tracer("function_graph")
+    with pytest.raises(TracefsError) as ei:  # and the simulated kernel refuses it too
+        demo.tfs.write("current_tracer", "function_graph")
+    assert ei.value.errno == errno.EINVAL
+    assert not demo.tfs.exists("kprobe_events"), "probes are the top level's"
+    with pytest.raises(TracefsError) as ei:
+        demo.tfs.top().make_instance("ftop-x")
+    assert ei.value.errno == errno.EEXIST
+    report = demo.restore()
+    assert report is not None and report.ok, report.errors
+    assert differences(before, snapshot(demo.tfs.top())) == []
+    assert not (demo.tfs.root / "instances" / "ftop-x").exists()
