@@ -29,7 +29,7 @@ from ftop.engine.ftrace.catalog import Catalog
 from ftop.engine.ftrace.probes import Probe, parse_probe
 
 if TYPE_CHECKING:
-    from ftop.engine.demo.session import DemoKernel
+    from ftop.engine.demo.kernel import DemoKernel
 
 __all__ = ["STACK_TRACER_SYSCTL", "DemoFtrace"]
 

@@ -18,7 +18,7 @@ Search as the user types is the one place we depart from exact names: a query
 with no wildcard is a substring search. ``SearchResult.pattern`` is always the
 string that, written to a filter file, selects the same functions.
 
-One piece on purpose (about 680 lines): the kernel-glob translation, the search
+One piece on purpose (about 650 lines): the kernel-glob translation, the search
 index and the "why can this not be traced" reasons answer one question together,
 and the benchmark (bench/catalog_search.py) measures them as one per-keystroke path.
 """

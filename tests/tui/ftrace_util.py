@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, AsyncContextManager, Callable, Iterator, Optional, Tuple
 
-from ftop.engine.demo.session import DemoData, DemoSession, open_demo
+from ftop.engine.demo.captures import DemoData
+from ftop.engine.demo.session import DemoSession, open_demo
 from ftop.tui.app import FtopApp
 from ftop.tui.settings import Settings
 

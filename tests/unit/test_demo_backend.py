@@ -7,7 +7,8 @@ import errno
 import pytest
 from ftop.engine.control.config import EventSpec, TraceConfig
 from ftop.engine.control.state import differences, snapshot
-from ftop.engine.demo.session import DemoSession, FilterError, _fields_of, check_filter, open_demo
+from ftop.engine.demo.event_filter import FilterError, _fields_of, check_filter
+from ftop.engine.demo.session import DemoSession, open_demo
 from ftop.engine.errors import FtopError, TracefsError
 from ftop.engine.ftrace.event_catalog import enabled_events, event_detail, read_catalog
 
