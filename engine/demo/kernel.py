@@ -89,7 +89,7 @@ class DemoKernel:
         # per_cpu/cpuN/stats: what the replay "wrote" and what LOST markers say was overwritten.
         self.entries = [0] * data.cpus
         self.overrun = [0] * data.cpus
-        # Function filters, pids, stack tracer, latency report, probes (demo_ftrace.py).
+        # Function filters, pids, stack tracer, latency report, probes (demo/ftrace.py).
         self.ftrace = DemoFtrace(self)
 
     # -- files ---------------------------------------------------------------------
