@@ -81,13 +81,25 @@ async def test_tracers_screen_switches_the_kernel_with_staged_options_and_quit_r
         assert session.reader is not None and session.reader.running
         seq = session.ring.next_seq
         kernel_reads(5)
-        await until(
-            pilot,
-            lambda: any(
+
+        def graph_lines_arrived() -> bool:
+            kernel_reads(1)  # keep calling: a failure then cannot be one missed burst
+            return any(
                 parse_line(ln).kind == "graph"
                 for ln in session.ring.window(seq, session.ring.next_seq - seq)
-            ),
-        )
+            )
+
+        def why() -> str:
+            reader = session.reader
+            tail = raw("trace").splitlines()[-6:]
+            return (
+                f"ring {seq}..{session.ring.next_seq}, reader "
+                f"{'running' if reader is not None and reader.running else 'stopped'}, "
+                f"set_ftrace_pid {raw('set_ftrace_pid').split()}, tracing_on "
+                f"{raw('tracing_on').strip()}, trace ends {tail}"
+            )
+
+        await until(pilot, graph_lines_arrived, what=why)
 
         cursor_to(screen, "nop")
         await pilot.press("enter")

@@ -27,6 +27,7 @@ from ftop.engine.demo.session import DemoSession
 from ftop.engine.printable import has_unsafe, printable
 from ftop.tui.app import FtopApp
 from ftop.tui.widgets.printable import GUARD, install_render_guard, shown, shown_markup
+from pilot_util import until
 from rich.segment import Segment
 from textual.strip import Strip
 
@@ -195,12 +196,17 @@ async def test_the_process_picker_escapes_names_and_command_lines(
         app.push_screen(ProcessDialog([]))
         await pilot.pause()
         await pilot.press(*str(hostile_process.pid))
-        deadline = time.monotonic() + 5
+        # The picker lists every process on mount; wait for the query's own answer (the
+        # hostile pid among the rows) and for the frame that draws it.
         dialog = app.screen
-        while time.monotonic() < deadline and not dialog.procs.rows:  # type: ignore[attr-defined]
-            await pilot.pause(0.05)
-        assert dialog.procs.rows, "the picker found the process"  # type: ignore[attr-defined]
-        await pilot.pause()
+        pid = hostile_process.pid
+        await until(
+            pilot,
+            lambda: (
+                any(p.pid == pid for p in dialog.procs.rows)  # type: ignore[attr-defined]
+                and "PWNED" in plain(screen_bytes(app))
+            ),
+        )
         out = screen_bytes(app)
         assert_safe(out)
         # The name, and the newline in the command line (python -c "...\\n..."), visible.
