@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ftop.engine.control.transaction import Change, TransactionResult
     from ftop.engine.stream.ring import Ring
     from ftop.engine.stream.stats import Aggregates
-    from ftop.engine.stream.trace_pipe import TracePipeReader
+    from ftop.engine.stream.trace_pipe import LineReader
 
 __all__ = ["Backend", "LineListener", "NoTracefs", "tracefs_of"]
 
@@ -94,7 +94,7 @@ class Backend(Protocol):
     def journal(self) -> Optional[Journal]: ...
 
     @property
-    def reader(self) -> Optional[TracePipeReader]: ...
+    def reader(self) -> Optional[LineReader]: ...
 
     def clock(self) -> float:
         """Now, in the source's own time (the frozen demo's, the capture's span)."""

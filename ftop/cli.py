@@ -217,6 +217,16 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
     readers = holders(str(root))
     _row(rows, "others' tracing", "; ".join(foreign) if foreign else "none (defaults)")
     _row(rows, "open tracefs files", "; ".join(readers) if readers else "none")
+    from ftop.engine.raw.stream import raw_unavailable
+
+    why = raw_unavailable(root / "events", root / "per_cpu")
+    _row(
+        rows,
+        "stream",
+        "raw (per_cpu/cpuN/trace_pipe_raw, decoded by ftop; --text for trace_pipe)"
+        if why is None
+        else f"text (trace_pipe): raw not possible: {why}",
+    )
     lost = []
     for cpu in list_dir(tfs, "per_cpu"):
         vals = parse_cpu_stats(tfs.read_or(f"per_cpu/{cpu}/stats") or "")
@@ -361,6 +371,8 @@ def cmd_stream(ns: argparse.Namespace) -> int:
     except (ConfigError, FtopError) as e:
         return _err(str(e))
     sess.install_signal_handlers()
+    if ns.text:
+        sess.stream_mode = "text"
     for rec in sess.recover():
         _say(
             f"ftop: restored the state left by ftop pid {rec.journal.pid} "
@@ -399,6 +411,8 @@ def cmd_stream(ns: argparse.Namespace) -> int:
 
             sess.listeners.append(stop_after)
         sess.start_stream()
+        if sess.stream_kind == "text" and sess.raw_why not in (None, "--text"):
+            _say(f"ftop: reading trace_pipe (text): {sess.raw_why}", sys.stderr)
         deadline = time.monotonic() + ns.duration if ns.duration else None
         while not done.is_set() and not printer.broken.is_set():
             if deadline is not None and time.monotonic() >= deadline:
@@ -498,6 +512,11 @@ def build_parser(sub: Optional[str]) -> argparse.ArgumentParser:
         p.add_argument("--input", metavar="FILE", help="read a saved ftrace text (- for stdin)")
         p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
         p.add_argument("--count", type=int, metavar="N", help="stop after N lines")
+        p.add_argument(
+            "--text",
+            action="store_true",
+            help="read trace_pipe's text instead of the raw pages (trace_pipe_raw)",
+        )
         return p
     if sub == "restore":
         return argparse.ArgumentParser(

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence
 
 from ftop.engine.control import journal as journal_mod
 from ftop.engine.control import state as state_mod
@@ -29,7 +29,10 @@ from ftop.engine.control.transaction import apply as apply_changes
 from ftop.engine.errors import FtopError, JournalError, TracefsError
 from ftop.engine.stream.ring import Ring
 from ftop.engine.stream.stats import Aggregates, parse_cpu_stats
-from ftop.engine.stream.trace_pipe import BATCH_BYTES, TracePipeReader
+from ftop.engine.stream.trace_pipe import BATCH_BYTES, LineReader, TracePipeReader
+
+if TYPE_CHECKING:
+    from ftop.engine.raw.stream import RawSource
 
 
 @dataclass
@@ -126,7 +129,13 @@ class Session:
         self.aggregates = aggregates if aggregates is not None else Aggregates()
         self.journal: Optional[Journal] = None
         self.caps: Capabilities = probe(tfs)
-        self.reader: Optional[TracePipeReader] = None
+        self.reader: Optional[LineReader] = None
+        # "auto": the raw pages when the kernel allows it, else the text;
+        # "text" (``--text``) or "raw" force one.
+        self.stream_mode = "auto"
+        # What the running (or last) stream reads, and why not raw when text.
+        self.stream_kind = ""
+        self.raw_why: Optional[str] = None
         self.status = Status()
         self.listeners: List[Callable[[Sequence[str]], None]] = []
         self.byte_listeners: List[Callable[[bytes], None]] = []
@@ -138,6 +147,8 @@ class Session:
         self.kernel_release: Optional[str] = None
         self._lock = threading.RLock()
         self._restored = False
+        self._raw_source: Optional[RawSource] = None
+        self._raw_source_for: Optional[Path] = None
         self._prev_handlers: Dict[int, object] = {}
         self.initial_state: Optional[State] = None
         self.foreign: List[str] = []
@@ -376,25 +387,73 @@ class Session:
             fn(lines)
 
     def start_stream(self) -> None:
-        """Stream trace_pipe into the ring on a reader thread.
+        """Stream into the ring on a reader thread: ``trace_pipe_raw`` decoded to the
+        kernel's text when the kernel allows it (see :mod:`ftop.engine.raw`), else
+        ``trace_pipe``. ``stream_kind`` and ``raw_why`` say which and why.
 
         With ``keep_ring`` off and no line listeners, only ``byte_listeners``
-        run: the text is never decoded or split (the headless stream's path).
+        run: the text is never split into lines (the headless stream's path).
         """
         if self.reader is not None and self.reader.running:
             return
         wants_lines = self.keep_ring or bool(self.listeners)
-        self.reader = TracePipeReader(
+        on_bytes = self._on_bytes if self.byte_listeners else None
+        on_batch = self._on_batch if wants_lines else None
+        if self.stream_mode != "text":
+            why = self._start_raw(on_batch, on_bytes)
+            if why is None:
+                return
+            if self.stream_mode == "raw":
+                raise FtopError(f"cannot read the raw buffer: {why}")
+            self.raw_why = why
+        else:
+            self.raw_why = "--text"
+        reader = TracePipeReader(
             str(self.tfs.file("trace_pipe")),
-            self._on_batch if wants_lines else None,
-            on_bytes=self._on_bytes if self.byte_listeners else None,
+            on_batch,
+            on_bytes=on_bytes,
             batch_bytes=self.batch_bytes,
         )
+        self.reader = reader
         try:
-            self.reader.start()
+            reader.start()
         except OSError as e:
             self.reader = None
             raise self.tfs.refusal("trace_pipe", "read", e, None, []) from None
+        self.stream_kind = "text"
+
+    def _start_raw(
+        self,
+        on_batch: Optional[Callable[[Sequence[str]], None]],
+        on_bytes: Optional[Callable[[bytes], None]],
+    ) -> Optional[str]:
+        """Start the raw pipe; None when it runs, else why it cannot."""
+        from ftop.engine.raw.format import FormatError
+        from ftop.engine.raw.stream import RawPipe, RawSource, raw_unavailable
+
+        why = raw_unavailable(self.top.path / "events", self.tfs.path / "per_cpu")
+        if why is not None:
+            return why
+        top, where, release = self.top.path, self.tfs.path, self.kernel_release or ""
+
+        def source() -> RawSource:
+            # Read once per folder, on the reader's thread; kept for the next restart.
+            if self._raw_source is None or self._raw_source_for != where:
+                self._raw_source = RawSource.from_tracefs(top, where, release=release)
+                self._raw_source_for = where
+            return self._raw_source
+
+        try:
+            pipe = RawPipe(top, where, on_batch, on_bytes=on_bytes, source_factory=source)
+            pipe.start()
+        except FormatError as e:
+            return str(e)
+        except OSError as e:
+            return f"trace_pipe_raw: {e.strerror or e}"
+        self.reader = pipe
+        self.stream_kind = "raw"
+        self.raw_why = None
+        return None
 
     def limit_batch_bytes(self, limit: int) -> None:
         """Batches of at most ``limit`` bytes from the next reader on (a UI's lag stays low)."""

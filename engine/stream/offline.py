@@ -28,7 +28,7 @@ from ftop.engine.errors import FtopError
 from ftop.engine.stream import grammar as g
 from ftop.engine.stream.ring import Ring
 from ftop.engine.stream.stats import Aggregates, AggregateSnapshot, NameRate
-from ftop.engine.stream.trace_pipe import TracePipeReader
+from ftop.engine.stream.trace_pipe import LineReader
 
 __all__ = ["FileSession", "NotFtraceText", "ReadOnly", "sniff"]
 
@@ -156,7 +156,7 @@ class FileSession:
         self.status = Status(tracer="?", tracing_on=False)
         # No tracefs, no trace_pipe reader, nothing journaled: a saved trace.
         self.tfs: Optional[Tracefs] = None
-        self.reader: Optional[TracePipeReader] = None
+        self.reader: Optional[LineReader] = None
         self.journal: Optional[Journal] = None
         self.keep = True
         self.label = path  # as the user gave it

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import select
 import threading
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Protocol, Sequence
 
 BatchHandler = Callable[[Sequence[str]], None]
 
@@ -22,12 +22,34 @@ READ_SIZE = 1 << 16
 BATCH_BYTES = 1 << 20
 
 
+class LineReader(Protocol):
+    """What a session needs of its stream's reader: this text one, or the raw
+    pipeline's :class:`~ftop.engine.raw.stream.RawPipe`."""
+
+    kind: str
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def error(self) -> Optional[OSError]: ...
+
+    @property
+    def lines_read(self) -> int: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> bool: ...
+
+
 class TracePipeReader:
     """Reads a trace_pipe-like file on a daemon thread and calls ``on_batch`` with lines.
 
     ``on_batch`` runs on the reader thread: it should be cheap and thread-safe
     (append to the ring, update aggregates).
     """
+
+    kind = "text"
 
     def __init__(
         self,

@@ -1,0 +1,544 @@
+"""Binary records back to the text the kernel writes in ``trace``, line for line.
+
+The context prefix follows ``trace_print_context`` (kernel/trace/trace_output.c):
+``%16s-%-7d``, the tgid column when ``record-tgid`` is on, ``[%03d]``, the
+flags columns when ``irq-info`` is on, and the time stamp as ``%5lu.%06lu``
+(rounded to the microsecond) on nanosecond clocks. The flags' letters depend
+on the kernel: 6.13 and later have lazy preemption (``L``, ``b``, ``B``), the
+6.1 PREEMPT_RT kernels add a need-resched-lazy and a preempt-lazy-depth column
+(their records carry ``common_preempt_lazy_count``), older ones show ``X`` when
+irq flags are not supported.
+
+The events ftrace itself defines (function, print, the context switches of the
+wakeup tracers, stacks) and the syscall events print their own way, not by
+their ``print fmt``; they are written here. Everything else goes through
+:mod:`ftop.engine.raw.print_fmt`; an event whose print fmt is beyond it is
+shown as ``name: field=value ...`` and counted in :attr:`Renderer.rendered_raw`.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass, field, replace
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from ftop.engine.raw.format import EventFormat, Field
+from ftop.engine.raw.page import Record
+from ftop.engine.raw.print_fmt import BadRecord, Env, Unsupported, compile_print_fmt, raw_fields
+from ftop.engine.raw.symbols import PrintkFormats, SymbolTable, Tasks
+
+__all__ = ["FlagStyle", "Renderer", "TextOptions", "flag_style_for"]
+
+# Clocks whose stamps are nanoseconds (trace.c, trace_clocks[].in_ns).
+NS_CLOCKS = frozenset({"local", "global", "perf", "mono", "mono_raw", "boot", "tai"})
+# task_index_to_char's table (include/linux/sched.h TASK_REPORT order).
+_TASK_STATES = "RSDTtXZPI"
+
+# TRACE_FLAG_* (kernel/trace/trace.h)
+_IRQS_OFF = 0x01
+_BIT1 = 0x02  # NEED_RESCHED_LAZY since 6.13 and on 6.1-rt; IRQS_NOSUPPORT before
+_NEED_RESCHED = 0x04
+_HARDIRQ = 0x08
+_SOFTIRQ = 0x10
+_PREEMPT_RESCHED = 0x20
+_NMI = 0x40
+_BH_OFF = 0x80
+
+
+class FlagStyle:
+    CLASSIC = "classic"  # before 6.13: bit 1 is IRQS_NOSUPPORT ('X')
+    LAZY = "lazy"  # 6.13+: bit 1 is NEED_RESCHED_LAZY, combined letters
+    RT_LAZY = "rt-lazy"  # 6.1-rt: separate need-resched-lazy and preempt-lazy-depth columns
+
+
+def _version(release: str) -> Tuple[int, int]:
+    m = re.match(r"(\d+)\.(\d+)", release)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def syscall_style_for(release: str) -> str:
+    return "modern" if _version(release) >= (6, 18) or not release else "classic"
+
+
+def flag_style_for(release: str, has_lazy_count: bool) -> str:
+    if has_lazy_count:
+        return FlagStyle.RT_LAZY
+    if _version(release) >= (6, 13):
+        return FlagStyle.LAZY
+    return FlagStyle.CLASSIC
+
+
+@dataclass
+class TextOptions:
+    """The ``trace_options`` that change how a line reads."""
+
+    irq_info: bool = True
+    record_tgid: bool = False
+    context_info: bool = True
+    print_parent: bool = True
+    sym_offset: bool = False
+    sym_addr: bool = False
+    clock: str = "local"
+    flag_style: str = FlagStyle.LAZY
+    # How syscall arguments print: "modern" (6.18+: below 10 in decimal, else 0x...),
+    # "classic" (bare hex).
+    syscall_style: str = "modern"
+
+    @classmethod
+    def from_trace_options(
+        cls,
+        text: str,
+        clock: str = "local",
+        flag_style: str = FlagStyle.LAZY,
+        syscall_style: str = "modern",
+    ) -> TextOptions:
+        on: Dict[str, bool] = {}
+        for word in text.split():
+            if word.startswith("no"):
+                on[word[2:]] = False
+            else:
+                on[word] = True
+        return cls(
+            irq_info=on.get("irq-info", True),
+            record_tgid=on.get("record-tgid", False),
+            context_info=on.get("context-info", True),
+            print_parent=on.get("print-parent", True),
+            sym_offset=on.get("sym-offset", False),
+            sym_addr=on.get("sym-addr", False),
+            clock=clock,
+            flag_style=flag_style,
+            syscall_style=syscall_style,
+        )
+
+    @property
+    def in_ns(self) -> bool:
+        return self.clock in NS_CLOCKS
+
+
+def current_clock(trace_clock: str) -> str:
+    """The bracketed word of ``trace_clock`` ("[local] global counter ...")."""
+    m = re.search(r"\[(\S+)\]", trace_clock)
+    return m.group(1) if m else trace_clock.strip() or "local"
+
+
+def ts_text(ts: int, in_ns: bool = True) -> str:
+    """trace_print_time: microseconds rounded, ``%5lu.%06lu``; raw counts as ``%12llu``."""
+    if not in_ns:
+        return f"{ts:12d}"
+    usecs = (ts + 500) // 1000
+    return f"{usecs // 1_000_000:5d}.{usecs % 1_000_000:06d}"
+
+
+def lat_flags(flags: int, preempt: int, style: str, lazy_count: int = 0) -> str:
+    """trace_print_lat_fmt: the irqs-off, need-resched, hardirq/softirq, preempt-depth
+    and migrate-disable columns."""
+    nmi = flags & _NMI
+    hardirq = flags & _HARDIRQ
+    softirq = flags & _SOFTIRQ
+    bh_off = flags & _BH_OFF
+    irqs = flags & _IRQS_OFF
+    if irqs and bh_off:
+        irqs_off = "D"
+    elif irqs:
+        irqs_off = "d"
+    elif bh_off:
+        irqs_off = "b"
+    elif style == FlagStyle.CLASSIC and flags & _BIT1:
+        irqs_off = "X"
+    else:
+        irqs_off = "."
+    if style == FlagStyle.LAZY:
+        nr = flags & (_NEED_RESCHED | _BIT1 | _PREEMPT_RESCHED)
+        need = {
+            _NEED_RESCHED | _BIT1 | _PREEMPT_RESCHED: "B",
+            _NEED_RESCHED | _PREEMPT_RESCHED: "N",
+            _BIT1 | _PREEMPT_RESCHED: "L",
+            _NEED_RESCHED | _BIT1: "b",
+            _NEED_RESCHED: "n",
+            _PREEMPT_RESCHED: "p",
+            _BIT1: "l",
+        }.get(nr, ".")
+    else:
+        nr = flags & (_NEED_RESCHED | _PREEMPT_RESCHED)
+        need = {
+            _NEED_RESCHED | _PREEMPT_RESCHED: "N",
+            _NEED_RESCHED: "n",
+            _PREEMPT_RESCHED: "p",
+        }.get(nr, ".")
+    if nmi and hardirq:
+        hs = "Z"
+    elif nmi:
+        hs = "z"
+    elif hardirq and softirq:
+        hs = "H"
+    elif hardirq:
+        hs = "h"
+    elif softirq:
+        hs = "s"
+    else:
+        hs = "."
+    depth = f"{preempt & 0xF:x}" if preempt & 0xF else "."
+    migrate = f"{preempt >> 4:x}" if preempt & 0xF0 else "."
+    if style == FlagStyle.RT_LAZY:
+        lazy = "L" if flags & _BIT1 else "."
+        lazy_depth = f"{lazy_count:x}" if lazy_count else "."
+        return f"{irqs_off}{need}{lazy}{hs}{depth}{lazy_depth}{migrate}"
+    return f"{irqs_off}{need}{hs}{depth}{migrate}"
+
+
+@dataclass
+class _Common:
+    """Where the common fields are (the same for every event of a kernel)."""
+
+    type: Field
+    flags: Field
+    preempt: Field
+    pid: Field
+    lazy: Optional[Field]
+
+
+def _common_of(formats: Mapping[int, EventFormat]) -> _Common:
+    for f in formats.values():
+        by = f.by_name
+        if all(
+            n in by for n in ("common_type", "common_flags", "common_preempt_count", "common_pid")
+        ):
+            return _Common(
+                by["common_type"],
+                by["common_flags"],
+                by["common_preempt_count"],
+                by["common_pid"],
+                by.get("common_preempt_lazy_count"),
+            )
+    # header_page-only captures: the layout every kernel since 2.6.3x has used.
+    return _Common(
+        Field("common_type", "unsigned short", 0, 2, False),
+        Field("common_flags", "unsigned char", 2, 1, False),
+        Field("common_preempt_count", "unsigned char", 3, 1, False),
+        Field("common_pid", "int", 4, 4, True),
+        None,
+    )
+
+
+Body = Callable[[Record], str]
+
+
+@dataclass
+class Renderer:
+    """Records to ``trace`` text. Counts what it could only show raw."""
+
+    formats: Mapping[int, EventFormat]
+    symbols: SymbolTable
+    tasks: Tasks = field(default_factory=Tasks)
+    printk: PrintkFormats = field(default_factory=PrintkFormats)
+    options: TextOptions = field(default_factory=TextOptions)
+    long_size: int = 8
+    endian: str = "<"
+    rendered_raw: int = 0
+    raw_events: Dict[str, int] = field(default_factory=dict)
+    unknown_ids: int = 0
+
+    def __post_init__(self) -> None:
+        self._common = _common_of(self.formats)
+        self._bodies: Dict[int, Body] = {}
+        self.env = Env(symbol=self._sym, long_size=self.long_size, endian=self.endian)
+        c = self._common
+        e = self.endian
+        self._hdr = struct.Struct(
+            e
+            + {1: "B", 2: "H"}[c.type.size]
+            + {1: "B"}.get(c.flags.size, "B")
+            + {1: "B"}.get(c.preempt.size, "B")
+            + {4: "i"}.get(c.pid.size, "i")
+        )
+        self._hdr_ok = (
+            c.type.offset == 0
+            and c.flags.offset == c.type.size
+            and c.preempt.offset == c.flags.offset + 1
+            and c.pid.offset == 4
+        )
+
+    # -- symbols as the kernel's two symbol printers do it
+    def _sym(self, addr: int, offset: bool) -> str:
+        return self.symbols.name(addr, offset=offset, module=True)
+
+    def ip_sym(self, ip: int) -> str:
+        """seq_print_ip_sym: 0 as "0", the name (with +off/size under sym-offset), the
+        address under sym-addr."""
+        if ip == 0:
+            return "0"
+        o = self.options
+        text = self.symbols.name(ip, offset=o.sym_offset, module=o.sym_offset)
+        if text.startswith("__kretprobe_trampoline") or text.startswith("kretprobe_trampoline"):
+            text = "[unknown/kretprobe'd]"
+        if o.sym_addr:
+            text += f" <{ip:016x}>"
+        return text
+
+    # -- the whole line
+    def name_of(self, rec: Record) -> str:
+        f = self.formats.get(rec.type_id)
+        return f.name if f is not None else f"<id {rec.type_id}>"
+
+    def context(self, rec: Record) -> str:
+        data = rec.data
+        if self._hdr_ok and len(data) >= 8:
+            _t, flags, preempt, pid = self._hdr.unpack_from(data, 0)
+        else:
+            c = self._common
+            flags = c.flags.value(data, self.endian)
+            preempt = c.preempt.value(data, self.endian)
+            pid = c.pid.value(data, self.endian)
+        o = self.options
+        comm = self.tasks.comm(pid)
+        width = len(comm.encode("utf-8", "surrogateescape"))
+        # %16s pads by bytes, as the kernel does.
+        out = [" " * max(0, 16 - width), comm, "-", f"{pid:<7d} "]
+        if o.record_tgid:
+            tgid = self.tasks.tgids.get(pid, 0)
+            out.append(f"({tgid:7d}) " if tgid else "(-------) ")
+        out.append(f"[{rec.cpu:03d}] ")
+        if o.irq_info:
+            lazy = 0
+            lf = self._common.lazy
+            if lf is not None and len(data) > lf.offset:
+                lazy = lf.value(data, self.endian)
+            out.append(lat_flags(flags, preempt, o.flag_style, lazy))
+        out.append(" " + ts_text(rec.ts, o.in_ns) + ": ")
+        return "".join(out)
+
+    def text(self, rec: Record) -> str:
+        """The kernel's text for one record (several lines for stacks and markers
+        with newlines; no trailing newline)."""
+        body = self.body(rec)
+        if not self.options.context_info:
+            return body
+        return self.context(rec) + body
+
+    def body(self, rec: Record) -> str:
+        tid = rec.type_id
+        fn = self._bodies.get(tid)
+        if fn is None:
+            fn = self._compile(tid)
+            self._bodies[tid] = fn
+        try:
+            return fn(rec)
+        except BadRecord as e:
+            # The print fmt's best text for a record it could not read in full.
+            self._count_raw(tid)
+            return e.text
+        except (ValueError, IndexError, KeyError, struct.error, OverflowError):
+            fmt = self.formats.get(tid)
+            return self._raw(fmt, rec) if fmt is not None else f"<unknown event {tid}>"
+
+    def _count_raw(self, tid: int) -> None:
+        fmt = self.formats.get(tid)
+        name = fmt.full_name if fmt is not None else f"<id {tid}>"
+        self.rendered_raw += 1
+        self.raw_events[name] = self.raw_events.get(name, 0) + 1
+
+    def _raw(self, fmt: EventFormat, rec: Record) -> str:
+        self._count_raw(fmt.id)
+        try:
+            fields = raw_fields(fmt, rec.data, self.env)
+        except (ValueError, IndexError, KeyError, struct.error):
+            fields = rec.data.hex()
+        return f"{fmt.name}: {fields}"
+
+    def _compile(self, tid: int) -> Body:
+        fmt = self.formats.get(tid)
+        if fmt is None:
+            self.unknown_ids += 1
+            return lambda rec: f"<unknown event {rec.type_id}>"
+        special = _SPECIAL.get((fmt.system, fmt.name))
+        if special is not None:
+            return special(self, fmt)
+        if fmt.system == "syscalls":
+            return self._syscall(fmt)
+        if "__probe_ip" in fmt.by_name or "__probe_func" in fmt.by_name:
+            fmt = _probe_fmt(fmt)
+        try:
+            printer = compile_print_fmt(fmt, self.long_size, self.endian)
+        except Unsupported:
+            return lambda rec: self._raw(fmt, rec)
+        env = self.env
+        prefix = fmt.name + ": "
+
+        def event(rec: Record) -> str:
+            return prefix + printer(rec.data, env)
+
+        return event
+
+    # -- syscalls print "sys_openat(dfd: 0xffffff9c, ...)" and "sys_openat -> 0x3"
+    # (kernel/trace/trace_syscalls.c, print_syscall_enter/exit; not their print fmt).
+    def _syscall(self, fmt: EventFormat) -> Body:
+        e = self.endian
+        modern = self.options.syscall_style == "modern"
+        if fmt.name.startswith("sys_enter_"):
+            name = "sys_" + fmt.name[len("sys_enter_") :]
+            args = [
+                f
+                for f in fmt.fields
+                if f.name != "__syscall_nr" and not (f.data_loc and f.name.endswith("_val"))
+            ]
+            # 6.18+: arguments pointing at user memory carry a copy in "__<arg>_val".
+            vals = {f.name[2:-4]: f for f in fmt.fields if f.data_loc and f.name.endswith("_val")}
+
+            def enter(rec: Record) -> str:
+                parts = []
+                for a in args:
+                    v = a.value(rec.data, e) & ((1 << (8 * a.size)) - 1)
+                    if modern:
+                        part = f"{a.name}: {v}" if v < 10 else f"{a.name}: 0x{v:x}"
+                    else:
+                        part = f"{a.name}: {v:x}"
+                    user = vals.get(a.name)
+                    if user is not None:
+                        part += f' "{user.text(rec.data, e)}"'
+                    parts.append(part)
+                return f"{name}({', '.join(parts)})"
+
+            return enter
+        if fmt.name.startswith("sys_exit_"):
+            name = "sys_" + fmt.name[len("sys_exit_") :]
+            ret = fmt.by_name.get("ret")
+            if ret is not None:
+
+                def leave(rec: Record) -> str:
+                    v = ret.value(rec.data, e) & ((1 << (8 * ret.size)) - 1)
+                    return f"{name} -> 0x{v:x}"
+
+                return leave
+        return lambda rec: self._raw(fmt, rec)
+
+    def note_comm(self, pid: int, comm: str) -> None:
+        self.tasks.comms[pid] = comm
+
+
+# -- probes print their address their own way (trace_kprobe.c, trace_uprobe.c):
+# a kprobe "(sym+off/size)", a kretprobe "(sym+off/size <- func)", a uprobe
+# "(0xaddr)"; their arguments as the print fmt says.
+_PROBE_HEAD = re.compile(r'^"\((%lx)(?: <- (%lx))?\)')
+
+
+def _probe_fmt(fmt: EventFormat) -> EventFormat:
+    m = _PROBE_HEAD.match(fmt.print_fmt)
+    if m is None:
+        return fmt
+    if fmt.system.startswith("uprobes") or "vaddr" in fmt.print_fmt:
+        head = '"(0x%lx <- 0x%lx)' if m.group(2) else '"(0x%lx)'
+    else:
+        head = '"(%pS <- %ps)' if m.group(2) else '"(%pS)'
+    return replace(fmt, print_fmt=head + fmt.print_fmt[m.end() :])
+
+
+# -- ftrace's own events (kernel/trace/trace_output.c)
+
+
+def _u(f: EventFormat, name: str) -> Field:
+    return f.by_name[name]
+
+
+def _function(r: Renderer, fmt: EventFormat) -> Body:
+    ip, parent = _u(fmt, "ip"), _u(fmt, "parent_ip")
+    e = r.endian
+
+    def body(rec: Record) -> str:
+        text = r.ip_sym(ip.value(rec.data, e))
+        p = parent.value(rec.data, e)
+        if r.options.print_parent and p:
+            text += " <-" + r.ip_sym(p)
+        return text
+
+    return body
+
+
+def _print(r: Renderer, fmt: EventFormat) -> Body:
+    ip, buf = _u(fmt, "ip"), _u(fmt, "buf")
+    e = r.endian
+
+    def body(rec: Record) -> str:
+        text = buf.text(rec.data, e)
+        if text.endswith("\n"):
+            text = text[:-1]
+        return f"{r.ip_sym(ip.value(rec.data, e))}: {text}"
+
+    return body
+
+
+def _bputs(r: Renderer, fmt: EventFormat) -> Body:
+    ip, ptr = _u(fmt, "ip"), _u(fmt, "str")
+    e = r.endian
+
+    def body(rec: Record) -> str:
+        s = r.printk.get(ptr.value(rec.data, e))
+        if s is None:
+            raise ValueError("bputs string not in printk_formats")
+        return f"{r.ip_sym(ip.value(rec.data, e))}: {s.rstrip(chr(10))}"
+
+    return body
+
+
+def _ctxwake(delim: str) -> Callable[[Renderer, EventFormat], Body]:
+    def make(r: Renderer, fmt: EventFormat) -> Body:
+        e = r.endian
+        f = fmt.by_name
+
+        def state(v: int) -> str:
+            return _TASK_STATES[v] if v < len(_TASK_STATES) else "?"
+
+        def body(rec: Record) -> str:
+            d = rec.data
+            nxt = f["next_pid"].value(d, e)
+            return (
+                f" {f['prev_pid'].value(d, e):7d}:{f['prev_prio'].value(d, e):3d}:"
+                f"{state(f['prev_state'].value(d, e))} {delim} "
+                f"[{f['next_cpu'].value(d, e):03d}] {nxt:7d}:{f['next_prio'].value(d, e):3d}:"
+                f"{state(f['next_state'].value(d, e))} {r.tasks.comm(nxt)}"
+            )
+
+        return body
+
+    return make
+
+
+def _kernel_stack(r: Renderer, fmt: EventFormat) -> Body:
+    caller = _u(fmt, "caller")
+    e = r.endian
+    word = r.long_size
+    code = e + ("Q" if word == 8 else "I")
+    end_marker = (1 << (8 * word)) - 1
+
+    def body(rec: Record) -> str:
+        d = rec.data
+        lines = ["<stack trace>"]
+        # The record's length bounds the stack, not the format's nominal [8].
+        for at in range(caller.offset, len(d) - word + 1, word):
+            (addr,) = struct.unpack_from(code, d, at)
+            if addr == end_marker:
+                break
+            if addr == 0 and at > caller.offset + word * 7:
+                break
+            lines.append(" => " + r.ip_sym(addr))
+        return "\n".join(lines)
+
+    return body
+
+
+_SPECIAL: Dict[Tuple[str, str], Callable[[Renderer, EventFormat], Body]] = {
+    ("ftrace", "function"): _function,
+    ("ftrace", "print"): _print,
+    ("ftrace", "bputs"): _bputs,
+    ("ftrace", "context_switch"): _ctxwake("==>"),
+    ("ftrace", "wakeup"): _ctxwake("  +"),
+    ("ftrace", "kernel_stack"): _kernel_stack,
+}
+
+
+def merge(streams: Sequence[List[Record]]) -> List[Record]:
+    """Records of several CPUs in the order ``trace`` prints them: lowest time stamp
+    first, ties to the lower CPU."""
+    out = [r for s in streams for r in s]
+    out.sort(key=lambda r: (r.ts, r.cpu))
+    return out

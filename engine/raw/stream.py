@@ -1,0 +1,343 @@
+"""The raw pipeline as a drop-in for the text one: pages in, the kernel's text out.
+
+:class:`RawSource` gathers what decoding needs from a tracefs (the header
+files, every event's format, kallsyms, printk_formats, saved_cmdlines, the
+options that shape a line). :class:`RawPipe` has the surface of
+:class:`~ftop.engine.stream.trace_pipe.TracePipeReader` (``start``, ``stop``,
+``running``, ``error``, ``lines_read``): the session and ``ftop stream`` use
+either. After each pass over the CPUs it merges their records by time stamp,
+as ``trace_pipe`` does with what it has, and renders them; a page the kernel
+flagged gives ``CPU:n [LOST m EVENTS]`` before its first record, the line
+``trace_pipe`` prints.
+
+:func:`raw_unavailable` says why a tracefs cannot be read raw (then the text
+path is used and the reason is shown).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from ftop.engine.raw.format import (
+    EventFormat,
+    FormatError,
+    parse_format,
+    parse_header_event,
+    parse_header_page,
+)
+from ftop.engine.raw.graph import GraphOptions, GraphRenderer
+from ftop.engine.raw.page import Layout, Record, page_info, records
+from ftop.engine.raw.render import (
+    FlagStyle,
+    Renderer,
+    TextOptions,
+    current_clock,
+    flag_style_for,
+    syscall_style_for,
+)
+from ftop.engine.raw.symbols import Kallsyms, PrintkFormats, Tasks
+from ftop.engine.raw.trace_pipe_raw import RawReader, online_cpus
+
+__all__ = ["RawPipe", "RawSource", "raw_unavailable"]
+
+BatchHandler = Callable[[Sequence[str]], None]
+
+
+def _read(path: Path, default: str = "") -> str:
+    try:
+        return path.read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:
+        return default
+
+
+def raw_unavailable(events: Path, per_cpu: Path) -> Optional[str]:
+    """None when the raw path works here, else why not (shown beside "text")."""
+    try:
+        parse_header_page((events / "header_page").read_text())
+        parse_header_event((events / "header_event").read_text())
+    except OSError as e:
+        return f"events/header_page unreadable: {e.strerror}"
+    except FormatError as e:
+        return str(e)
+    if not online_cpus(per_cpu):
+        return "no per_cpu/cpuN/trace_pipe_raw"
+    return None
+
+
+@dataclass
+class RawSource:
+    """What turns this kernel's pages into its text."""
+
+    layout: Layout
+    formats: Dict[int, EventFormat]
+    format_texts: List[Tuple[str, str]]  # (system, text) as read: trace.dat stores them
+    kallsyms_text: str
+    printk_text: str
+    options: TextOptions
+    tasks: Tasks = field(default_factory=Tasks)
+    release: str = ""
+    tracer: str = "nop"
+    trace_options: str = ""
+    ncpus: int = 1
+
+    def read_options(self, where: Path) -> None:
+        """The options, clock and tracer that shape the text, read again (they change
+        between two streams; formats and symbols do not)."""
+        lazy = self.options.flag_style == FlagStyle.RT_LAZY
+        self.trace_options = _read(where / "trace_options")
+        self.options = TextOptions.from_trace_options(
+            self.trace_options,
+            clock=current_clock(_read(where / "trace_clock", "[local]")),
+            flag_style=flag_style_for(self.release, lazy),
+            syscall_style=syscall_style_for(self.release),
+        )
+        self.tracer = _read(where / "current_tracer", "nop").strip() or "nop"
+        self.ncpus = max(1, len(online_cpus(where / "per_cpu")))
+
+    @classmethod
+    def from_tracefs(
+        cls, top: Path, instance: Optional[Path] = None, release: str = ""
+    ) -> RawSource:
+        """``top`` is the mount (formats, kallsyms-like files live there);
+        ``instance`` the folder being traced (its options and clock)."""
+        where = instance or top
+        events = top / "events"
+        layout = Layout(
+            parse_header_page(_read(events / "header_page")),
+            parse_header_event(_read(events / "header_event")),
+        )
+        texts: List[Tuple[str, str]] = []
+        formats: Dict[int, EventFormat] = {}
+        for fmt_path in sorted(events.glob("*/*/format")):
+            system = fmt_path.parent.parent.name
+            text = _read(fmt_path)
+            try:
+                f = parse_format(text, system)
+            except FormatError:
+                continue
+            texts.append((system, text))
+            formats[f.id] = f
+        kallsyms = _read(Path("/proc/kallsyms"))
+        printk = _read(top / "printk_formats")
+        if not release:
+            release = _read(Path("/proc/sys/kernel/osrelease")).strip()
+        lazy = any("common_preempt_lazy_count" in f.by_name for f in formats.values())
+        options = TextOptions.from_trace_options(
+            _read(where / "trace_options"),
+            clock=current_clock(_read(where / "trace_clock", "[local]")),
+            flag_style=flag_style_for(release, lazy),
+            syscall_style=syscall_style_for(release),
+        )
+        tasks = Tasks.parse(_read(top / "saved_cmdlines"), _read(top / "saved_tgids"))
+        src = cls(layout, formats, texts, kallsyms, printk, options, tasks, release)
+        src.read_options(where)
+        return src
+
+    def irq_text(self) -> Optional[Tuple[int, int]]:
+        """Where the kernel's irq entry code is (function_graph's ==========> marks)."""
+        found: Dict[str, int] = {}
+        for name in ("__irqentry_text_start", "__irqentry_text_end"):
+            at = self.kallsyms_text.find(" " + name + "\n")
+            if at < 0:
+                return None
+            line_start = self.kallsyms_text.rfind("\n", 0, at) + 1
+            found[name] = int(self.kallsyms_text[line_start : line_start + 16].split()[0], 16)
+        return found["__irqentry_text_start"], found["__irqentry_text_end"]
+
+    def graph(self, base: Renderer) -> Optional[GraphRenderer]:
+        if self.tracer != "function_graph":
+            return None
+        return GraphRenderer(
+            base, GraphOptions.from_trace_options(self.trace_options), self.ncpus, self.irq_text()
+        )
+
+    def renderer(self) -> Renderer:
+        return Renderer(
+            formats=self.formats,
+            symbols=Kallsyms.from_kallsyms(self.kallsyms_text),
+            tasks=self.tasks,
+            printk=PrintkFormats(self.printk_text),
+            options=self.options,
+            endian=self.layout.endian,
+        )
+
+
+def lost_line(cpu: int, missed: int) -> str:
+    return f"CPU:{cpu} [LOST EVENTS]" if missed < 0 else f"CPU:{cpu} [LOST {missed} EVENTS]"
+
+
+class RawPipe:
+    """Reads ``trace_pipe_raw`` and hands over the kernel's text, like TracePipeReader."""
+
+    kind = "raw"
+
+    def __init__(
+        self,
+        top: Path,
+        where: Path,
+        on_batch: Optional[BatchHandler],
+        on_bytes: Optional[Callable[[bytes], None]] = None,
+        on_pages: Optional[Callable[[int, List[bytes]], None]] = None,
+        poll_interval: float = 0.1,
+        on_error: Optional[Callable[[OSError], None]] = None,
+        source: Optional[RawSource] = None,
+        source_factory: Optional[Callable[[], RawSource]] = None,
+        layout: Optional[Layout] = None,
+        tasks_refresh_s: float = 1.0,
+    ) -> None:
+        self.top = top
+        self.where = where
+        self.on_batch = on_batch
+        self.on_bytes = on_bytes
+        self.on_pages_cb = on_pages
+        self.on_error = on_error
+        # Formats and kallsyms take a few tenths of a second to read: with a factory
+        # they are read on the reader's thread, not the caller's (a UI's first frame).
+        self._factory = source_factory or (lambda: RawSource.from_tracefs(top, where))
+        self._source = source
+        self._renderer: Optional[Renderer] = None
+        self._graph: Optional[GraphRenderer] = None
+        # A source given ready-made was read for this stream; one from the factory
+        # may be a cached one: its options are read again.
+        self._fresh_options = source is None
+        if layout is None:
+            layout = source.layout if source is not None else self._layout_of(top)
+        self.layout = layout
+        self._pending: List[Tuple[int, int, int, Optional[Record], Optional[str]]] = []
+        self._tasks_at = 0.0
+        self.tasks_refresh_s = tasks_refresh_s
+        self.lines_read = 0
+        self.bytes_read = 0
+        self.records_read = 0
+        self.lost: Dict[int, int] = {}
+        self.lost_unknown = 0
+        self._reader = RawReader(
+            where / "per_cpu",
+            layout.page_size,
+            self._on_pages,
+            poll_interval=poll_interval,
+            on_error=self._on_error,
+            on_cycle=self._flush,
+        )
+
+    @staticmethod
+    def _layout_of(top: Path) -> Layout:
+        events = top / "events"
+        return Layout(
+            parse_header_page(_read(events / "header_page")),
+            parse_header_event(_read(events / "header_event")),
+        )
+
+    @property
+    def source(self) -> RawSource:
+        if self._source is None:
+            self._source = self._factory()
+        return self._source
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            src = self.source
+            if self._fresh_options:
+                src.read_options(self.where)
+            self._renderer = src.renderer()
+            self._graph = src.graph(self._renderer)
+        return self._renderer
+
+    # TracePipeReader's surface
+    @property
+    def running(self) -> bool:
+        return self._reader.running
+
+    @property
+    def error(self) -> Optional[OSError]:
+        return self._reader.error
+
+    @property
+    def pages_read(self) -> int:
+        return self._reader.pages_read
+
+    def start(self) -> None:
+        self._reader.start()
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        return self._reader.stop(timeout)
+
+    @property
+    def rendered_raw(self) -> int:
+        return self.renderer.rendered_raw
+
+    def _on_error(self, e: OSError) -> None:
+        if self.on_error is not None:
+            self.on_error(e)
+
+    def _on_pages(self, cpu: int, pages: List[bytes]) -> None:
+        if self.on_pages_cb is not None:
+            self.on_pages_cb(cpu, pages)
+        if self.on_batch is None and self.on_bytes is None:
+            return
+        layout = self.layout
+        pend = self._pending
+        for p in pages:
+            info = page_info(p, layout)
+            first = True
+            for rec in records(p, layout, cpu):
+                if first and info.missed is not None:
+                    pend.append((rec.ts, cpu, 0, None, lost_line(cpu, info.missed)))
+                    self._count_lost(cpu, info.missed)
+                first = False
+                pend.append((rec.ts, cpu, 1, rec, None))
+            if first and info.missed is not None:
+                pend.append((info.ts, cpu, 0, None, lost_line(cpu, info.missed)))
+                self._count_lost(cpu, info.missed)
+
+    def _count_lost(self, cpu: int, missed: int) -> None:
+        if missed < 0:
+            self.lost_unknown += 1
+        else:
+            self.lost[cpu] = self.lost.get(cpu, 0) + missed
+
+    def _flush(self) -> None:
+        now = time.monotonic()
+        if now - self._tasks_at >= self.tasks_refresh_s:
+            self._tasks_at = now
+            self.renderer.tasks.update(
+                _read(self.top / "saved_cmdlines"),
+                _read(self.top / "saved_tgids") if self.renderer.options.record_tgid else "",
+            )
+        pend = self._pending
+        if not pend:
+            return
+        self._pending = []
+        pend.sort(key=lambda t: (t[0], t[1], t[2]))
+        lines = self.render_items(
+            [rec if rec is not None else (note or "") for _, _, _, rec, note in pend]
+        )
+        self.lines_read += len(lines)
+        if self.on_bytes is not None:
+            data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+            self.bytes_read += len(data)
+            self.on_bytes(data)
+        if self.on_batch is not None:
+            self.on_batch(lines)
+
+    def render_items(self, items: Sequence[Record | str]) -> List[str]:
+        """Lines for records in time order (strings pass through: LOST notes)."""
+        text = self.renderer.text
+        self.records_read += sum(1 for it in items if not isinstance(it, str))
+        if self._graph is not None:
+            return self._graph.lines(items)
+        lines: List[str] = []
+        for it in items:
+            if isinstance(it, str):
+                lines.append(it)
+                continue
+            out = text(it)
+            if "\n" in out:
+                lines.extend(out.split("\n"))
+            else:
+                lines.append(out)
+        return lines
