@@ -14,7 +14,7 @@ from typing import Any, List, Optional, Sequence, TextIO
 
 from ftop import __version__
 
-SUBCOMMANDS = ("doctor", "stream", "restore", "reset")
+SUBCOMMANDS = ("doctor", "stream", "record", "restore", "reset")
 
 
 class _EventAction(argparse.Action):
@@ -106,6 +106,11 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--tracefs", metavar="PATH", help="tracefs mount to use instead of finding it")
     p.add_argument("--keep", action="store_true", help="leave the configuration in place on exit")
+    p.add_argument(
+        "--trace-self",
+        action="store_true",
+        help="trace ftop's own threads too (left out by default, as trace-cmd does)",
+    )
 
 
 def config_from(ns: argparse.Namespace) -> Any:
@@ -321,7 +326,13 @@ def _isatty(f: Any) -> bool:
 
 
 def _stream_file(ns: argparse.Namespace, printer: _Printer) -> int:
-    from ftop.engine.stream.offline import SNIFF_BYTES, NotFtraceText, open_trace_file, sniff
+    from ftop.engine.stream.offline import (
+        SNIFF_BYTES,
+        TRACE_DAT_MAGIC,
+        NotFtraceText,
+        open_trace_file,
+        sniff,
+    )
 
     name = "standard input" if ns.input == "-" else ns.input
     src = sys.stdin.buffer if ns.input == "-" else open_trace_file(ns.input)
@@ -332,6 +343,10 @@ def _stream_file(ns: argparse.Namespace, printer: _Printer) -> int:
             sniff(head, name)
         except NotFtraceText as e:
             return _err(str(e))
+        if head.startswith(TRACE_DAT_MAGIC):
+            if src is sys.stdin.buffer:
+                return _err("a trace.dat is read from a file, not standard input")
+            return _stream_tracedat(ns.input, printer)
         while True:
             chunk = head + src.read(1 << 20) if head else src.read(1 << 20)
             head = b""
@@ -355,6 +370,28 @@ def _stream_file(ns: argparse.Namespace, printer: _Printer) -> int:
     return 0
 
 
+def _stream_tracedat(path: str, printer: _Printer) -> int:
+    """trace-cmd's file as the kernel's text (or JSON records), in time order."""
+    from ftop.engine.tracedat.common import TraceDatError
+    from ftop.engine.tracedat.read import TraceDat
+    from ftop.engine.tracedat.text import source_of, text_batches
+
+    try:
+        with TraceDat.open(path) as td:
+            src = source_of(td)
+            for lines in text_batches(td, source=src):
+                if printer.as_json:
+                    printer(lines)
+                else:
+                    printer.raw(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+                if printer.broken.is_set():
+                    break
+    except TraceDatError as e:
+        return _err(str(e))
+    _say(f"ftop: {printer.lines} lines from {path} (trace.dat v{td.version})", sys.stderr)
+    return 0
+
+
 def cmd_stream(ns: argparse.Namespace) -> int:
     from ftop.engine.control.session import Session
     from ftop.engine.errors import ConfigError, FtopError
@@ -371,6 +408,7 @@ def cmd_stream(ns: argparse.Namespace) -> int:
     except (ConfigError, FtopError) as e:
         return _err(str(e))
     sess.install_signal_handlers()
+    sess.trace_self = ns.trace_self
     if ns.text:
         sess.stream_mode = "text"
     for rec in sess.recover():
@@ -433,6 +471,100 @@ def cmd_stream(ns: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+# -- record ------------------------------------------------------------------------
+
+
+def cmd_record(ns: argparse.Namespace) -> int:
+    """trace-cmd record's job: apply the configuration, copy the raw pages into a
+    trace.dat until the duration ends, the command exits or Ctrl-C, restore."""
+    import subprocess
+
+    from ftop.engine.control.session import Session
+    from ftop.engine.errors import ConfigError, FtopError
+    from ftop.engine.tracedat.common import TraceDatError
+    from ftop.engine.tracedat.record import Recorder
+
+    if ns.file_version == 6 and ns.compression not in (None, "none"):
+        return _err("only a version 7 trace.dat can be compressed (--file-version 7)")
+    out = os.path.abspath(ns.output)
+    if not os.path.isdir(os.path.dirname(out)):
+        return _err(f"cannot write {ns.output}: no such folder")
+    try:
+        cfg = config_from(ns)
+        sess = Session.open(ns.tracefs, keep=ns.keep)
+    except (ConfigError, FtopError) as e:
+        return _err(str(e))
+    sess.install_signal_handlers()
+    for rec in sess.recover():
+        _say(f"ftop: restored the state left by ftop pid {rec.journal.pid}", sys.stderr)
+    try:
+        sess.validate(cfg)
+    except (ConfigError, FtopError) as e:
+        return _err(str(e))
+    recorder: Optional[Recorder] = None
+    child: Optional[subprocess.Popen[bytes]] = None
+    rc = 0
+    try:
+        try:
+            if not cfg.is_empty() or cfg.instance:
+                sess.apply_config(cfg)
+            recorder = Recorder(
+                sess.top.path,
+                sess.tfs.path,
+                out,
+                version=ns.file_version,
+                compression=None if ns.compression in (None, "none") else ns.compression,
+            )
+            recorder.start()
+            sess.trace_self = ns.trace_self
+            sess.leave_self_out()
+        except (ConfigError, FtopError) as e:
+            return _err(str(e))
+        except OSError as e:
+            return _err(f"trace_pipe_raw: {e.strerror or e}")
+        _say(f"ftop: recording into {ns.output} (Ctrl-C stops)", sys.stderr)
+        if ns.command:
+            try:
+                child = subprocess.Popen(ns.command)
+            except OSError as e:
+                return _err(f"cannot run {ns.command[0]}: {e.strerror or e}")
+        deadline = time.monotonic() + ns.duration if ns.duration else None
+        while True:
+            if child is not None and child.poll() is not None:
+                rc = child.returncode
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if recorder.error is not None:
+                break
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        if child is not None:
+            child.wait()
+    finally:
+        result = None
+        if recorder is not None:
+            try:
+                result = recorder.stop()
+            except TraceDatError as e:
+                _say(f"ftop: {e} (nothing written)", sys.stderr)
+                rc = rc or 1
+        report = sess.restore()
+        if report is not None and not report.ok:
+            for err in report.errors:
+                _say(f"ftop: restore: {err}", sys.stderr)
+    if result is not None:
+        pages = sum(result.pages.values())
+        lost = result.lost
+        _say(
+            f"ftop: wrote {ns.output}: {pages} pages ({result.bytes / 2**20:.1f} MiB) from "
+            f"{len(result.pages)} CPUs; lost while recording: "
+            + ", ".join(f"cpu{c} {n}" for c, n in sorted(lost.items())),
+            sys.stderr,
+        )
+    return rc
 
 
 # -- restore / reset --------------------------------------------------------------
@@ -518,6 +650,19 @@ def build_parser(sub: Optional[str]) -> argparse.ArgumentParser:
             help="read trace_pipe's text instead of the raw pages (trace_pipe_raw)",
         )
         return p
+    if sub == "record":
+        p = argparse.ArgumentParser(
+            prog="ftop record",
+            description="apply a configuration, record the raw pages into a trace.dat "
+            "(trace-cmd's format), restore on exit",
+        )
+        add_config_flags(p)
+        p.add_argument("-o", dest="output", default="trace.dat", metavar="FILE")
+        p.add_argument("--file-version", type=int, choices=(6, 7), default=6)
+        p.add_argument("--compression", choices=("none", "zlib", "zstd"), default=None)
+        p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+        p.add_argument("command", nargs=argparse.REMAINDER, help="-- a command to run and record")
+        return p
     if sub == "restore":
         return argparse.ArgumentParser(
             prog="ftop restore", description="restore the state left by an ftop that died"
@@ -533,12 +678,15 @@ def build_parser(sub: Optional[str]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ftop",
         description="full-screen dashboard for the kernel's ftrace. "
-        "Subcommands: doctor, stream, restore, reset.",
+        "Subcommands: doctor, stream, record, restore, reset.",
     )
     add_config_flags(p)
     p.add_argument("file", nargs="?", help="open a saved ftrace text instead of the live trace")
     p.add_argument("--input", metavar="FILE", help="same as FILE")
     p.add_argument("--demo", action="store_true", help="replay real captures; no root needed")
+    p.add_argument(
+        "--text", action="store_true", help="read trace_pipe's text instead of the raw pages"
+    )
     p.add_argument(
         "--theme", metavar="NAME", help="colour theme (dark, light, high-contrast, mono)"
     )
@@ -555,6 +703,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return cmd_doctor(ns)
     if sub == "stream":
         return cmd_stream(ns)
+    if sub == "record":
+        if ns.command and ns.command[0] == "--":
+            ns.command = ns.command[1:]
+        return cmd_record(ns)
     if sub == "restore":
         return cmd_restore(ns)
     if sub == "reset":

@@ -436,6 +436,9 @@ def open_backend(
     except FtopError as e:
         out.error = str(e)
         return out
+    sess.trace_self = bool(getattr(ns, "trace_self", False))
+    if getattr(ns, "text", False):
+        sess.stream_mode = "text"
     out.session = sess
     for rec in sess.recover():
         out.notes.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -136,6 +137,10 @@ class Session:
         # What the running (or last) stream reads, and why not raw when text.
         self.stream_kind = ""
         self.raw_why: Optional[str] = None
+        # ftop's own threads are left out of what it traces (set_event_notrace_pid,
+        # set_ftrace_notrace_pid), as trace-cmd and perf leave themselves out.
+        self.trace_self = False
+        self.self_notrace_error: Optional[str] = None
         self.status = Status()
         self.listeners: List[Callable[[Sequence[str]], None]] = []
         self.byte_listeners: List[Callable[[bytes], None]] = []
@@ -421,6 +426,32 @@ class Session:
             self.reader = None
             raise self.tfs.refusal("trace_pipe", "read", e, None, []) from None
         self.stream_kind = "text"
+        self.leave_self_out()
+
+    def leave_self_out(self) -> None:
+        """Add ftop's threads to the notrace pid lists (journaled, restored on exit).
+        A kernel without the files, or one that refuses, leaves ftop traced: the
+        reason is kept in ``self_notrace_error``."""
+        if self.trace_self or self._restored:
+            return
+        try:
+            tids = {int(t) for t in os.listdir("/proc/self/task")}
+        except OSError:
+            return
+        for rel in ("set_event_notrace_pid", "set_ftrace_notrace_pid"):
+            if rel == "set_ftrace_notrace_pid" and not self.caps.function_tracing:
+                continue  # nothing to leave out where function tracing is refused
+            if not self.tfs.exists(rel):
+                continue
+            text = self.tfs.read_or(rel) or ""
+            current = {int(x) for x in text.split() if x.isdigit()}
+            if tids <= current:
+                continue
+            value = " ".join(str(p) for p in sorted(current | tids))
+            try:
+                self.apply([Change(rel, value)])
+            except FtopError as e:
+                self.self_notrace_error = f"{rel}: {str(e).splitlines()[0]}"
 
     def _start_raw(
         self,
@@ -453,6 +484,7 @@ class Session:
         self.reader = pipe
         self.stream_kind = "raw"
         self.raw_why = None
+        self.leave_self_out()
         return None
 
     def limit_batch_bytes(self, limit: int) -> None:

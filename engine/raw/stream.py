@@ -169,6 +169,56 @@ def lost_line(cpu: int, missed: int) -> str:
     return f"CPU:{cpu} [LOST EVENTS]" if missed < 0 else f"CPU:{cpu} [LOST {missed} EVENTS]"
 
 
+# (time stamp, cpu, 0 for a LOST note / 1 for a record, record, note): sorting
+# these merges CPUs as trace_pipe does, a page's LOST note before its records.
+Item = Tuple[int, int, int, Optional[Record], Optional[str]]
+
+
+def page_items(
+    pages: Sequence[bytes],
+    layout: Layout,
+    cpu: int,
+    on_lost: Optional[Callable[[int, int], None]] = None,
+) -> List[Item]:
+    out: List[Item] = []
+    for p in pages:
+        info = page_info(p, layout)
+        first = True
+        for rec in records(p, layout, cpu):
+            if first and info.missed is not None:
+                out.append((rec.ts, cpu, 0, None, lost_line(cpu, info.missed)))
+                if on_lost is not None:
+                    on_lost(cpu, info.missed)
+            first = False
+            out.append((rec.ts, cpu, 1, rec, None))
+        if first and info.missed is not None:
+            out.append((info.ts, cpu, 0, None, lost_line(cpu, info.missed)))
+            if on_lost is not None:
+                on_lost(cpu, info.missed)
+    return out
+
+
+def render_items(
+    renderer: Renderer, graph: Optional[GraphRenderer], items: Sequence[Item]
+) -> List[str]:
+    """The text lines of items already in time order."""
+    seq = [rec if rec is not None else (note or "") for _, _, _, rec, note in items]
+    if graph is not None:
+        return graph.lines(seq)
+    text = renderer.text
+    lines: List[str] = []
+    for it in seq:
+        if isinstance(it, str):
+            lines.append(it)
+            continue
+        out = text(it)
+        if "\n" in out:
+            lines.extend(out.split("\n"))
+        else:
+            lines.append(out)
+    return lines
+
+
 class RawPipe:
     """Reads ``trace_pipe_raw`` and hands over the kernel's text, like TracePipeReader."""
 
@@ -279,20 +329,7 @@ class RawPipe:
             self.on_pages_cb(cpu, pages)
         if self.on_batch is None and self.on_bytes is None:
             return
-        layout = self.layout
-        pend = self._pending
-        for p in pages:
-            info = page_info(p, layout)
-            first = True
-            for rec in records(p, layout, cpu):
-                if first and info.missed is not None:
-                    pend.append((rec.ts, cpu, 0, None, lost_line(cpu, info.missed)))
-                    self._count_lost(cpu, info.missed)
-                first = False
-                pend.append((rec.ts, cpu, 1, rec, None))
-            if first and info.missed is not None:
-                pend.append((info.ts, cpu, 0, None, lost_line(cpu, info.missed)))
-                self._count_lost(cpu, info.missed)
+        self._pending.extend(page_items(pages, self.layout, cpu, self._count_lost))
 
     def _count_lost(self, cpu: int, missed: int) -> None:
         if missed < 0:
@@ -313,9 +350,9 @@ class RawPipe:
             return
         self._pending = []
         pend.sort(key=lambda t: (t[0], t[1], t[2]))
-        lines = self.render_items(
-            [rec if rec is not None else (note or "") for _, _, _, rec, note in pend]
-        )
+        renderer = self.renderer
+        self.records_read += sum(t[2] for t in pend)
+        lines = render_items(renderer, self._graph, pend)
         self.lines_read += len(lines)
         if self.on_bytes is not None:
             data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
@@ -323,21 +360,3 @@ class RawPipe:
             self.on_bytes(data)
         if self.on_batch is not None:
             self.on_batch(lines)
-
-    def render_items(self, items: Sequence[Record | str]) -> List[str]:
-        """Lines for records in time order (strings pass through: LOST notes)."""
-        text = self.renderer.text
-        self.records_read += sum(1 for it in items if not isinstance(it, str))
-        if self._graph is not None:
-            return self._graph.lines(items)
-        lines: List[str] = []
-        for it in items:
-            if isinstance(it, str):
-                lines.append(it)
-                continue
-            out = text(it)
-            if "\n" in out:
-                lines.extend(out.split("\n"))
-            else:
-                lines.append(out)
-        return lines

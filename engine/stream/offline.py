@@ -92,9 +92,7 @@ def sniff(head: bytes, name: str) -> None:
     from ftop.engine.stream.parse import parse_line
 
     if head.startswith(TRACE_DAT_MAGIC):
-        raise NotFtraceText(
-            f"{name} is a trace-cmd trace.dat file; ftop reads ftrace text only (not shown)"
-        )
+        return  # trace-cmd's file: read by ftop.engine.tracedat
     if b"\x00" in head:
         raise NotFtraceText(f"{name} is binary data, not ftrace text (not shown)")
     cut = head.rfind(b"\n")
@@ -107,7 +105,9 @@ def sniff(head: bytes, name: str) -> None:
     known = sum(1 for ln in lines if parse_line(ln).kind != "other")
     if known * 2 < len(lines) or bad > len(text) // 4:
         what = "text in another encoding" if bad else "text, but not ftrace output"
-        raise NotFtraceText(f"{name} is {what} (not shown): ftop opens saved ftrace text")
+        raise NotFtraceText(
+            f"{name} is {what} (not shown): ftop opens saved ftrace text or trace.dat"
+        )
 
 
 def line_batches(f: IO[bytes], chunk: int = _CHUNK) -> Iterator[List[str]]:
@@ -176,6 +176,20 @@ class FileSession:
             reason = getattr(e, "strerror", None) or str(e)
             raise FtopError(f"cannot read {self.path}: {reason}") from None
         sniff(head, str(self.path))
+        self.is_tracedat = head.startswith(TRACE_DAT_MAGIC)
+        if self.is_tracedat:
+            # Opened now too: a damaged file is refused before any UI is drawn.
+            from ftop.engine.tracedat.common import TraceDatError
+            from ftop.engine.tracedat.read import TraceDat
+
+            try:
+                with TraceDat.open(self.path) as td:
+                    if td.uname:
+                        parts = td.uname.split()
+                        self.kernel_release = parts[2] if len(parts) >= 3 else td.uname
+                    self.cpus = max(td.cpu_count, len(td.cpus))
+            except TraceDatError as e:
+                raise FtopError(str(e)) from None
 
     # -- the Session interface a viewer uses -----------------------------------
 
@@ -272,6 +286,9 @@ class FileSession:
 
     def _load(self) -> None:
         try:
+            if self.is_tracedat:
+                self._load_tracedat()
+                return
             with open_trace_file(self.path) as f:
                 for lines in line_batches(f):
                     self._batch(lines)
@@ -279,6 +296,22 @@ class FileSession:
             self.error = f"cannot read {self.path}: {e}"
         finally:
             self.loaded.set()
+
+    def _load_tracedat(self) -> None:
+        from ftop.engine.tracedat.common import TraceDatError
+        from ftop.engine.tracedat.read import TraceDat
+        from ftop.engine.tracedat.text import source_of, text_batches
+
+        try:
+            with TraceDat.open(self.path) as td:
+                src = source_of(td)
+                self.status.tracer = src.tracer
+                cpus = self.cpus
+                for lines in text_batches(td, source=src):
+                    self._batch(lines)
+                self.cpus = cpus
+        except TraceDatError as e:
+            self.error = str(e)
 
     def _batch(self, lines: Sequence[str]) -> None:
         if self.first_ts is None:

@@ -91,4 +91,9 @@ async def test_locked_down_host_each_ftrace_screen_says_what_is_refused_or_missi
             await pilot.pause(0.5)
     finally:
         sess.restore()
-    assert sess.journal is None, "the screens wrote something on a read-only visit"
+    # The one write of a visit: ftop's own threads into the notrace pid list (so that
+    # it does not trace itself), journaled and put back by the restore.
+    touched = sess.journal.touched if sess.journal is not None else {}
+    assert touched in ({}, {"": ["set_event_notrace_pid"]}), (
+        f"the screens wrote something on a read-only visit: {touched}"
+    )

@@ -161,11 +161,10 @@ def test_json_stream_escapes_control_characters() -> None:
     [
         (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4, "binary data"),
         ("# tracer: nop\n  bash-1 [000] 1.0: x\n".encode("utf-16"), "binary data"),
-        (b"\x17\x08\x44tracing6\x00\x00", "trace.dat"),
         (b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n", "not ftrace"),
         (bytes(range(128, 256)) * 40, "another encoding"),
     ],
-    ids=["elf", "utf-16", "trace-dat", "passwd", "latin-noise"],
+    ids=["elf", "utf-16", "passwd", "latin-noise"],
 )
 def test_binary_and_foreign_files_are_refused_unseen(
     tmp_path: Path, content: bytes, words: str
@@ -179,6 +178,18 @@ def test_binary_and_foreign_files_are_refused_unseen(
         assert out.stdout == b"", args
         err = out.stderr.decode("utf-8").strip().splitlines()
         assert len(err) == 1 and words in err[0] and "not shown" in err[0], (args, err)
+
+
+def test_a_damaged_trace_dat_is_refused_in_one_line(tmp_path: Path) -> None:
+    """trace.dat is read now, but a truncated one is one line and nothing printed."""
+    f = tmp_path / "cut.dat"
+    f.write_bytes(b"\x17\x08\x44tracing6\x00\x00")
+    for args in (["stream", "--input", str(f)], [str(f)], ["stream", "--input", "-"]):
+        out = ftop(*args, stdin=f.read_bytes() if "-" in args else None)
+        assert out.returncode == 2, (args, out.stderr)
+        assert out.stdout == b"", args
+        err = out.stderr.decode("utf-8").strip().splitlines()
+        assert len(err) == 1 and "trace.dat" in err[0], (args, err)
 
 
 def test_error_messages_escape_what_they_quote(tmp_path: Path) -> None:
