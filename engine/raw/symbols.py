@@ -20,6 +20,7 @@ class SymbolTable(Protocol):
 
     def name(self, addr: int, offset: bool = False, module: bool = True) -> str: ...
 
+
 _KALLSYMS = re.compile(r"^([0-9a-fA-F]+)\s+(\S)\s+(\S+)(?:\s+\[(\S+)\])?")
 _ADDRS = re.compile(r"^([0-9a-fA-F]+)\s+(\S+)(?:\s+\[(\S+)\])?")
 
