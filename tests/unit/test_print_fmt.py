@@ -32,25 +32,7 @@ FIX = Path(__file__).resolve().parent.parent / "fixtures"
 RAW = FIX / "host-6.18" / "raw"
 LAB = FIX / "lab-6.1-rt"
 
-# Events of the captures whose print fmt cannot be evaluated, and why.
-EXPECTED_UNSUPPORTED = {
-    # "%s" of a const char * into kernel memory (not in the record)
-    "rcu:rcu_utilization",
-    # pfn -> struct page arithmetic with vmemmap_base, a kernel variable
-    "kmem:mm_page_alloc",
-    "kmem:mm_page_free",
-    # enum names the kernel left unresolved in __print_symbolic/__print_flags
-    "timer:hrtimer_start",  # HRTIMER_MODE_ABS
-    "timer:hrtimer_setup",  # HRTIMER_MODE_ABS
-    "writeback:writeback_mark_inode_dirty",  # I_DIRTY_SYNC
-    "writeback:writeback_dirty_inode_start",
-    "writeback:writeback_dirty_inode",
-    "block:block_io_start",  # IOPRIO_CLASS_NONE
-    "block:block_io_done",
-    "block:block_rq_insert",
-    "block:block_rq_issue",
-    "block:block_rq_complete",
-}
+from raw_util import EXPECTED_UNSUPPORTED  # noqa: E402
 
 _PREFIX = re.compile(r" \[(\d+)\] \S+ +(\d+)\.(\d+): ")
 
