@@ -268,7 +268,18 @@ class FtopApp(App[Any]):
             )
         self._last_clock, self._last_lifetime = now, snap.lifetime_events
         label = self.label
-        self.status_info = StatusInfo(status, snap, self.kind, label, self.release, err)
+        reader = self.backend.reader
+        self.status_info = StatusInfo(
+            status,
+            snap,
+            self.kind,
+            label,
+            self.release,
+            err,
+            # Which path the live stream takes (the demo replays text, a file has none).
+            stream=reader.kind if reader is not None and self.kind == "live" else "",
+            rendered_raw=reader.rendered_raw if reader is not None else 0,
+        )
         self.status_signal.publish(self.status_info)
 
     @work(thread=True, group="foreign", exit_on_error=False)

@@ -32,6 +32,11 @@ class LineReader(Protocol):
     def running(self) -> bool: ...
 
     @property
+    def rendered_raw(self) -> int:
+        """Records shown as ``name: field=value`` (print fmt beyond the renderer)."""
+        ...
+
+    @property
     def error(self) -> Optional[OSError]: ...
 
     @property
@@ -50,6 +55,8 @@ class TracePipeReader:
     """
 
     kind = "text"
+    # The kernel formats the text itself: nothing is ever shown raw.
+    rendered_raw = 0
 
     def __init__(
         self,

@@ -99,6 +99,9 @@ class StatusInfo:
     label: str  # tracefs path (or instance), demo or file name
     release: str
     error: Optional[str] = None
+    # "raw" (trace_pipe_raw, decoded by ftop), "text" (trace_pipe), "" (a file).
+    stream: str = ""
+    rendered_raw: int = 0
 
 
 class StatusBand(Static):
@@ -170,6 +173,10 @@ class StatusBand(Static):
         else:
             part(90, "tracer ", (st.tracer, self._style("key")))
         part(85, (human(snap.total_rate), "bold"), "/s")
+        if info.stream:
+            part(40, (info.stream, self._style("dim")))
+        if info.rendered_raw:
+            part(45, (f"{info.rendered_raw:,}", "bold"), " rendered raw")
         lost = snap.lost_total
         if lost > 0:
             part(99, (f" lost {lost:,} ", self._style("lost")))
