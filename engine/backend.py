@@ -132,6 +132,10 @@ class Backend(Protocol):
 
     def use_instance(self, name: Optional[str]) -> None: ...
 
+    def save_tracedat(self, path: str) -> int:
+        """The raw pages kept so far as a trace.dat (FtopError where there are none)."""
+        ...
+
 
 def tracefs_of(backend: Backend) -> Tracefs:
     """The source's tracefs.

@@ -33,6 +33,7 @@ from ftop.engine.stream.stats import Aggregates, parse_cpu_stats
 from ftop.engine.stream.trace_pipe import BATCH_BYTES, LineReader, TracePipeReader
 
 if TYPE_CHECKING:
+    from ftop.engine.raw.page_ring import PageRing
     from ftop.engine.raw.stream import RawSource
 
 
@@ -141,6 +142,8 @@ class Session:
         # set_ftrace_notrace_pid), as trace-cmd and perf leave themselves out.
         self.trace_self = False
         self.self_notrace_error: Optional[str] = None
+        # The raw pages as read (a viewer's save as trace.dat); None until a raw stream.
+        self.pages: Optional[PageRing] = None
         self.status = Status()
         self.listeners: List[Callable[[Sequence[str]], None]] = []
         self.byte_listeners: List[Callable[[bytes], None]] = []
@@ -428,6 +431,18 @@ class Session:
         self.stream_kind = "text"
         self.leave_self_out()
 
+    def save_tracedat(self, path: str) -> int:
+        """The raw pages kept so far, as trace-cmd's trace.dat (version 6); the number
+        of pages. FtopError when there are none (a text stream, the demo)."""
+        from ftop.engine.tracedat.record import save_pages
+
+        if self.pages is None or self._raw_source is None or not len(self.pages):
+            why = self.raw_why or "nothing read yet"
+            raise FtopError(f"no raw pages to save as trace.dat ({why}); save as text instead")
+        return save_pages(
+            self._raw_source, self.pages.snapshot(), self.top.path, self.tfs.path, path
+        )
+
     def leave_self_out(self) -> None:
         """Add ftop's threads to the notrace pid lists (journaled, restored on exit).
         A kernel without the files, or one that refuses, leaves ftop traced: the
@@ -474,8 +489,19 @@ class Session:
                 self._raw_source_for = where
             return self._raw_source
 
+        if self.keep_ring and self.pages is None:
+            from ftop.engine.raw.page_ring import PageRing
+
+            self.pages = PageRing()
         try:
-            pipe = RawPipe(top, where, on_batch, on_bytes=on_bytes, source_factory=source)
+            pipe = RawPipe(
+                top,
+                where,
+                on_batch,
+                on_bytes=on_bytes,
+                source_factory=source,
+                keep_pages=self.pages if self.keep_ring else None,
+            )
             pipe.start()
         except FormatError as e:
             return str(e)

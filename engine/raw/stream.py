@@ -30,6 +30,7 @@ from ftop.engine.raw.format import (
 )
 from ftop.engine.raw.graph import GraphOptions, GraphRenderer
 from ftop.engine.raw.page import Layout, Record, page_info, records
+from ftop.engine.raw.page_ring import PageRing
 from ftop.engine.raw.render import (
     FlagStyle,
     Renderer,
@@ -237,8 +238,11 @@ class RawPipe:
         source_factory: Optional[Callable[[], RawSource]] = None,
         layout: Optional[Layout] = None,
         tasks_refresh_s: float = 1.0,
+        keep_pages: Optional[PageRing] = None,
     ) -> None:
         self.top = top
+        # The pages as read, for a save as trace.dat.
+        self.keep_pages = keep_pages
         self.where = where
         self.on_batch = on_batch
         self.on_bytes = on_bytes
@@ -327,6 +331,8 @@ class RawPipe:
     def _on_pages(self, cpu: int, pages: List[bytes]) -> None:
         if self.on_pages_cb is not None:
             self.on_pages_cb(cpu, pages)
+        if self.keep_pages is not None:
+            self.keep_pages.extend(cpu, pages)
         if self.on_batch is None and self.on_bytes is None:
             return
         self._pending.extend(page_items(pages, self.layout, cpu, self._count_lost))

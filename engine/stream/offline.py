@@ -276,6 +276,11 @@ class FileSession:
     def write_marker(self, text: str) -> None:
         raise self._read_only()
 
+    def save_tracedat(self, path: str) -> int:
+        raise FtopError(
+            f"{self.path.name} holds no raw pages of this session: save as text instead"
+        )
+
     def use_instance(self, name: Optional[str]) -> None:
         raise self._read_only()
 

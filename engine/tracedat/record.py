@@ -15,7 +15,7 @@ import platform
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ftop.engine.raw.stream import RawSource
 from ftop.engine.raw.trace_pipe_raw import RawReader, online_cpus
@@ -30,6 +30,19 @@ def _read(path: Path) -> str:
         return path.read_bytes().decode("utf-8", "surrogateescape")
     except OSError:
         return ""
+
+
+def _uname() -> str:
+    # As trace-cmd stores it: sysname nodename release version machine.
+    return " ".join(
+        (
+            platform.system(),
+            platform.node(),
+            platform.release(),
+            platform.version(),
+            platform.machine(),
+        )
+    )
 
 
 @dataclass
@@ -143,3 +156,43 @@ class Recorder:
             raise TraceDatError(f"reading the pages: {self.error}")
         self.writer.close(stats, cmdlines=_read(self.top / "saved_cmdlines"))
         return result
+
+
+def save_pages(
+    src: RawSource,
+    pages: Sequence[Tuple[int, bytes]],
+    top: Path,
+    where: Path,
+    path: str,
+    version: int = 6,
+) -> int:
+    """Write pages kept by a live stream (oldest first) as a trace.dat; the number
+    of pages written. Raises TraceDatError (disk full, no such folder...)."""
+    cpus = sorted({cpu for cpu, _ in pages}) or online_cpus(where / "per_cpu")
+    instance = where.name if where != top else ""
+    writer = TraceDatWriter(
+        path,
+        version=version,
+        endian=src.layout.endian,
+        page_size=src.layout.page_size,
+        header_page=src.layout.page.text,
+        header_event=src.layout.record.text,
+        formats=src.format_texts,
+        kallsyms=src.kallsyms_text,
+        printk_formats=src.printk_text,
+        cmdlines=_read(top / "saved_cmdlines"),
+        cpus=cpus,
+        uname=_uname(),
+        trace_clock=_read(where / "trace_clock"),
+        buffer_name=instance,
+        cpu_count=os.cpu_count() or len(cpus),
+    )
+    try:
+        for cpu, page in pages:
+            writer.add_page(cpu, page)
+    except BaseException:
+        writer.abort()
+        raise
+    stats = {c: _read(where / "per_cpu" / f"cpu{c}" / "stats") for c in cpus}
+    writer.close(stats)
+    return len(pages)

@@ -174,3 +174,44 @@ async def test_tracing_on_toggle_is_restored(
     finally:
         sess.restore()
     assert instance not in os.listdir(tracefs_root / "instances")
+
+
+async def test_live_view_saves_the_raw_pages_as_a_trace_dat_trace_cmd_reads(
+    tracefs_root: Path, tfs: Tracefs, unchanged: Any, journal_dir: Path, tmp_path: Path
+) -> None:
+    """The session reads trace_pipe_raw here; `s` with a .dat name writes the pages
+    it kept; trace-cmd report lists the events the view showed."""
+    import shutil
+    import subprocess
+
+    from textual.widgets import Input
+
+    trace_cmd = shutil.which("trace-cmd")
+    assert trace_cmd is not None, "trace-cmd is not installed (scripts/test installs it)"
+    instance = f"ftop-tui-dat-{os.getpid()}"
+    sess = Session.open(str(tracefs_root), instance=instance, journal_dir=journal_dir)
+    app = make_app(sess, tmp_path)
+    out = tmp_path / "view.dat"
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert sess.stream_kind == "raw", sess.raw_why
+            await open_events(app, pilot)
+            await pilot.press(*"sched_switch", "down", "space")
+            await until(pilot, lambda: "sched/sched_switch" in enabled_events(tfs.sub(instance)))
+            await pilot.press("1")
+            await until(pilot, lambda: len(sess.ring) > 20 and sess.pages is not None)
+            await pilot.press("s")
+            await until(pilot, lambda: bool(app.screen.query("#path")))
+            app.screen.query_one("#path", Input).value = str(out)
+            await pilot.press("enter")
+            await until(pilot, lambda: out.exists())
+            await pilot.press("f10")
+            await pilot.pause(0.5)
+    finally:
+        sess.restore()
+    report = subprocess.run(
+        [trace_cmd, "report", str(out)], capture_output=True, text=True, errors="replace"
+    )
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.count("sched_switch:") >= 20, report.stdout[:1000]
+    assert instance not in os.listdir(tracefs_root / "instances")

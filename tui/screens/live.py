@@ -6,7 +6,7 @@ import os
 import time
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
-from ftop.engine.errors import ConfigError
+from ftop.engine.errors import ConfigError, FtopError
 from ftop.engine.stream.lineview import LineFilter, SearchPattern, save_lines
 from ftop.engine.stream.ring import Ring
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
@@ -42,7 +42,7 @@ command("live.pause", "p,space", "pause", "Pause", "pause the display (the kerne
 command("live.follow", "end,G", "follow", "Follow", "follow the newest lines again", show=False)
 command("live.mark", "m", "mark", "Mark", "mark the line (two marks show the time between them)")
 command("live.clear_marks", "M", "clear_marks", "Unmark", "clear both marks", show=False)
-command("live.save", "s", "save", "Save", "save the ring, or the filtered view, as ftrace text")
+command("live.save", "s", "save", "Save", "save the ring as ftrace text (or the raw pages as .dat)")
 command(
     "live.fields",
     "enter",
@@ -340,6 +340,17 @@ class LiveScreen(FtopScreen):
     @work(thread=True, group="save")
     def _save_worker(self, path: str, seqs: Optional[Sequence[int]]) -> None:
         sess = self.backend
+        if path.endswith(".dat"):
+            # trace-cmd's format: the raw pages as the kernel handed them out.
+            try:
+                n = sess.save_tracedat(path)
+            except FtopError as e:
+                self.app.call_from_thread(self.app.notify, str(e).splitlines()[0], severity="error")
+                return
+            self.app.call_from_thread(
+                self.app.notify, f"saved {n:,} raw pages to {path} (trace.dat)", title="Save"
+            )
+            return
         tracer = sess.status.tracer if sess.status.tracer != "?" else "nop"
         cpus = max(1, len(sess.status.cpu_stats) or os.cpu_count() or 1)
         try:

@@ -112,10 +112,15 @@ class SaveDialog(ModalScreen[Optional[Tuple[str, bool]]]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Save as ftrace text (other viewers open it)", classes="title")
+            yield Label(
+                "Save as ftrace text, or as trace.dat (a name ending in .dat)", classes="title"
+            )
             yield Input(self.default, id="path")
             yield Checkbox("only the lines the filter shows", self.filtered, id="only")
-            yield Label("Enter saves, Esc cancels", classes="hint")
+            yield Label(
+                "Enter saves, Esc cancels · .dat: the raw pages, for trace-cmd and KernelShark",
+                classes="hint",
+            )
 
     def on_mount(self) -> None:
         self.query_one("#only", Checkbox).display = self.filtered
