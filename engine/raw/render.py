@@ -37,11 +37,11 @@ _TASK_STATES = "RSDTtXZPI"
 
 # TRACE_FLAG_* (kernel/trace/trace.h)
 _IRQS_OFF = 0x01
-_BIT1 = 0x02  # NEED_RESCHED_LAZY since 6.13 and on 6.1-rt; IRQS_NOSUPPORT before
+_BIT1 = 0x02  # NEED_RESCHED_LAZY since 6.13; IRQS_NOSUPPORT before (and on 6.1-rt)
 _NEED_RESCHED = 0x04
 _HARDIRQ = 0x08
 _SOFTIRQ = 0x10
-_PREEMPT_RESCHED = 0x20
+_PREEMPT_RESCHED = 0x20  # NEED_RESCHED_LAZY on 6.1-rt (the bit is shared there)
 _NMI = 0x40
 _BH_OFF = 0x80
 
@@ -144,11 +144,16 @@ def lat_flags(flags: int, preempt: int, style: str, lazy_count: int = 0) -> str:
         irqs_off = "d"
     elif bh_off:
         irqs_off = "b"
-    elif style == FlagStyle.CLASSIC and flags & _BIT1:
+    elif style != FlagStyle.LAZY and flags & _BIT1:
         irqs_off = "X"
     else:
         irqs_off = "."
-    if style == FlagStyle.LAZY:
+    if style == FlagStyle.RT_LAZY:
+        # 6.1-rt (CONFIG_PREEMPT_LAZY) ran out of bits: need-resched-lazy took
+        # PREEMPT_RESCHED's bit (0x20), so the need-resched column is only 'n'
+        # (NEED_RESCHED, 0x04) or '.'; 0x02 stays IRQS_NOSUPPORT.
+        need = "n" if flags & _NEED_RESCHED else "."
+    elif style == FlagStyle.LAZY:
         nr = flags & (_NEED_RESCHED | _BIT1 | _PREEMPT_RESCHED)
         need = {
             _NEED_RESCHED | _BIT1 | _PREEMPT_RESCHED: "B",
@@ -181,7 +186,7 @@ def lat_flags(flags: int, preempt: int, style: str, lazy_count: int = 0) -> str:
     depth = f"{preempt & 0xF:x}" if preempt & 0xF else "."
     migrate = f"{preempt >> 4:x}" if preempt & 0xF0 else "."
     if style == FlagStyle.RT_LAZY:
-        lazy = "L" if flags & _BIT1 else "."
+        lazy = "L" if flags & _PREEMPT_RESCHED else "."
         lazy_depth = f"{lazy_count:x}" if lazy_count else "."
         return f"{irqs_off}{need}{lazy}{hs}{depth}{lazy_depth}{migrate}"
     return f"{irqs_off}{need}{hs}{depth}{migrate}"
@@ -242,6 +247,15 @@ class Renderer:
     def __post_init__(self) -> None:
         self._common = _common_of(self.formats)
         self._bodies: Dict[int, Body] = {}
+        self._heads: Dict[Tuple[int, int, int, int, int], str] = {}
+        # Events whose text depends on their payload alone (print fmts, syscalls),
+        # and the rendered text of payloads seen lately.
+        self._pure: set[int] = set()
+        self._texts: Dict[Tuple[int, bytes], str] = {}
+        c0 = self._common
+        self._payload = max(f.offset + f.size for f in (c0.type, c0.flags, c0.preempt, c0.pid))
+        if c0.lazy is not None:
+            self._payload = max(self._payload, c0.lazy.offset + c0.lazy.size)
         self.env = Env(symbol=self._sym, long_size=self.long_size, endian=self.endian)
         c = self._common
         e = self.endian
@@ -266,10 +280,14 @@ class Renderer:
     def ip_sym(self, ip: int) -> str:
         """seq_print_ip_sym: 0 as "0", the name (with +off/size under sym-offset), the
         address under sym-addr."""
+        return self.seq_ip_sym(ip, self.options.sym_offset)
+
+    def seq_ip_sym(self, ip: int, offset: bool) -> str:
+        """seq_print_ip_sym with the offset flag given (the probes force it)."""
         if ip == 0:
             return "0"
         o = self.options
-        text = self.symbols.name(ip, offset=o.sym_offset, module=o.sym_offset)
+        text = self.symbols.name(ip, offset=offset, module=offset)
         if text.startswith("__kretprobe_trampoline") or text.startswith("kretprobe_trampoline"):
             text = "[unknown/kretprobe'd]"
         if o.sym_addr:
@@ -290,6 +308,22 @@ class Renderer:
             flags = c.flags.value(data, self.endian)
             preempt = c.preempt.value(data, self.endian)
             pid = c.pid.value(data, self.endian)
+        lazy = 0
+        lf = self._common.lazy
+        if lf is not None and len(data) > lf.offset:
+            lazy = data[lf.offset]
+        # Everything before the time stamp repeats from record to record: made once
+        # per (task, CPU, flags). A name learnt later (saved_cmdlines) clears it.
+        key = (pid, rec.cpu, flags, preempt, lazy)
+        head = self._heads.get(key)
+        if head is None:
+            head = self._head(pid, rec.cpu, flags, preempt, lazy)
+            if len(self._heads) > 65536:
+                self._heads.clear()
+            self._heads[key] = head
+        return head + ts_text(rec.ts, self.options.in_ns) + ": "
+
+    def _head(self, pid: int, cpu: int, flags: int, preempt: int, lazy: int) -> str:
         o = self.options
         comm = self.tasks.comm(pid)
         width = len(comm.encode("utf-8", "surrogateescape"))
@@ -298,15 +332,15 @@ class Renderer:
         if o.record_tgid:
             tgid = self.tasks.tgids.get(pid, 0)
             out.append(f"({tgid:7d}) " if tgid else "(-------) ")
-        out.append(f"[{rec.cpu:03d}] ")
+        out.append(f"[{cpu:03d}] ")
         if o.irq_info:
-            lazy = 0
-            lf = self._common.lazy
-            if lf is not None and len(data) > lf.offset:
-                lazy = lf.value(data, self.endian)
             out.append(lat_flags(flags, preempt, o.flag_style, lazy))
-        out.append(" " + ts_text(rec.ts, o.in_ns) + ": ")
+        out.append(" ")
         return "".join(out)
+
+    def tasks_changed(self) -> None:
+        """saved_cmdlines was read again: names in the cached prefixes may be stale."""
+        self._heads.clear()
 
     def text(self, rec: Record) -> str:
         """The kernel's text for one record (several lines for stacks and markers
@@ -317,13 +351,27 @@ class Renderer:
         return self.context(rec) + body
 
     def body(self, rec: Record) -> str:
-        tid = rec.type_id
+        data = rec.data
+        tid = data[0] | (data[1] << 8) if self.endian == "<" else (data[0] << 8) | data[1]
         fn = self._bodies.get(tid)
         if fn is None:
             fn = self._compile(tid)
             self._bodies[tid] = fn
+        pure = tid in self._pure
+        if pure:
+            # The same payload renders the same (a syscall in a loop, a timer tick):
+            # the record past its common header is the key.
+            key = (tid, data[self._payload :])
+            hit = self._texts.get(key)
+            if hit is not None:
+                return hit
         try:
-            return fn(rec)
+            out = fn(rec)
+            if pure:
+                if len(self._texts) > 65536:
+                    self._texts.clear()
+                self._texts[key] = out
+            return out
         except BadRecord as e:
             # The print fmt's best text for a record it could not read in full.
             self._count_raw(tid)
@@ -355,15 +403,20 @@ class Renderer:
         if special is not None:
             return special(self, fmt)
         if fmt.system == "syscalls":
+            self._pure.add(tid)
             return self._syscall(fmt)
         if "__probe_ip" in fmt.by_name or "__probe_func" in fmt.by_name:
-            fmt = _probe_fmt(fmt)
+            probe = _probe(self, fmt)
+            if probe is not None:
+                return probe
         try:
             printer = compile_print_fmt(fmt, self.long_size, self.endian)
         except Unsupported:
             return lambda rec: self._raw(fmt, rec)
         env = self.env
         prefix = fmt.name + ": "
+        if "common_" not in fmt.print_fmt:
+            self._pure.add(tid)
 
         def event(rec: Record) -> str:
             return prefix + printer(rec.data, env)
@@ -416,21 +469,91 @@ class Renderer:
         self.tasks.comms[pid] = comm
 
 
-# -- probes print their address their own way (trace_kprobe.c, trace_uprobe.c):
-# a kprobe "(sym+off/size)", a kretprobe "(sym+off/size <- func)", a uprobe
-# "(0xaddr)"; their arguments as the print fmt says.
-_PROBE_HEAD = re.compile(r'^"\((%lx)(?: <- (%lx))?\)')
+# -- probes print their address their own way (print_kprobe_event and friends in
+# trace_kprobe.c, print_uprobe_event in trace_uprobe.c), not by their print fmt:
+# a kprobe "(sym+off/size)" (seq_print_ip_sym with the offset forced), a
+# kretprobe "(ret_ip_sym+off/size <- func)" (the return address first, the
+# function without offset), a uprobe "(0xaddr)", a uretprobe "(0xret <- 0xfunc)".
+# Their arguments follow as the rest of the print fmt says.
+_PROBE_HEAD = re.compile(r'^"\(%lx(?: <- %lx)?\)')
+_PROBE_ARGS = {
+    False: re.compile(r"^\s*,\s*REC->__probe_ip\b"),
+    True: re.compile(r"^\s*,\s*REC->__probe_func\s*,\s*REC->__probe_ret_ip\b"),
+}
+_KERNEL_HALF = 1 << 63
 
 
-def _probe_fmt(fmt: EventFormat) -> EventFormat:
-    m = _PROBE_HEAD.match(fmt.print_fmt)
-    if m is None:
-        return fmt
-    if fmt.system.startswith("uprobes") or "vaddr" in fmt.print_fmt:
-        head = '"(0x%lx <- 0x%lx)' if m.group(2) else '"(0x%lx)'
-    else:
-        head = '"(%pS <- %ps)' if m.group(2) else '"(%pS)'
-    return replace(fmt, print_fmt=head + fmt.print_fmt[m.end() :])
+def _string_end(text: str) -> int:
+    """The index just past the closing quote of the C string ``text`` starts with."""
+    i = 1
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == '"':
+            return i + 1
+        i += 1
+    raise ValueError("unterminated string")
+
+
+def _probe_rest(fmt: EventFormat, ret: bool) -> Optional[EventFormat]:
+    """The probe's format with the address part cut from its print fmt."""
+    text = fmt.text
+    at = text.find("\nprint fmt:")
+    if at < 0:
+        return None
+    pf = text[at + len("\nprint fmt:") :].strip(" \t\n")
+    m = _PROBE_HEAD.match(pf)
+    if m is None or ("<-" in m.group(0)) != ret:
+        return None
+    try:
+        end = _string_end(pf)
+    except ValueError:
+        return None
+    args = _PROBE_ARGS[ret].match(pf[end:])
+    if args is None:
+        return None
+    rest = '"' + pf[m.end() : end] + pf[end + args.end() :]
+    return replace(fmt, print_fmt=rest, text=text[: at + 1] + "print fmt: " + rest + "\n")
+
+
+def _probe(r: Renderer, fmt: EventFormat) -> Optional[Body]:
+    ret = "__probe_func" in fmt.by_name
+    rest_fmt = _probe_rest(fmt, ret)
+    if rest_fmt is None:
+        return None
+    try:
+        rest = compile_print_fmt(rest_fmt, r.long_size, r.endian)
+    except Unsupported:
+        return None
+    e = r.endian
+    env = r.env
+    user = fmt.system.startswith("uprobes")
+    guess = not user and not fmt.system.startswith("kprobes")
+    prefix = fmt.name + ": ("
+
+    def addr(v: int, offset: bool) -> str:
+        if user or (guess and v < _KERNEL_HALF):
+            return f"0x{v:x}"
+        return r.seq_ip_sym(v, offset)
+
+    if ret:
+        func, ret_ip = fmt.by_name["__probe_func"], fmt.by_name["__probe_ret_ip"]
+
+        def body_ret(rec: Record) -> str:
+            d = rec.data
+            head = addr(ret_ip.value(d, e), True) + " <- " + addr(func.value(d, e), False)
+            return prefix + head + ")" + rest(d, env)
+
+        return body_ret
+    ip = fmt.by_name["__probe_ip"]
+
+    def body(rec: Record) -> str:
+        d = rec.data
+        return prefix + addr(ip.value(d, e), True) + ")" + rest(d, env)
+
+    return body
 
 
 # -- ftrace's own events (kernel/trace/trace_output.c)

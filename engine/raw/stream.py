@@ -351,6 +351,7 @@ class RawPipe:
                 _read(self.top / "saved_cmdlines"),
                 _read(self.top / "saved_tgids") if self.renderer.options.record_tgid else "",
             )
+            self.renderer.tasks_changed()
         pend = self._pending
         if not pend:
             return
