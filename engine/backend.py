@@ -96,6 +96,11 @@ class Backend(Protocol):
     @property
     def reader(self) -> Optional[LineReader]: ...
 
+    @property
+    def raw_why(self) -> Optional[str]:
+        """Why the live stream reads text rather than the raw pages (None: raw, or no stream)."""
+        ...
+
     def clock(self) -> float:
         """Now, in the source's own time (the frozen demo's, the capture's span)."""
         ...

@@ -411,6 +411,8 @@ def cmd_stream(ns: argparse.Namespace) -> int:
     sess.trace_self = ns.trace_self
     if ns.text:
         sess.stream_mode = "text"
+    elif ns.raw:
+        sess.stream_mode = "raw"
     for rec in sess.recover():
         _say(
             f"ftop: restored the state left by ftop pid {rec.journal.pid} "
@@ -456,6 +458,9 @@ def cmd_stream(ns: argparse.Namespace) -> int:
             if deadline is not None and time.monotonic() >= deadline:
                 break
             done.wait(0.1)
+            switched = sess.check_stream()
+            if switched:
+                _say(f"ftop: {switched}", sys.stderr)
             if sess.reader is not None and sess.reader.error is not None:
                 return _err(f"trace_pipe: {sess.reader.error}")
     except KeyboardInterrupt:
@@ -648,6 +653,11 @@ def build_parser(sub: Optional[str]) -> argparse.ArgumentParser:
             "--text",
             action="store_true",
             help="read trace_pipe's text instead of the raw pages (trace_pipe_raw)",
+        )
+        p.add_argument(
+            "--raw",
+            action="store_true",
+            help="read the raw pages even when decoding falls behind (no switch to text)",
         )
         return p
     if sub == "record":

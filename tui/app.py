@@ -277,7 +277,15 @@ class FtopApp(App[Any]):
             self.release,
             err,
             # Which path the live stream takes (the demo replays text, a file has none).
-            stream=reader.kind if reader is not None and self.kind == "live" else "",
+            stream=(
+                (
+                    "text (raw fell behind)"
+                    if (self.backend.raw_why or "").startswith("the raw")
+                    else reader.kind
+                )
+                if reader is not None and self.kind == "live"
+                else ""
+            ),
             rendered_raw=reader.rendered_raw if reader is not None else 0,
         )
         self.status_signal.publish(self.status_info)

@@ -354,6 +354,7 @@ class Session:
 
     def poll(self) -> Status:
         """Read the cheap state (about a dozen small files). Safe from any thread."""
+        self.check_stream()
         t = self.tfs
         st = Status(polled_at=time.time())
         st.tracer = (t.read_or("current_tracer") or "?").strip()
@@ -442,6 +443,32 @@ class Session:
         return save_pages(
             self._raw_source, self.pages.snapshot(), self.top.path, self.tfs.path, path
         )
+
+    def check_stream(self) -> Optional[str]:
+        """In "auto" mode, go over to trace_pipe's text when the raw decoder falls
+        behind the trace (the kernel overwrote pages it had not read): the kernel
+        formats text faster than ftop decodes pages in Python. Returns what was
+        done, to be shown, or None. Called by the poll loops."""
+        reader = self.reader
+        if self.stream_mode != "auto" or reader is None or reader.kind != "raw":
+            return None
+        behind = reader.fell_behind
+        if not behind:
+            return None
+        with self._lock:
+            if self._restored or self.reader is not reader:
+                return None
+            self.stop_stream()
+            self.stream_mode = "text"
+            try:
+                self.start_stream()
+            finally:
+                self.stream_mode = "auto"
+            self.raw_why = (
+                f"the raw decoder fell behind the trace ({behind:,} events lost): "
+                "reading trace_pipe's text, which the kernel formats faster"
+            )
+        return self.raw_why
 
     def leave_self_out(self) -> None:
         """Add ftop's threads to the notrace pid lists (journaled, restored on exit).

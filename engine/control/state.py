@@ -47,6 +47,8 @@ SCALAR_FILES = (
     "max_graph_depth",
     "tracing_cpumask",
     "buffer_percent",
+    # The function profiler's switch (top level only): the dashboard's exact counts.
+    "function_profile_enabled",
 )
 
 PID_FILES = ("set_ftrace_pid", "set_ftrace_notrace_pid", "set_event_pid", "set_event_notrace_pid")

@@ -268,6 +268,11 @@ class RawPipe:
         self.records_read = 0
         self.lost: Dict[int, int] = {}
         self.lost_unknown = 0
+        # Set when the kernel overwrote records this reader had not taken yet, after
+        # its first pass (what was lost before ftop started is not its doing): the
+        # decoder is slower than the trace, and the kernel's own text would keep more.
+        self.fell_behind = 0
+        self._passes = 0
         self._reader = RawReader(
             where / "per_cpu",
             layout.page_size,
@@ -342,8 +347,11 @@ class RawPipe:
             self.lost_unknown += 1
         else:
             self.lost[cpu] = self.lost.get(cpu, 0) + missed
+        if self._passes > 1:
+            self.fell_behind += max(missed, 1)
 
     def _flush(self) -> None:
+        self._passes += 1
         now = time.monotonic()
         if now - self._tasks_at >= self.tasks_refresh_s:
             self._tasks_at = now

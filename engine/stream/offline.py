@@ -157,6 +157,7 @@ class FileSession:
         # No tracefs, no trace_pipe reader, nothing journaled: a saved trace.
         self.tfs: Optional[Tracefs] = None
         self.reader: Optional[LineReader] = None
+        self.raw_why: Optional[str] = None
         self.journal: Optional[Journal] = None
         self.keep = True
         self.label = path  # as the user gave it

@@ -37,6 +37,11 @@ class LineReader(Protocol):
         ...
 
     @property
+    def fell_behind(self) -> int:
+        """Events the kernel overwrote before this reader took them, since it started."""
+        ...
+
+    @property
     def error(self) -> Optional[OSError]: ...
 
     @property
@@ -55,8 +60,10 @@ class TracePipeReader:
     """
 
     kind = "text"
-    # The kernel formats the text itself: nothing is ever shown raw.
+    # The kernel formats the text itself: nothing is ever shown raw, and its
+    # losses are the LOST lines in the text.
     rendered_raw = 0
+    fell_behind = 0
 
     def __init__(
         self,

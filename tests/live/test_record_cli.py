@@ -110,3 +110,36 @@ def test_stream_reads_raw_by_default_and_text_on_request(
         lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
         assert lines and all("sched_switch: prev_comm=" in ln for ln in lines), lines[:5]
     assert not (tracefs_root / "instances" / inst).exists()
+
+
+def test_stream_goes_over_to_text_when_the_raw_decoder_falls_behind(
+    tracefs_root: Path, unchanged: object, journal_dir: Path
+) -> None:
+    """A flood (dd writing one byte at a time: millions of syscalls a second) outruns
+    the Python decoder; in auto mode ftop says so and reads trace_pipe's text, and
+    the lines keep coming in the kernel's format."""
+    dd = subprocess.Popen(
+        ["taskset", "-c", "0", "dd", "if=/dev/zero", "of=/dev/null", "bs=1"],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        inst = f"ftop_flood_{uuid.uuid4().hex[:6]}"
+        r = _ftop(
+            "stream",
+            "-B",
+            inst,
+            "-e",
+            "syscalls:sys_enter_write",
+            "-P",
+            str(dd.pid),
+            "--duration",
+            "4",
+        )
+    finally:
+        dd.kill()
+        dd.wait()
+    assert r.returncode == 0, r.stderr
+    assert "the raw decoder fell behind" in r.stderr, r.stderr
+    tail = [ln for ln in r.stdout.splitlines()[-50:] if "sys_write(" in ln]
+    assert tail and all(f"dd-{dd.pid}" in ln for ln in tail), tail[:3]
+    assert not (tracefs_root / "instances" / inst).exists()

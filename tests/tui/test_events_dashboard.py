@@ -188,3 +188,22 @@ async def test_dashboard_shows_per_cpu_rates_and_loss(
         demo.aggregates.ingest(["CPU:0 [LOST 77 EVENTS]"], demo.clock())
         app.poll_now()
         await until(pilot, lambda: "77" in str(cpu.get_cell("0", "lost")))  # type: ignore[attr-defined]
+
+
+async def test_dashboard_exact_counts_say_why_not_where_the_kernel_cannot(
+    open_screen: OpenScreen, demo: DemoSession
+) -> None:
+    """The demo's kernel (like the build machine's) has neither hist triggers nor the
+    function profiler: `x` says so and writes nothing."""
+    async with open_screen("dashboard") as (app, pilot, screen):
+        journal_before = demo.journal
+        await pilot.press("x")
+        await until(
+            pilot, lambda: any("no exact counts" in str(n.message) for n in app._notifications)
+        )
+        msg = next(
+            str(n.message) for n in app._notifications if "no exact counts" in str(n.message)
+        )
+        assert "hist triggers" in msg or "nothing traced" in msg, msg
+        assert demo.journal is journal_before, "nothing was written"
+        assert not screen.exact_events and not screen.exact_profiler

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ftop.engine.errors import FtopError
+from ftop.engine.ftrace.counts import (
+    ExactCounts,
+    counts_unavailable,
+    plan_counts_off,
+    plan_counts_on,
+    read_counts,
+)
+from ftop.engine.ftrace.event_catalog import enabled_events
 from ftop.engine.stream.stats import NameRate
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
 from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, human
 from ftop.tui.widgets.printable import printable, shown
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Sparkline
@@ -30,6 +39,13 @@ command(
     key_display="⏎",
 )
 command("dashboard.sort", "s", "sort", "Sort", "sort the table by the next column")
+command(
+    "dashboard.exact",
+    "x",
+    "exact",
+    "Exact counts",
+    "count in the kernel: function profiler, hist triggers (journaled, restored)",
+)
 command("dashboard.reverse", "r", "reverse", "Reverse", "reverse the sort order")
 command(
     "dashboard.next_table",
@@ -126,6 +142,11 @@ class DashboardScreen(FtopScreen):
     def __init__(self) -> None:
         super().__init__()
         self.history: List[float] = []
+        # While on: what the kernel counts for us (events with a hist trigger, the
+        # function profiler) and its last read.
+        self.exact_events: List[str] = []
+        self.exact_profiler = False
+        self.exact: Optional[ExactCounts] = None
 
     def compose_body(self) -> Iterable[Widget]:
         yield Vertical(
@@ -177,10 +198,88 @@ class DashboardScreen(FtopScreen):
             if snap.top_functions
             else "Top functions: none (no function tracer)"
         )
+        exact = self.exact
+        if self.exact_events or self.exact_profiler:
+            self._read_exact()
         with self.app.batch_update():
             self._update_cpus(info)
-            self.query_one("#top-events", NameTable).update_rows(snap.top_events[:20])
-            self.query_one("#top-functions", NameTable).update_rows(snap.top_functions[:20])
+            if exact is not None and exact.events:
+                self.query_one("#events-caption", Label).update(
+                    "Top events (exact: hist triggers, since x"
+                    + (f"; {exact.dropped:,} dropped by a full table" if exact.dropped else "")
+                    + ")"
+                )
+                rows = [NameRate(n, c, 0.0) for n, c in exact.events[:20]]
+                self.query_one("#top-events", NameTable).update_rows(rows)
+            else:
+                self.query_one("#top-events", NameTable).update_rows(snap.top_events[:20])
+            if exact is not None and exact.functions:
+                self.query_one("#functions-caption", Label).update(
+                    "Top functions (exact: the kernel's function profiler, since x)"
+                )
+                frows = [NameRate(n, c, 0.0) for n, c, _t in exact.functions[:20]]
+                self.query_one("#top-functions", NameTable).update_rows(frows)
+            else:
+                self.query_one("#top-functions", NameTable).update_rows(snap.top_functions[:20])
+
+    # -- exact counts, kept by the kernel -------------------------------------------
+
+    def action_exact(self) -> None:
+        self._toggle_exact()
+
+    @work(thread=True, exclusive=True, group="exact", exit_on_error=False)
+    def _toggle_exact(self) -> None:
+        sess = self.backend
+        tfs = sess.tfs
+        if tfs is None:
+            self.app.call_from_thread(
+                self.app.notify, "a saved trace: nothing to count in a kernel", severity="warning"
+            )
+            return
+        try:
+            if self.exact_events or self.exact_profiler:
+                sess.apply(plan_counts_off(tfs, self.exact_events, self.exact_profiler))
+                self.exact_events, self.exact_profiler, self.exact = [], False, None
+                self.app.call_from_thread(
+                    self.app.notify, "exact counts off: figures from the trace lines again"
+                )
+                return
+            events = sorted(enabled_events(tfs))
+            tracer = sess.status.tracer
+            why = counts_unavailable(tfs, tracer, events)
+            if why is not None:
+                self.app.call_from_thread(
+                    self.app.notify, f"no exact counts: {why}", severity="warning"
+                )
+                return
+            changes = plan_counts_on(tfs, tracer, events)
+            sess.apply(changes)
+            self.exact_events = [
+                c.rel[len("events/") : -len("/trigger")]
+                for c in changes
+                if c.rel.endswith("/trigger")
+            ]
+            self.exact_profiler = any(c.rel == "function_profile_enabled" for c in changes)
+        except FtopError as e:
+            self.app.call_from_thread(
+                self.app.notify, str(e).splitlines()[0], title="Refused", severity="error"
+            )
+            return
+        what = []
+        if self.exact_profiler:
+            what.append("the function profiler")
+        if self.exact_events:
+            what.append(f"hist triggers on {len(self.exact_events)} events")
+        self.app.call_from_thread(
+            self.app.notify, "counting in the kernel: " + " and ".join(what), title="Exact counts"
+        )
+
+    @work(thread=True, exclusive=True, group="exact-read", exit_on_error=False)
+    def _read_exact(self) -> None:
+        tfs = self.backend.tfs
+        if tfs is None:
+            return
+        self.exact = read_counts(tfs, self.exact_events, self.exact_profiler)
 
     def _update_cpus(self, info: StatusInfo) -> None:
         table = self.query_one("#cpu-table", DataTable)
