@@ -36,6 +36,7 @@ from ftop.tui.app import FtopApp
 from ftop.tui.screens.live import LiveScreen
 from ftop.tui.settings import Settings
 
+MODE = ["auto"]
 LAG_TARGET_MS = 50.0
 FPS_TARGET = 20.0
 
@@ -49,6 +50,7 @@ def pct(values: List[float], p: float) -> float:
 
 async def one_round(root: Path, instance: Optional[str], seconds: float) -> Dict[str, float]:
     sess = Session.open(str(root), instance=instance, journal_dir=Path("/tmp/ftop-bench-journal"))
+    sess.stream_mode = MODE[0]
     try:
         sess.apply_config(TraceConfig(events=[EventSpec("all")]))
         sess.start_stream()
@@ -88,6 +90,7 @@ async def one_round(root: Path, instance: Optional[str], seconds: float) -> Dict
 def cat_reference(root: Path, instance: Optional[str], seconds: float) -> float:
     """Lines/s that `cat trace_pipe` delivers under the same load (same run)."""
     sess = Session.open(str(root), instance=instance, journal_dir=Path("/tmp/ftop-bench-journal"))
+    sess.stream_mode = MODE[0]
     try:
         sess.apply_config(TraceConfig(events=[EventSpec("all")]))
         pipe = str(sess.tfs.file("trace_pipe"))
@@ -107,7 +110,14 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--top", action="store_true", help="load the top level instead of an instance")
+    ap.add_argument(
+        "--mode",
+        choices=("auto", "raw", "text"),
+        default="auto",
+        help="the session's stream: raw pages, trace_pipe's text, or auto (raw, text if it falls behind)",
+    )
     args = ap.parse_args()
+    MODE[0] = args.mode
     if os.geteuid() != 0:
         print("bench/ui_load.py: needs root", file=sys.stderr)
         return 2

@@ -280,6 +280,9 @@ class RawPipe:
             poll_interval=poll_interval,
             on_error=self._on_error,
             on_cycle=self._flush,
+            # What is left stays in the kernel buffer for the next reader (a tracer
+            # switch restarts the stream): stopping must not wait on decoding it.
+            drain_on_stop=False,
         )
 
     @staticmethod
