@@ -155,8 +155,9 @@ def run_case(
     work: Callable[[], None],
     known: Sequence[Known] = (),
     min_records: int = 1,
+    hash_off: bool = True,
 ) -> List[str]:
-    session.apply([Change("trace", ""), *no_hash(), *changes])
+    session.apply([Change("trace", ""), *(no_hash() if hash_off else []), *changes])
     work()
     session.set_tracing_on(False)
     kernel, ours, _src, nrec = capture(case)
@@ -241,13 +242,9 @@ def test_wakeup_tracers(session: Session, tracer: str) -> None:
         subprocess.run(["chrt", "-f", "50", "sleep", "0.01"], check=True, timeout=20)
     session.set_tracing_on(False)
     kernel_text = raw("trace")
-    fd = os.open(TRACEFS / "per_cpu/cpu0/snapshot_raw", os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        with pytest.raises(OSError) as e:
-            os.read(fd, 4096)
-        assert e.value.errno == errno.EBUSY
-    finally:
-        os.close(fd)
+    with pytest.raises(OSError) as e:  # refused at open(2)
+        os.close(os.open(TRACEFS / "per_cpu/cpu0/snapshot_raw", os.O_RDONLY | os.O_NONBLOCK))
+    assert e.value.errno == errno.EBUSY
     kernel, ours, _src, nrec = capture(f"wakeup-{tracer}")
     assert f"# tracer: {tracer}" in kernel_text
     switch = re.compile(r" +\d+: *\d+:[RSDTtXZPI?] (==>|  \+) \[\d{3}\] +\d+: *\d+:[RSDTtXZPI?] \S")
@@ -355,13 +352,44 @@ def test_trace_marker(session: Session) -> None:
     assert "second line" in lines
 
 
-def test_sched_events(session: Session) -> None:
+def first_string_blanked(kernel: str, ours: str) -> bool:
+    """Ours with one ``%s`` value left out, right after its ``name=``."""
+    p = 0
+    while p < min(len(kernel), len(ours)) and kernel[p] == ours[p]:
+        p += 1
+    return p > 0 and kernel[p - 1] == "=" and len(ours) > len(kernel) and ours.endswith(kernel[p:])
+
+
+# With hash-ptr off, 6.1's trace_check_vprintf() prints the event's first %s as
+# nothing: trace_event_format() hands it the copy of the format it keeps in
+# iter->fmt, which it also uses as scratch; writing the NUL that ends the text
+# before the first %s overwrites that very %, and the %s copied afterwards is "".
+# (Later %s print, and the record holds the string.) Ours prints the string.
+HASH_PTR_OFF_BLANKS_FIRST_S: Known = (
+    "6.1 trace_check_vprintf with hash-ptr 0 blanks the first %s",
+    first_string_blanked,
+)
+
+
+@pytest.mark.parametrize("hash_ptr", [True, False], ids=["hash-ptr", "nohash-ptr"])
+def test_sched_events(session: Session, hash_ptr: bool) -> None:
     def work() -> None:
         for _ in range(3):
             subprocess.run(["true"], check=True, timeout=20)
         kernel_reads(3)
 
-    lines = run_case(session, "sched", [Change("events/sched/enable", "1")], work, min_records=10)
+    # No sched event prints a plain %p: the case runs with hash-ptr as it is, too.
+    changes = [Change("events/sched/enable", "1")]
+    known = [] if hash_ptr else [HASH_PTR_OFF_BLANKS_FIRST_S]
+    lines = run_case(
+        session,
+        f"sched-{'hash' if hash_ptr else 'nohash'}",
+        changes,
+        work,
+        known,
+        min_records=10,
+        hash_off=not hash_ptr,
+    )
     assert any("sched_switch: prev_comm=" in ln for ln in lines)
     assert any("sched_process_exec: filename=" in ln for ln in lines)
 
@@ -468,8 +496,10 @@ def trace_cmd_record(args: List[str], out: Path) -> List[str]:
         capture_output=True,
         timeout=240,
     )
-    # trace-cmd record resets what it used to its defaults when it ends (nop, no
-    # filters, tracing_on as it chose), not to what was there: put back what changed.
+    # trace-cmd record puts what it used back to the defaults when it ends (nop, no
+    # filters), not to what was there. In the lab the state before is the boot
+    # default, so nothing differed there (trace-cmd 3.1.6 on 6.1-rt: put_back wrote
+    # nothing; the list is left in $LAB_OUT); on another state this puts it back.
     fixed = put_back(before)
     after = dump_state()
     assert {k for k in before if before.get(k) != after.get(k)} == set(), fixed
@@ -484,7 +514,8 @@ def trace_cmd_record(args: List[str], out: Path) -> List[str]:
 def test_trace_cmd_file_read_by_ftop(session: Session, tmp_path: Path, args: List[str]) -> None:
     path = tmp_path / "tc.dat"
     fixed = trace_cmd_record(args, path)
-    print("trace-cmd left changed, put back:", fixed)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"trace-cmd-put-back-{args[1]}.txt").write_text("\n".join(fixed) + "\n")
     theirs = report_rows(path)
     ours = our_rows(path)
     assert theirs, "trace-cmd report shows no records"
