@@ -69,6 +69,14 @@ command(
     "turn tracing_on on or off in the kernel (the display is paused with p)",
     key_display="T",
 )
+command(
+    "app.trace_self",
+    "ctrl+t",
+    "toggle_trace_self",
+    "Trace ftop",
+    "trace ftop's own threads too, or leave them out again (the default)",
+    show=False,
+)
 for _spec in load_screens():
     command(
         f"screen.{_spec.id}",
@@ -331,6 +339,22 @@ class FtopApp(App[Any]):
             return
         on = self.status_info.status.tracing_on if self.status_info else True
         self._change(lambda: sess.set_tracing_on(not on), "tracing_on")
+
+    def action_toggle_trace_self(self) -> None:
+        sess = self.backend
+        on = not sess.trace_self
+
+        def flip() -> None:
+            sess.set_trace_self(on)
+            self.call_from_thread(
+                self.notify,
+                "ftop's own threads are traced too"
+                if on
+                else "ftop's own threads are left out again (set_event_notrace_pid)",
+                title="Trace ftop",
+            )
+
+        self._change(flip, "trace ftop")
 
     def action_set_tracer(self, name: str) -> None:
         self._change(lambda: self.backend.set_tracer(name), f"tracer {name}")

@@ -470,6 +470,25 @@ class Session:
             )
         return self.raw_why
 
+    def set_trace_self(self, on: bool) -> None:
+        """Trace ftop's own threads again (on), or leave them out (off, the default)."""
+        self.trace_self = on
+        if not on:
+            self.leave_self_out()
+            return
+        try:
+            tids = {int(t) for t in os.listdir("/proc/self/task")}
+        except OSError:
+            return
+        changes = []
+        for rel in ("set_event_notrace_pid", "set_ftrace_notrace_pid"):
+            if not self.tfs.exists(rel):
+                continue
+            current = {int(x) for x in (self.tfs.read_or(rel) or "").split() if x.isdigit()}
+            if current & tids:
+                changes.append(Change(rel, " ".join(str(p) for p in sorted(current - tids))))
+        self.apply(changes)
+
     def leave_self_out(self) -> None:
         """Add ftop's threads to the notrace pid lists (journaled, restored on exit).
         A kernel without the files, or one that refuses, leaves ftop traced: the

@@ -158,6 +158,7 @@ class FileSession:
         self.tfs: Optional[Tracefs] = None
         self.reader: Optional[LineReader] = None
         self.raw_why: Optional[str] = None
+        self.trace_self = False
         self.journal: Optional[Journal] = None
         self.keep = True
         self.label = path  # as the user gave it
@@ -260,6 +261,9 @@ class FileSession:
         raise self._read_only()
 
     def set_tracing_on(self, on: bool) -> None:
+        raise self._read_only()
+
+    def set_trace_self(self, on: bool) -> None:
         raise self._read_only()
 
     def set_event(self, system: str, event: Optional[str], on: bool) -> None:

@@ -23,7 +23,12 @@ SIZE = (120, 40)
 
 
 def lab_app(sess: Session, tmp_path: Path) -> FtopApp:
-    """The app as `ftop` runs it on the top level: streaming, polled once."""
+    """The app as `ftop --trace-self` runs it on the top level: streaming, polled once.
+
+    These tests make the kernel work in their own process (the reads function_graph
+    shows, the opens that fire a kprobe): ftop's default of leaving its own threads
+    out of the trace would hide exactly those."""
+    sess.trace_self = True
     sess.start_stream()
     sess.poll()
     return FtopApp(

@@ -3,15 +3,17 @@ wrote (tests/fixtures/host-6.18/tracedat/README.md says how each file was made).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib.util
 import os
 import random
 import re
 import struct
+import subprocess
 import sys
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 from ftop.engine.tracedat import TraceDat, TraceDatError, TraceDatWriter, is_tracedat
@@ -206,14 +208,43 @@ def test_writer_abort_and_bad_arguments(tmp_path: Path) -> None:
         TraceDatWriter(tmp_path / "c.dat", cpus=[0], version=5, **kw)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder anyway")
+@contextlib.contextmanager
+def _tmpfs(where: Path, options: str) -> Iterator[Path]:
+    """A small tmpfs (root: a real read-only or full filesystem, which root cannot
+    write past either)."""
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "ftop-test", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
 def test_writer_read_only_folder(tmp_path: Path) -> None:
     ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
-    with TraceDat.open(V6_FILE) as src, pytest.raises(TraceDatError, match="cannot write"):
-        copy_file(src, ro / "x.dat", version=6)
-    assert os.listdir(ro) == []
+    if os.geteuid() == 0:
+        ctx: Any = _tmpfs(ro, "ro,size=1m")
+    else:
+        ro.mkdir()
+        ro.chmod(0o500)
+        ctx = contextlib.nullcontext(ro)
+    with ctx, TraceDat.open(V6_FILE) as src:
+        with pytest.raises(TraceDatError, match="cannot write"):
+            copy_file(src, ro / "x.dat", version=6)
+        assert os.listdir(ro) == []
+
+
+def test_writer_on_a_full_disk_leaves_nothing_behind(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        print("\nSKIP: not root: a full filesystem to write on needs a tmpfs mount")
+        pytest.skip("not root: mounting a small tmpfs needs root")
+    with _tmpfs(tmp_path / "full", "size=64k") as full, TraceDat.open(V6_FILE) as src:
+        old = full / "x.dat"
+        old.write_bytes(b"the earlier recording")
+        with pytest.raises(TraceDatError, match="No space left"):
+            copy_file(src, old, version=6)
+        assert sorted(os.listdir(full)) == ["x.dat"], "no spool or temp file left"
+        assert old.read_bytes() == b"the earlier recording", "the target is not half-written"
 
 
 def test_writer_into_missing_folder(tmp_path: Path) -> None:
