@@ -233,7 +233,7 @@ Body = Callable[[Record], str]
 class Renderer:
     """Records to ``trace`` text. Counts what it could only show raw."""
 
-    formats: Mapping[int, EventFormat]
+    formats: Dict[int, EventFormat]
     symbols: SymbolTable
     tasks: Tasks = field(default_factory=Tasks)
     printk: PrintkFormats = field(default_factory=PrintkFormats)
@@ -243,6 +243,9 @@ class Renderer:
     rendered_raw: int = 0
     raw_events: Dict[str, int] = field(default_factory=dict)
     unknown_ids: int = 0
+    # Asked for an id no format names (a kprobe, uprobe or synthetic event made after
+    # the formats were read): the format, read now, or None.
+    find_format: Optional[Callable[[int], Optional[EventFormat]]] = None
 
     def __post_init__(self) -> None:
         self._common = _common_of(self.formats)
@@ -396,9 +399,19 @@ class Renderer:
 
     def _compile(self, tid: int) -> Body:
         fmt = self.formats.get(tid)
+        if fmt is None and self.find_format is not None:
+            fmt = self.find_format(tid)
+            if fmt is not None:
+                self.formats[tid] = fmt
         if fmt is None:
             self.unknown_ids += 1
-            return lambda rec: f"<unknown event {rec.type_id}>"
+
+            def unknown(rec: Record) -> str:
+                # Asked again next time: the event may be being made right now.
+                self._bodies.pop(rec.type_id, None)
+                return f"<unknown event {rec.type_id}>"
+
+            return unknown
         special = _SPECIAL.get((fmt.system, fmt.name))
         if special is not None:
             return special(self, fmt)

@@ -83,6 +83,9 @@ class RawSource:
     tracer: str = "nop"
     trace_options: str = ""
     ncpus: int = 1
+    # Where to look for events made later (None for a file: its formats are all).
+    events_dir: Optional[Path] = None
+    _searched_at: float = 0.0
 
     def read_options(self, where: Path) -> None:
         """The options, clock and tracer that shape the text, read again (they change
@@ -134,6 +137,7 @@ class RawSource:
         )
         tasks = Tasks.parse(_read(top / "saved_cmdlines"), _read(top / "saved_tgids"))
         src = cls(layout, formats, texts, kallsyms, printk, options, tasks, release)
+        src.events_dir = events
         src.read_options(where)
         return src
 
@@ -155,8 +159,33 @@ class RawSource:
             base, GraphOptions.from_trace_options(self.trace_options), self.ncpus, self.irq_text()
         )
 
+    def find_format(self, tid: int, now_anyway: bool = False) -> Optional[EventFormat]:
+        """The format of an event made since the formats were read (a probe, a
+        synthetic event), found by its id; at most one search a second unless
+        ``now_anyway``."""
+        if self.events_dir is None:
+            return None
+        now = time.monotonic()
+        if now - self._searched_at < 1.0 and not now_anyway:
+            return None
+        self._searched_at = now
+        known = {(f.system, f.name) for f in self.formats.values()}
+        for id_path in self.events_dir.glob("*/*/id"):
+            system, name = id_path.parent.parent.name, id_path.parent.name
+            if (system, name) in known:
+                continue
+            text = _read(id_path.parent / "format")
+            try:
+                f = parse_format(text, system)
+            except FormatError:
+                continue
+            self.formats[f.id] = f
+            self.format_texts.append((system, text))
+        return self.formats.get(tid)
+
     def renderer(self) -> Renderer:
         return Renderer(
+            find_format=self.find_format,
             formats=self.formats,
             symbols=Kallsyms.from_kallsyms(self.kallsyms_text),
             tasks=self.tasks,

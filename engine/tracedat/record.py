@@ -113,6 +113,7 @@ class Recorder:
             cpu_count=os.cpu_count() or len(cpus),
         )
         self.cpus = cpus
+        self.src = src
         self._lock = threading.Lock()
         self.error: Optional[BaseException] = None
         self.reader = RawReader(where / "per_cpu", src.layout.page_size, self._pages, cpus=cpus)
@@ -154,6 +155,9 @@ class Recorder:
             if isinstance(self.error, TraceDatError):
                 raise self.error
             raise TraceDatError(f"reading the pages: {self.error}")
+        # Probes or synthetic events made while recording: their formats too.
+        self.src.find_format(-1, now_anyway=True)
+        self.writer.formats = list(self.src.format_texts)
         self.writer.close(stats, cmdlines=_read(self.top / "saved_cmdlines"))
         return result
 
