@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ftop.engine.raw.format import EventFormat, Field
 from ftop.engine.raw.page import Record
-from ftop.engine.raw.render import Renderer
+from ftop.engine.raw.render import Renderer, trace_options_on
 
 __all__ = ["GraphOptions", "GraphRenderer", "graph_duration"]
 
@@ -51,9 +51,7 @@ class GraphOptions:
 
     @classmethod
     def from_trace_options(cls, text: str) -> GraphOptions:
-        on: Dict[str, bool] = {}
-        for word in text.split():
-            on[word[2:] if word.startswith("no") else word] = not word.startswith("no")
+        on = trace_options_on(text)
         return cls(
             cpu=on.get("funcgraph-cpu", True),
             overhead=on.get("funcgraph-overhead", True),

@@ -69,6 +69,11 @@ def flag_style_for(release: str, has_lazy_count: bool) -> str:
     return FlagStyle.CLASSIC
 
 
+def trace_options_on(text: str) -> Dict[str, bool]:
+    """``trace_options`` as read ("print-parent", "nosym-offset" ...): name -> on."""
+    return {w[2:] if w.startswith("no") else w: not w.startswith("no") for w in text.split()}
+
+
 @dataclass
 class TextOptions:
     """The ``trace_options`` that change how a line reads."""
@@ -93,12 +98,7 @@ class TextOptions:
         flag_style: str = FlagStyle.LAZY,
         syscall_style: str = "modern",
     ) -> TextOptions:
-        on: Dict[str, bool] = {}
-        for word in text.split():
-            if word.startswith("no"):
-                on[word[2:]] = False
-            else:
-                on[word] = True
+        on = trace_options_on(text)
         return cls(
             irq_info=on.get("irq-info", True),
             record_tgid=on.get("record-tgid", False),

@@ -129,12 +129,8 @@ class RawSource:
         if not release:
             release = _read(Path("/proc/sys/kernel/osrelease")).strip()
         lazy = any("common_preempt_lazy_count" in f.by_name for f in formats.values())
-        options = TextOptions.from_trace_options(
-            _read(where / "trace_options"),
-            clock=current_clock(_read(where / "trace_clock", "[local]")),
-            flag_style=flag_style_for(release, lazy),
-            syscall_style=syscall_style_for(release),
-        )
+        # Only the flag style is known here; read_options() below reads the rest.
+        options = TextOptions(flag_style=flag_style_for(release, lazy))
         tasks = Tasks.parse(_read(top / "saved_cmdlines"), _read(top / "saved_tgids"))
         src = cls(layout, formats, texts, kallsyms, printk, options, tasks, release)
         src.events_dir = events

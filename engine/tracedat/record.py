@@ -32,6 +32,36 @@ def _read(path: Path) -> str:
         return ""
 
 
+def _writer(
+    src: RawSource,
+    top: Path,
+    where: Path,
+    path: str,
+    cpus: Sequence[int],
+    version: int,
+    compression: Optional[str],
+) -> TraceDatWriter:
+    """A writer for pages of ``where``, with what this kernel says of them."""
+    return TraceDatWriter(
+        path,
+        version=version,
+        compression=compression,
+        endian=src.layout.endian,
+        page_size=src.layout.page_size,
+        header_page=src.layout.page.text,
+        header_event=src.layout.record.text,
+        formats=src.format_texts,
+        kallsyms=src.kallsyms_text,
+        printk_formats=src.printk_text,
+        cmdlines=_read(top / "saved_cmdlines"),
+        cpus=cpus,
+        uname=_uname(),
+        trace_clock=_read(where / "trace_clock"),
+        buffer_name=where.name if where != top else "",
+        cpu_count=os.cpu_count() or len(cpus),
+    )
+
+
 def _uname() -> str:
     # As trace-cmd stores it: sysname nodename release version machine.
     return " ".join(
@@ -84,34 +114,7 @@ class Recorder:
         cpus = online_cpus(where / "per_cpu")
         if not cpus:
             raise TraceDatError(f"no per_cpu/cpuN/trace_pipe_raw under {where}")
-        uname = " ".join(
-            (
-                platform.system(),
-                platform.node(),
-                platform.release(),
-                platform.version(),
-                platform.machine(),
-            )
-        )
-        instance = where.name if where != top else ""
-        self.writer = TraceDatWriter(
-            path,
-            version=version,
-            compression=compression,
-            endian=src.layout.endian,
-            page_size=src.layout.page_size,
-            header_page=src.layout.page.text,
-            header_event=src.layout.record.text,
-            formats=src.format_texts,
-            kallsyms=src.kallsyms_text,
-            printk_formats=src.printk_text,
-            cmdlines=_read(top / "saved_cmdlines"),
-            cpus=cpus,
-            uname=uname,
-            trace_clock=_read(where / "trace_clock"),
-            buffer_name=instance,
-            cpu_count=os.cpu_count() or len(cpus),
-        )
+        self.writer = _writer(src, top, where, path, cpus, version, compression)
         self.cpus = cpus
         self.src = src
         self._lock = threading.Lock()
@@ -173,24 +176,7 @@ def save_pages(
     """Write pages kept by a live stream (oldest first) as a trace.dat; the number
     of pages written. Raises TraceDatError (disk full, no such folder...)."""
     cpus = sorted({cpu for cpu, _ in pages}) or online_cpus(where / "per_cpu")
-    instance = where.name if where != top else ""
-    writer = TraceDatWriter(
-        path,
-        version=version,
-        endian=src.layout.endian,
-        page_size=src.layout.page_size,
-        header_page=src.layout.page.text,
-        header_event=src.layout.record.text,
-        formats=src.format_texts,
-        kallsyms=src.kallsyms_text,
-        printk_formats=src.printk_text,
-        cmdlines=_read(top / "saved_cmdlines"),
-        cpus=cpus,
-        uname=_uname(),
-        trace_clock=_read(where / "trace_clock"),
-        buffer_name=instance,
-        cpu_count=os.cpu_count() or len(cpus),
-    )
+    writer = _writer(src, top, where, path, cpus, version, None)
     try:
         for cpu, page in pages:
             writer.add_page(cpu, page)
