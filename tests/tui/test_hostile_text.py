@@ -165,12 +165,14 @@ async def test_notifications_escape_hostile_text(make_app: AppFactory, guard: An
 @pytest.fixture()
 def hostile_process() -> Any:
     """A real process whose comm and command line carry escape sequences."""
+    # The code starts with its newline and argv[0] is short, so the escaped newline falls
+    # inside the command-line column whatever the path of the Python running the tests.
     code = (
-        "import ctypes, sys, time\n"
+        "\nimport ctypes, sys, time\n"
         f"ctypes.CDLL(None).prctl(15, {COMM.encode()!r}, 0, 0, 0)\n"
         "time.sleep(60)\n"
     )
-    p = subprocess.Popen([sys.executable, "-c", code, f"arg{CLIP}{MARKUP}"])
+    p = subprocess.Popen(["py", "-c", code, f"arg{CLIP}{MARKUP}"], executable=sys.executable)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:
@@ -209,5 +211,5 @@ async def test_the_process_picker_escapes_names_and_command_lines(
         )
         out = screen_bytes(app)
         assert_safe(out)
-        # The name, and the newline in the command line (python -c "...\\n..."), visible.
-        assert "\\x1b]2;PWNED" in plain(out) and "\\x0actypes" in plain(out)
+        # The name, and the newline in the command line (py -c "\\nimport ..."), visible.
+        assert "\\x1b]2;PWNED" in plain(out) and "\\x0aimport" in plain(out)
