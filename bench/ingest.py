@@ -141,7 +141,7 @@ async def pilot_round(root: str, instance: str, pid: int, journal: Path) -> Dict
             assert isinstance(screen, LiveScreen) and screen.view is not None
             view = screen.view
             loop = asyncio.get_running_loop()
-            frames0, seq0 = view.frames, sess.ring.next_seq
+            frames0, seq0, ticks0 = view.frames, sess.ring.next_seq, app.ticks
             print("ready", flush=True)
             t0 = time.monotonic()
             while not stop.is_set():
@@ -150,12 +150,14 @@ async def pilot_round(root: str, instance: str, pid: int, journal: Path) -> Dict
                 lags.append(max(0.0, loop.time() - expected) * 1000)
             elapsed = time.monotonic() - t0
             frames, ingested = view.frames - frames0, sess.ring.next_seq - seq0
+            ticks = app.ticks - ticks0
             await pilot.press("q")
         return {
             "lag_p50": pct(lags, 50),
             "lag_p95": pct(lags, 95),
             "lag_max": max(lags) if lags else float("nan"),
             "fps": frames / elapsed,
+            "ticks": ticks / elapsed,
             "ring": ingested / elapsed,
         }
     finally:
@@ -492,6 +494,7 @@ def describe(r: Result) -> str:
         bits.append(
             f"{e['fps']:.1f} refreshes/s, lag p50 {e['lag_p50']:.1f} p95 {e['lag_p95']:.1f} "
             f"max {e['lag_max']:.0f} ms, ring {e['ring'] / 1e6:.2f} M/s"
+            + (f", {e['ticks']:.1f} ticks/s" if "ticks" in e else "")
         )
     return ", ".join(bits)
 

@@ -547,6 +547,10 @@ class Session:
                 on_bytes=on_bytes,
                 source_factory=source,
                 keep_pages=self.pages if self.keep_ring else None,
+                # A view decodes behind the reader and samples in a flood; a headless
+                # stream (bytes out) renders every record.
+                behind=self.keep_ring,
+                on_sampled=self.aggregates.note_sampled if self.keep_ring else None,
             )
             pipe.start()
         except FormatError as e:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from ftop.engine.raw.behind import BehindDecoder
 from ftop.engine.raw.format import (
     EventFormat,
     FormatError,
@@ -264,6 +265,8 @@ class RawPipe:
         layout: Optional[Layout] = None,
         tasks_refresh_s: float = 1.0,
         keep_pages: Optional[PageRing] = None,
+        behind: bool = False,
+        on_sampled: Optional[Callable[[int, int], None]] = None,
     ) -> None:
         self.top = top
         # The pages as read, for a save as trace.dat.
@@ -309,6 +312,19 @@ class RawPipe:
             # switch restarts the stream): stopping must not wait on decoding it.
             drain_on_stop=False,
         )
+        # With ``behind`` (a live view), pages are rendered on a thread of their own,
+        # skipping the oldest when it cannot keep up (see ftop.engine.raw.behind);
+        # without (``ftop stream``), every record is rendered on the reader's thread.
+        self._behind: Optional[BehindDecoder] = None
+        if behind:
+            self._behind = BehindDecoder(
+                layout,
+                self._walk,
+                self._render_behind,
+                self._emit,
+                self._count_lost,
+                on_sampled=on_sampled,
+            )
 
     @staticmethod
     def _layout_of(top: Path) -> Layout:
@@ -337,7 +353,8 @@ class RawPipe:
     # TracePipeReader's surface
     @property
     def running(self) -> bool:
-        return self._reader.running
+        dec = self._behind
+        return self._reader.running and (dec is None or dec.running)
 
     @property
     def error(self) -> Optional[OSError]:
@@ -348,10 +365,21 @@ class RawPipe:
         return self._reader.pages_read
 
     def start(self) -> None:
+        if self._behind is not None:
+            self._behind.start()
         self._reader.start()
 
     def stop(self, timeout: float = 10.0) -> bool:
-        return self._reader.stop(timeout)
+        stopped = self._reader.stop(timeout)
+        if self._behind is not None:
+            stopped = self._behind.stop(timeout) and stopped
+        return stopped
+
+    @property
+    def sampled(self) -> Tuple[int, int]:
+        """(pages decoded, pages skipped) by a live view's decoder; (0, 0) otherwise."""
+        dec = self._behind
+        return (dec.pages_decoded, dec.pages_skipped) if dec is not None else (0, 0)
 
     @property
     def rendered_raw(self) -> int:
@@ -368,6 +396,9 @@ class RawPipe:
             self.keep_pages.extend(cpu, pages)
         if self.on_batch is None and self.on_bytes is None:
             return
+        if self._behind is not None:
+            self._behind.put(cpu, pages)
+            return
         self._pending.extend(page_items(pages, self.layout, cpu, self._count_lost))
 
     def _count_lost(self, cpu: int, missed: int) -> None:
@@ -375,11 +406,13 @@ class RawPipe:
             self.lost_unknown += 1
         else:
             self.lost[cpu] = self.lost.get(cpu, 0) + missed
-        if self._passes > 1:
+        # Behind a live view's decoder this runs later than the read: the pages of
+        # the first pass cannot be told apart, and falling behind is the decoder's
+        # to handle (it skips), not a reason to go over to text.
+        if self._passes > 1 and self._behind is None:
             self.fell_behind += max(missed, 1)
 
-    def _flush(self) -> None:
-        self._passes += 1
+    def _refresh_tasks(self) -> None:
         now = time.monotonic()
         if now - self._tasks_at >= self.tasks_refresh_s:
             self._tasks_at = now
@@ -388,14 +421,32 @@ class RawPipe:
                 _read(self.top / "saved_tgids") if self.renderer.options.record_tgid else "",
             )
             self.renderer.tasks_changed()
+
+    def _flush(self) -> None:
+        self._passes += 1
+        if self._behind is not None:
+            self._behind.cycle()
+            return
+        self._refresh_tasks()
         pend = self._pending
         if not pend:
             return
         self._pending = []
         pend.sort(key=lambda t: (t[0], t[1], t[2]))
-        renderer = self.renderer
         self.records_read += sum(t[2] for t in pend)
-        lines = render_items(renderer, self._graph, pend)
+        self._emit(render_items(self.renderer, self._graph, pend))
+
+    # The behind decoder's three steps (on its thread).
+    def _walk(self, cpu: int, pages: Sequence[bytes]) -> List[Item]:
+        # Its loss flags were counted by the decoder, decoded or not.
+        return page_items(pages, self.layout, cpu)
+
+    def _render_behind(self, items: Sequence[Item]) -> List[str]:
+        self._refresh_tasks()
+        self.records_read += sum(t[2] for t in items)
+        return render_items(self.renderer, self._graph, items)
+
+    def _emit(self, lines: List[str]) -> None:
         self.lines_read += len(lines)
         if self.on_bytes is not None:
             data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")

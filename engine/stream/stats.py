@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -189,6 +190,10 @@ class AggregateSnapshot:
         bucket_s: width of one ``series`` bucket.
         lifetime_events: events counted since start (not only in the window).
         cpu_stats: the latest parsed ``per_cpu/cpuN/stats`` per CPU.
+        sampled: when a raw decoder could not keep up and skipped pages (see
+            ``note_sampled``), the fraction of the window's bytes it decoded; the
+            counts and rates above are then scaled up from that sample. None when
+            every record was counted.
     """
 
     now: float
@@ -205,13 +210,17 @@ class AggregateSnapshot:
     bucket_s: float
     lifetime_events: int
     cpu_stats: Dict[int, Dict[str, Union[int, float]]] = field(default_factory=dict)
+    sampled: Optional[float] = None
 
 
 class _Bucket:
-    __slots__ = ("cpus", "funcs", "names", "total")
+    __slots__ = ("cpus", "decoded", "funcs", "names", "skipped", "total")
 
     def __init__(self) -> None:
         self.total = 0
+        # Bytes of raw pages decoded and skipped in this bucket (note_sampled).
+        self.decoded = 0
+        self.skipped = 0
         self.cpus: Counter[bytes] = Counter()
         # First word of bodies: b"name:" for events, b"name" for functions.
         self.names: Counter[bytes] = Counter()
@@ -315,6 +324,22 @@ class Aggregates:
             for cpu, count in lost:
                 self._markers[int(cpu)] += int(count)
 
+    def note_sampled(
+        self, decoded_bytes: int, skipped_bytes: int, now: Optional[float] = None
+    ) -> None:
+        """A raw decoder decoded ``decoded_bytes`` of pages and skipped ``skipped_bytes``
+        (it could not keep up): the bucket's counts are a sample, scaled in snapshots."""
+        if now is None:
+            now = time.time()
+        idx = math.floor(now / self.bucket_s)
+        with self._lock:
+            bucket = self._buckets.get(idx)
+            if bucket is None:
+                bucket = self._buckets[idx] = _Bucket()
+                self._prune_locked(idx)
+            bucket.decoded += decoded_bytes
+            bucket.skipped += skipped_bytes
+
     def update_cpu_stats(self, cpu: int, parsed: Dict[str, Union[int, float]]) -> None:
         """Record one poll of ``per_cpu/cpu<cpu>/stats`` (as ``parse_cpu_stats`` returns it)."""
         with self._lock:
@@ -360,7 +385,15 @@ class Aggregates:
             # Copy under the lock (dict copies run in C), merge outside it, so
             # the reader thread is never held up by a snapshot.
             held = [
-                (i, b.total, Counter(b.cpus), Counter(b.names), Counter(b.funcs))
+                (
+                    i,
+                    b.total,
+                    Counter(b.cpus),
+                    Counter(b.names),
+                    Counter(b.funcs),
+                    b.decoded,
+                    b.skipped,
+                )
                 for i, b in self._buckets.items()
                 if first_idx <= i <= idx
             ]
@@ -374,12 +407,25 @@ class Aggregates:
         cpus: Counter[bytes] = Counter()
         names: Counter[bytes] = Counter()
         funcs: Counter[bytes] = Counter()
-        for i, b_total, b_cpus, b_names, b_funcs in held:
+        all_decoded = all_skipped = 0
+        for i, b_total, b_cpus, b_names, b_funcs, decoded, skipped in held:
+            all_decoded += decoded
+            all_skipped += skipped
+            if skipped and decoded:
+                # A sampled bucket stands for all its pages: scale its counts up.
+                w = (decoded + skipped) / decoded
+                b_total = round(b_total * w)
+                for c in (b_cpus, b_names, b_funcs):
+                    for k in c:
+                        c[k] = round(c[k] * w)
             series[i - first_idx] = b_total
             total += b_total
             cpus.update(b_cpus)
             names.update(b_names)
             funcs.update(b_funcs)
+        sampled = None
+        if all_skipped and all_decoded + all_skipped:
+            sampled = all_decoded / (all_decoded + all_skipped)
 
         # Seconds the window covers: from the start of its oldest bucket, or
         # from the first ingest when that came later; at least one bucket so a
@@ -419,6 +465,7 @@ class Aggregates:
             bucket_s=self.bucket_s,
             lifetime_events=lifetime,
             cpu_stats=cpu_stats,
+            sampled=sampled,
         )
 
     # -- internals (lock held) ----------------------------------------------------

@@ -1,4 +1,4 @@
-"""engine/raw/print_fmt.py against the kernel's own text.
+"""engine/raw/print_fmt/ against the kernel's own text.
 
 The captures in tests/fixtures/host-6.18/raw/ (scripts/record-raw-fixtures)
 hold raw ring-buffer pages and the ``trace`` file read from the same buffer:
