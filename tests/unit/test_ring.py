@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 
 import pytest
@@ -133,12 +134,64 @@ def test_clear_drops_lines_but_sequence_keeps_counting() -> None:
     assert ring.window(0, 10) == ["after"]
 
 
-def test_evicted_slots_release_their_strings() -> None:
-    ring = Ring(max_entries=3)
+def test_evicted_blocks_are_released() -> None:
+    ring = Ring(max_entries=7)
     ring.extend(lines(0, 5))
-    # Slots of evicted lines hold None, so nothing outside the window is kept alive.
-    live = [s for s in ring._buf if s is not None]
-    assert sorted(live) == sorted(lines(2, 5))
+    ring.extend(lines(5, 10))  # holds 3..9: both batches still hold a line
+    assert ring.blocks == 2
+    ring.extend(lines(10, 15))  # holds 8..14: the first batch is gone entirely
+    assert ring.blocks == 2
+    for i in range(15, 1000, 5):
+        ring.extend(lines(i, i + 5))
+    assert ring.blocks == 2 and ring.window(990, 10) == lines(993, 1000)
+
+
+def test_lines_with_newlines_and_single_appends_between_batches() -> None:
+    ring = Ring(max_entries=1000)
+    ring.extend(["a\nb", "", "c"])
+    for i in range(300):  # more than one open block's worth
+        ring.append(f"x{i}")
+    ring.extend(["d", "e\n"])
+    assert ring.window(0, 3) == ["a\nb", "", "c"]
+    assert ring.get(3) == "x0" and ring.get(302) == "x299"
+    assert ring.tail(2) == ["d", "e\n"]
+    assert ring.bytes == 3 + 1 + sum(len(f"x{i}") for i in range(300)) + 1 + 2
+
+
+def test_the_ring_behaves_as_a_bounded_list_whatever_the_mix_of_calls() -> None:
+    """A model check: random appends, batches (some longer than the ring), clears
+    and bounds in lines and bytes, against a plain list doing the same."""
+    rnd = random.Random(9)
+    for _ in range(40):
+        cap, max_bytes = rnd.randint(1, 60), rnd.randint(1, 400)
+        ring = Ring(max_entries=cap, max_bytes=max_bytes)
+        model: list[str] = []
+        first = nxt = evicted = 0
+        for _ in range(200):
+            op = rnd.random()
+            if op < 0.05:
+                ring.clear()
+                first, model = nxt, []
+                continue
+            if op < 0.5:
+                batch = [rnd.choice(["", "ab", "x\ny", "long line " * rnd.randint(0, 3)])]
+                ring.append(batch[0])
+            else:
+                batch = [f"L{nxt + i}" * rnd.randint(0, 2) for i in range(rnd.randint(0, 90))]
+                ring.extend(batch)
+            model += batch
+            nxt += len(batch)
+            while len(model) > cap or sum(map(len, model)) > max_bytes:
+                model.pop(0)
+                first += 1
+                evicted += 1
+            assert (ring.first_seq, ring.next_seq, ring.evicted) == (first, nxt, evicted)
+            assert ring.bytes == sum(map(len, model))
+            assert ring.window(0, nxt + 5) == model
+            if model:
+                k = rnd.randrange(len(model))
+                assert ring.get(first + k) == model[k]
+                assert ring.window(first + k, 3) == model[k : k + 3]
 
 
 def test_invalid_bounds_are_refused() -> None:
