@@ -9,8 +9,7 @@ keeps appending in 1 MiB-sized batches (as the trace_pipe reader hands them
 over) with the Aggregates updated too, taking RSS after each million lines.
 
 Pass criteria printed at the end (issue 9): RSS with the full ring (1 M lines) at most
-120 MB, and
-growth after the ring was full under 5 %.
+120 MB, and growth after the ring was full under 5 %.
 
 Usage: .venv/bin/python bench/ring_memory.py [--entries N] [--more M]
 """
