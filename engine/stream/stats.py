@@ -59,9 +59,11 @@ _CTX_NAME_FIND = re.compile(rb":(?<=\.\d{6}:) " + _NAME + rb".*")
 _CTX_NAME_FIND_ANY_CLOCK = re.compile(g.CTX_CPU_SP.encode() + rb" [^:\n\[]*\d: " + _NAME + rb".*")
 # The CPU column of the same lines.
 _CTX_CPU_FIND = re.compile(rb"\[(\d+)\] .*")
-# Latency-format context (trace_print_lat_context): "comm-pid cpu+flags rel[us][mark]: body".
+# Latency-format context (trace_print_lat_context): "comm-pid cpu+flags rel[us][mark]: body";
+# findall gives (task, cpu, name).
 _LAT_FIND = re.compile(
-    (r"^ *" + g.LAT_COMM + r"-\d+ +(\d+)" + g.IRQS_OFF + r"\S*" + g.LAT_DELAY_SP).encode() + _NAME,
+    (r"^ *(" + g.LAT_COMM + r"-\d+) +(\d+)" + g.IRQS_OFF + r"\S*" + g.LAT_DELAY_SP).encode()
+    + _NAME,
     re.MULTILINE,
 )
 # The wakeup tracers' own context-switch and wakeup records (trace_ctxwake_print),
@@ -91,6 +93,11 @@ _GRAPH_EVENT_FIND = re.compile(
         + r":|sys_\w+(?:\((?:\)|[^():=\n]+: )| ->)).*"
     ).encode()
 )
+# The pid of the same lines: the "-digits" before the CPU column (and the tgid, with
+# record-tgid). As fast as the CPU pattern; matching the comm too ("%16s", right-
+# aligned, spaces and dashes allowed) would cost a lazy scan from each line's start,
+# so the comm is looked up once per new pid (``_comm_of``).
+_CTX_PID_FIND = re.compile(rb"-(\d+) +(?:\( *[-\d]+\) +)?\[\d+\] .*")
 # "CPU:N [LOST M EVENTS]": findall gives (cpu, lost) pairs.
 _LOST_FIND = g.LOST_B
 
@@ -102,6 +109,7 @@ _SCAN = 256
 
 _first = itemgetter(0)
 _second = itemgetter(1)
+_third = itemgetter(2)
 
 
 # -- per_cpu/cpuN/stats ---------------------------------------------------------
@@ -183,6 +191,8 @@ class AggregateSnapshot:
         cpu_rates: events per second per CPU.
         top_events: most frequent event names, with counts and rates.
         top_functions: most frequent functions (function and function_graph).
+        top_tasks: most frequent tasks ("comm-pid") of lines with the default
+            context (not function_graph's, which names no task by default).
         lost_per_cpu: loss per CPU since the aggregates started.
         lost_total: sum of ``CpuLoss.total`` over the CPUs.
         series: events per bucket, oldest first, ``window_s / bucket_s`` long;
@@ -211,10 +221,11 @@ class AggregateSnapshot:
     lifetime_events: int
     cpu_stats: Dict[int, Dict[str, Union[int, float]]] = field(default_factory=dict)
     sampled: Optional[float] = None
+    top_tasks: List[NameRate] = field(default_factory=list)
 
 
 class _Bucket:
-    __slots__ = ("cpus", "decoded", "funcs", "names", "skipped", "total")
+    __slots__ = ("cpus", "decoded", "funcs", "names", "skipped", "tasks", "total")
 
     def __init__(self) -> None:
         self.total = 0
@@ -225,6 +236,7 @@ class _Bucket:
         # First word of bodies: b"name:" for events, b"name" for functions.
         self.names: Counter[bytes] = Counter()
         self.funcs: Counter[bytes] = Counter()
+        self.tasks: Counter[bytes] = Counter()
 
 
 @dataclass
@@ -265,6 +277,8 @@ class Aggregates:
         self._markers: Counter[int] = Counter()
         self._stats: Dict[int, _StatsTrack] = {}
         self._cpu_stats: Dict[int, Dict[str, Union[int, float]]] = {}
+        # pid (bytes, as matched) -> the task name last seen with it.
+        self._comms: Dict[bytes, str] = {}
         self._lock = threading.Lock()
 
     # -- feeding ------------------------------------------------------------------
@@ -281,6 +295,7 @@ class Aggregates:
         names = name_find.findall(chunk)
         total = len(names)
         cpus = _CTX_CPU_FIND.findall(chunk) if total else []
+        tasks = _CTX_PID_FIND.findall(chunk) if total else []
         funcs: List[bytes] = []
         more_cpus: List[bytes] = []
         more_names: List[bytes] = []
@@ -292,8 +307,12 @@ class Aggregates:
             total += len(more_cpus)
         elif shape == "latency":
             lat = _LAT_FIND.findall(chunk)
-            more_cpus = list(map(_first, lat))
-            more_names = list(map(_second, lat))
+            more_cpus = list(map(_second, lat))
+            more_names = list(map(_third, lat))
+            for task in map(_first, lat):
+                comm, _, pid = task.rpartition(b"-")
+                tasks.append(pid)
+                self._comms.setdefault(pid, comm.strip().decode("utf-8", "surrogateescape"))
             more_names += map(_CTXWAKE_NAMES.__getitem__, _CTXWAKE_FIND.findall(chunk))
             total += len(lat)
 
@@ -302,6 +321,12 @@ class Aggregates:
         lost: List[Tuple[bytes, bytes]] = []
         if total < len(lines) and b"LOST" in chunk:
             lost = _LOST_FIND.findall(chunk)
+
+        comms = self._comms
+        if len(comms) > 65536:
+            comms.clear()  # bounded: pids come and go on a long run
+        for pid in set(tasks).difference(comms):
+            comms[pid] = _comm_of(chunk, pid)
 
         idx = math.floor(now / self.bucket_s)
         with self._lock:
@@ -314,6 +339,7 @@ class Aggregates:
             bucket.total += total
             bucket.cpus.update(cpus)
             bucket.names.update(names)
+            bucket.tasks.update(tasks)
             if more_cpus:
                 bucket.cpus.update(more_cpus)
             if more_names:
@@ -391,6 +417,7 @@ class Aggregates:
                     Counter(b.cpus),
                     Counter(b.names),
                     Counter(b.funcs),
+                    Counter(b.tasks),
                     b.decoded,
                     b.skipped,
                 )
@@ -408,14 +435,15 @@ class Aggregates:
         names: Counter[bytes] = Counter()
         funcs: Counter[bytes] = Counter()
         all_decoded = all_skipped = 0
-        for i, b_total, b_cpus, b_names, b_funcs, decoded, skipped in held:
+        tasks: Counter[bytes] = Counter()
+        for i, b_total, b_cpus, b_names, b_funcs, b_tasks, decoded, skipped in held:
             all_decoded += decoded
             all_skipped += skipped
             if skipped and decoded:
                 # A sampled bucket stands for all its pages: scale its counts up.
                 w = (decoded + skipped) / decoded
                 b_total = round(b_total * w)
-                for c in (b_cpus, b_names, b_funcs):
+                for c in (b_cpus, b_names, b_funcs, b_tasks):
                     for k in c:
                         c[k] = round(c[k] * w)
             series[i - first_idx] = b_total
@@ -423,6 +451,7 @@ class Aggregates:
             cpus.update(b_cpus)
             names.update(b_names)
             funcs.update(b_funcs)
+            tasks.update(b_tasks)
         sampled = None
         if all_skipped and all_decoded + all_skipped:
             sampled = all_decoded / (all_decoded + all_skipped)
@@ -466,6 +495,10 @@ class Aggregates:
             lifetime_events=lifetime,
             cpu_stats=cpu_stats,
             sampled=sampled,
+            top_tasks=[
+                NameRate(f"{self._comms.get(k, '?')}-{k.decode()}", c, rate(c))
+                for k, c in tasks.most_common(n)
+            ],
         )
 
     # -- internals (lock held) ----------------------------------------------------
@@ -492,6 +525,22 @@ class Aggregates:
             loss.commit_overrun = grown("commit overrun")
             loss.dropped = grown("dropped events")
         return dict(sorted(out.items()))
+
+
+_PID_TAIL = re.compile(rb" +(?:\( *[-\d]+\) +)?\[\d+\] ")
+
+
+def _comm_of(chunk: bytes, pid: bytes) -> str:
+    """The comm printed before ``-pid`` on the first context line of that pid: the
+    literal is found with bytes.find (C speed), then checked against the context."""
+    needle = b"-" + pid + b" "
+    at = chunk.find(needle)
+    while at >= 0:
+        if _PID_TAIL.match(chunk, at + len(needle) - 1):
+            start = chunk.rfind(b"\n", 0, at) + 1
+            return chunk[start:at].strip().decode("utf-8", "surrogateescape")
+        at = chunk.find(needle, at + 1)
+    return "?"
 
 
 def _name_of(key: bytes) -> Tuple[bool, str]:

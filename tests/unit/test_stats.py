@@ -464,9 +464,12 @@ def test_aggregates_agree_with_the_line_parser_on_real_captures(path: Path) -> N
     events: Counter[str] = Counter()
     functions: Counter[str] = Counter()
     lost: Counter[int] = Counter()
+    tasks: Counter[str] = Counter()
     for line in lines:
         r = parse_line(line)
         graph = r.kind == "graph"
+        if not graph and r.comm is not None and r.pid is not None and r.kind != "lost":
+            tasks[f"{r.comm.strip()}-{r.pid}"] += 1
         is_event = r.kind in ("event", "marker") or (graph and r.graph_kind == "comment")
         is_function = r.kind == "function" or (graph and r.graph_kind in ("entry", "leaf"))
         if r.name and is_event:
@@ -483,3 +486,4 @@ def test_aggregates_agree_with_the_line_parser_on_real_captures(path: Path) -> N
     assert top(snap.top_events) == dict(events)
     assert top(snap.top_functions) == dict(functions)
     assert {c: x.markers for c, x in snap.lost_per_cpu.items()} == dict(lost)
+    assert top(snap.top_tasks) == dict(tasks)
