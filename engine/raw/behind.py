@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple
 
 from ftop.engine.raw.format import PageHeader
 from ftop.engine.raw.page import Layout, page_info
@@ -155,7 +155,7 @@ class BehindDecoder:
         cap = max(self.slice_pages, int(self.speed * self.max_lag_s))
         ph = layout.page
         co, cs = ph.commit_offset, ph.commit_offset + ph.commit_size
-        order = "little" if layout.endian == "<" else "big"
+        order: Literal["little", "big"] = "little" if layout.endian == "<" else "big"
         missed_bit, mask = PageHeader.MISSED_EVENTS, PageHeader.COMMIT_MASK
         skipped_bytes = 0
         skipped_pages = 0

@@ -23,6 +23,7 @@ import struct
 from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ftop.engine.raw.bprint import render_bprint
 from ftop.engine.raw.format import EventFormat, Field
 from ftop.engine.raw.page import Record
 from ftop.engine.raw.print_fmt import BadRecord, Env, Unsupported, compile_print_fmt, raw_fields
@@ -616,6 +617,26 @@ def _bputs(r: Renderer, fmt: EventFormat) -> Body:
     return body
 
 
+def _bprint(r: Renderer, fmt: EventFormat) -> Body:
+    ip, fmt_ptr, buf = _u(fmt, "ip"), _u(fmt, "fmt"), _u(fmt, "buf")
+    e = r.endian
+
+    def symbol(addr: int, offset: bool) -> str:
+        return r.symbols.name(addr, offset=offset, module=True)
+
+    def body(rec: Record) -> str:
+        s = r.printk.get(fmt_ptr.value(rec.data, e))
+        if s is None:
+            raise ValueError("trace_printk format not in printk_formats")
+        try:
+            text = render_bprint(s, rec.data[buf.offset :], symbol, r.long_size, e)
+        except Unsupported as err:
+            raise ValueError(str(err)) from None
+        return f"{r.ip_sym(ip.value(rec.data, e))}: {text.rstrip(chr(10))}"
+
+    return body
+
+
 def _ctxwake(delim: str) -> Callable[[Renderer, EventFormat], Body]:
     def make(r: Renderer, fmt: EventFormat) -> Body:
         e = r.endian
@@ -666,6 +687,7 @@ _SPECIAL: Dict[Tuple[str, str], Callable[[Renderer, EventFormat], Body]] = {
     ("ftrace", "function"): _function,
     ("ftrace", "print"): _print,
     ("ftrace", "bputs"): _bputs,
+    ("ftrace", "bprint"): _bprint,
     ("ftrace", "context_switch"): _ctxwake("==>"),
     ("ftrace", "wakeup"): _ctxwake("  +"),
     ("ftrace", "kernel_stack"): _kernel_stack,
