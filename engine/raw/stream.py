@@ -16,6 +16,7 @@ path is used and the reason is shown).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,7 +126,7 @@ class RawSource:
                 continue
             texts.append((system, text))
             formats[f.id] = f
-        kallsyms = _read(Path("/proc/kallsyms"))
+        kallsyms = usable_kallsyms(_read(Path("/proc/kallsyms")), top)
         printk = _read(top / "printk_formats")
         if not release:
             release = _read(Path("/proc/sys/kernel/osrelease")).strip()
@@ -190,6 +191,29 @@ class RawSource:
             options=self.options,
             endian=self.layout.endian,
         )
+
+
+_HIDDEN = re.compile(r"^0+ ", re.MULTILINE)
+
+
+def usable_kallsyms(text: str, top: Path) -> str:
+    """``/proc/kallsyms``, or where kptr_restrict hides its addresses (all zero),
+    ``available_filter_functions_addrs`` (6.5+) written in kallsyms' form: it lists
+    only the traceable functions, but with real addresses, which is what function
+    and function_graph records need."""
+    first = text[:4096]
+    if text and not _HIDDEN.search(first):
+        return text
+    addrs = _read(top / "available_filter_functions_addrs")
+    if not addrs:
+        return text
+    out = []
+    for line in addrs.splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            mod = f"\t{parts[2]}" if len(parts) > 2 else ""
+            out.append(f"{parts[0]} t {parts[1]}{mod}")
+    return "\n".join(out) + "\n"
 
 
 def lost_line(cpu: int, missed: int) -> str:
