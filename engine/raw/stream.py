@@ -67,6 +67,10 @@ def raw_unavailable(events: Path, per_cpu: Path) -> Optional[str]:
         return str(e)
     if not online_cpus(per_cpu):
         return "no per_cpu/cpuN/trace_pipe_raw"
+    # trace_print_lat_context's columns need each record's distance to the next,
+    # which a stream cannot know yet; the kernel's text has them.
+    if _read(per_cpu.parent / "options" / "latency-format").strip() == "1":
+        return "options/latency-format is on (its columns come from the kernel's text)"
     return None
 
 

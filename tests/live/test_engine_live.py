@@ -283,3 +283,30 @@ def test_doctor_reports_what_decides_ftop_here(tfs: Tracefs, unchanged) -> None:
     assert ("allowed" in text) or ("NOT allowed" in text)
     n_events = sum(1 for _ in tfs.read("available_events").splitlines())
     assert f"{n_events} in" in text, rows
+
+
+def test_latency_format_is_streamed_as_the_kernels_text(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    """The raw renderer writes the default context; with options/latency-format on,
+    the session reads trace_pipe's text instead, and says why."""
+    name = f"ftop-test-lat-{os.getpid()}"
+    sess = Session(tfs, journal_dir=journal_dir)
+    try:
+        sess.use_instance(name)
+        sess.apply([Change("options/latency-format", "1")])
+        sess.set_event("sched", "sched_switch", True)
+        sess.start_stream()
+        assert sess.stream_kind == "text"
+        assert "latency-format" in (sess.raw_why or ""), sess.raw_why
+        # trace_print_lat_context: "comm-pid cpu+flags rel: body", no "[cpu]" column
+        assert _wait_for(lambda: any("sched_switch:" in ln for ln in _ring_lines(sess)))
+        line = next(ln for ln in _ring_lines(sess) if "sched_switch:" in ln)
+        assert "[0" not in line.split("sched_switch:")[0], line
+        sess.stop_stream()
+        sess.apply([Change("options/latency-format", "0")])
+        sess.start_stream()
+        assert sess.stream_kind == "raw", sess.raw_why
+    finally:
+        sess.restore()
+    assert name not in list_dir(tfs, "instances")
