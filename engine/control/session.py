@@ -24,7 +24,7 @@ from ftop.engine.control.capabilities import Capabilities, probe
 from ftop.engine.control.config import TraceConfig, plan, validate_instance_name
 from ftop.engine.control.journal import Journal
 from ftop.engine.control.state import RestoreReport, State
-from ftop.engine.control.tracefs import Tracefs, find_tracefs, list_dir
+from ftop.engine.control.tracefs import Tracefs, find_tracefs, list_dir, other_readers
 from ftop.engine.control.transaction import Change, TransactionResult
 from ftop.engine.control.transaction import apply as apply_changes
 from ftop.engine.errors import FtopError, JournalError, TracefsError
@@ -53,6 +53,14 @@ class Status:
     stack_max_size: Optional[int] = None
     max_latency: Optional[int] = None
     polled_at: float = 0.0
+    # Changes someone else made since the last poll ("current_tracer: nop -> function
+    # (not ftop)"): shown once each, never undone by ftop while it runs.
+    outside_changes: List[str] = field(default_factory=list)
+    # Other processes reading this buffer's trace_pipe / trace_pipe_raw: each read
+    # consumes, so the events are split between them and ftop.
+    other_readers: List[str] = field(default_factory=list)
+    # The instance ftop works in was removed by someone else.
+    instance_gone: bool = False
 
 
 @dataclass
@@ -61,6 +69,24 @@ class Recovery:
 
     journal: Journal
     report: RestoreReport
+
+
+def _outside_changes(last: Dict[str, str], seen: Dict[str, str]) -> List[str]:
+    out = []
+    for key, now in seen.items():
+        before = last.get(key)
+        if before is None or before == now:
+            continue
+        if key == "set_event":
+            old, new = set(before.split()), set(now.split())
+            diff = [f"+{e}" for e in sorted(new - old)] + [f"-{e}" for e in sorted(old - new)]
+            shown = " ".join(diff[:4]) + (f" (+{len(diff) - 4} more)" if len(diff) > 4 else "")
+            out.append(f"events changed outside ftop: {shown}")
+        elif key == "tracing_on":
+            out.append(f"tracing_on {before} -> {now}, not by ftop (someone else, or a trigger)")
+        else:
+            out.append(f"{key}: {before or '(empty)'} -> {now or '(empty)'}, not by ftop")
+    return out
 
 
 def _describe_foreign(st: State, caps: Capabilities) -> List[str]:
@@ -154,6 +180,13 @@ class Session:
         # None: this machine's kernel (a viewer shows platform.release()).
         self.kernel_release: Optional[str] = None
         self._lock = threading.RLock()
+        # What the last poll saw (outside changes are told from ours by _own_applies).
+        self._own_applies = 0
+        self._seen: Dict[str, str] = {}
+        self._seen_applies = 0
+        self.outside_log: List[str] = []
+        self._readers: List[str] = []
+        self._readers_at = 0.0
         self._restored = False
         self._raw_source: Optional[RawSource] = None
         self._raw_source_for: Optional[Path] = None
@@ -268,6 +301,8 @@ class Session:
             return self._apply_locked(changes)
 
     def _apply_locked(self, changes: List[Change]) -> TransactionResult:
+        # A poll that sees a change across one of ours cannot tell whose it was.
+        self._own_applies += 1
         j = self.ensure_journal()
         # Journal what is about to be written before writing it (SIGKILL may come
         # between): restore then undoes only what ftop changed.
@@ -356,10 +391,14 @@ class Session:
         """Read the cheap state (about a dozen small files). Safe from any thread."""
         self.check_stream()
         t = self.tfs
+        applies = self._own_applies
         st = Status(polled_at=time.time())
+        if t.instance and not t.path.is_dir():
+            st.instance_gone = True
         st.tracer = (t.read_or("current_tracer") or "?").strip()
         st.tracing_on = (t.read_or("tracing_on") or "1").strip() == "1"
-        st.events_enabled = len((t.read_or("set_event") or "").split())
+        set_event = t.read_or("set_event") or ""
+        st.events_enabled = len(set_event.split())
         n = 0
         for name in ("set_ftrace_filter", "set_ftrace_notrace", "set_graph_function"):
             text = t.read_or(name) if self.caps.function_tracing else None
@@ -383,6 +422,28 @@ class Session:
         st.stack_max_size = int(v) if v and v.strip().isdigit() else None
         v = t.read_or("tracing_max_latency")
         st.max_latency = int(v) if v and v.strip().isdigit() else None
+        seen = {
+            "current_tracer": st.tracer,
+            "tracing_on": "1" if st.tracing_on else "0",
+            "set_event": " ".join(sorted(set_event.split())),
+            "buffer_size_kb": st.buffer_size_kb,
+            "trace_clock": st.clock,
+            "function filters": str(st.function_filters),
+        }
+        last, self._seen = self._seen, seen
+        # Only across a quiet interval: no transaction of ours began since the last
+        # poll, and none is under way now (it holds the lock).
+        quiet = applies == self._seen_applies == self._own_applies
+        self._seen_applies = self._own_applies
+        if last and quiet and not st.instance_gone:
+            st.outside_changes = _outside_changes(last, seen)
+            self.outside_log.extend(st.outside_changes)
+            del self.outside_log[:-20]
+        now = time.monotonic()
+        if now - self._readers_at >= 5.0:
+            self._readers_at = now
+            self._readers = other_readers(t.path)
+        st.other_readers = list(self._readers)
         self.status = st
         return st
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno as _errno
 import os
+import re
 import time
 from pathlib import Path
 from typing import List, Optional
@@ -116,6 +117,42 @@ def holders(prefix: str) -> List[str]:
                     comm = Path(f"/proc/{entry.name}/comm").read_text().strip()
                     found.append(f"{comm} (pid {entry.name}) has {target} open")
                     break
+        except OSError:
+            continue
+    return found
+
+
+def other_readers(path: Path) -> List[str]:
+    """Other processes with this buffer's ``trace_pipe`` or a ``trace_pipe_raw`` open, as
+    ``comm (pid N)``: reads consume, so they and ftop each get part of the events.
+    ``path`` is a tracefs top level or an instance; the match is on the path's tail,
+    so the same buffer opened through another mount (/sys/kernel/debug/tracing) counts.
+    """
+    if path.parent.name == "instances":
+        tail = re.escape(f"instances/{path.name}/")
+        top = False
+    else:
+        tail = ""
+        top = True
+    pattern = re.compile(r"(?:^|/)" + tail + r"(?:per_cpu/cpu\d+/)?trace_pipe(?:_raw)?$")
+    found = []
+    me = os.getpid()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            for fd in os.scandir(f"/proc/{entry.name}/fd"):
+                try:
+                    target = os.readlink(fd.path)
+                except OSError:
+                    continue
+                if not target.endswith(("trace_pipe", "trace_pipe_raw")):
+                    continue
+                if (top and "/instances/" in target) or not pattern.search(target):
+                    continue
+                comm = Path(f"/proc/{entry.name}/comm").read_text().strip()
+                found.append(f"{comm} (pid {entry.name})")
+                break
         except OSError:
             continue
     return found
