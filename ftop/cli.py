@@ -10,9 +10,12 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, List, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, TextIO
 
 from ftop import __version__
+
+if TYPE_CHECKING:
+    from ftop.engine.control.session import Session
 
 SUBCOMMANDS = ("doctor", "stream", "record", "restore", "reset")
 
@@ -143,6 +146,23 @@ def config_from(ns: argparse.Namespace) -> Any:
         clock=ns.clock,
         options=ns.options,
     )
+
+
+def _tell_others(sess: Session, told: List[str]) -> List[str]:
+    """On stderr: what others did since the last poll (each once); the readers now."""
+    st = sess.poll()
+    for note in st.outside_changes:
+        _say(f"ftop: {note}", sys.stderr)
+    if st.instance_gone:
+        _say("ftop: the instance was removed by someone else", sys.stderr)
+    new = [r for r in st.other_readers if r not in told]
+    if new:
+        _say(
+            f"ftop: also reading this buffer (each read takes events from the others): "
+            f"{', '.join(new)}",
+            sys.stderr,
+        )
+    return st.other_readers
 
 
 def _say(msg: str, file: Optional[TextIO] = None) -> None:
@@ -454,6 +474,8 @@ def cmd_stream(ns: argparse.Namespace) -> int:
         if sess.stream_kind == "text" and sess.raw_why not in (None, "--text"):
             _say(f"ftop: reading trace_pipe (text): {sess.raw_why}", sys.stderr)
         deadline = time.monotonic() + ns.duration if ns.duration else None
+        polled = time.monotonic()
+        readers: List[str] = []
         while not done.is_set() and not printer.broken.is_set():
             if deadline is not None and time.monotonic() >= deadline:
                 break
@@ -461,6 +483,9 @@ def cmd_stream(ns: argparse.Namespace) -> int:
             switched = sess.check_stream()
             if switched:
                 _say(f"ftop: {switched}", sys.stderr)
+            if time.monotonic() - polled >= 1.0:
+                polled = time.monotonic()
+                readers = _tell_others(sess, readers)
             if sess.reader is not None and sess.reader.error is not None:
                 return _err(f"trace_pipe: {sess.reader.error}")
     except KeyboardInterrupt:

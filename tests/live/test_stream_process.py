@@ -208,3 +208,39 @@ def test_an_instance_held_busy_keeps_the_journal_for_ftop_restore(
     _ftop_restore(journal_dir)
     assert not inst.exists()
     assert not list(journal_dir.glob("journal-*.json"))
+
+
+def test_stream_names_another_reader_of_its_buffer(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    """Each read of trace_pipe consumes: a second reader takes part of the events.
+    `ftop stream` says so on stderr (its stdout stays the kernel's text)."""
+    import threading
+
+    name = f"ftop-test-rd-{os.getpid()}"
+    proc = _start(journal_dir, "-B", name, "-e", "sched:sched_switch")
+    err: list[bytes] = []
+    threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
+    cat = None
+    try:
+        pipe = tfs.path / "instances" / name / "trace_pipe"
+        end = time.monotonic() + 15
+        while not pipe.exists() and time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.05)
+        assert pipe.exists(), f"no instance: exit {proc.poll()}, {b''.join(err).decode()}"
+        cat = subprocess.Popen(["cat", str(pipe)], stdout=subprocess.DEVNULL)
+        end = time.monotonic() + 15
+        while time.monotonic() < end and not any(b"also reading" in ln for ln in err):
+            time.sleep(0.1)
+        said = b"".join(err).decode()
+        assert (
+            f"also reading this buffer (each read takes events from the others): cat (pid {cat.pid})"
+            in said
+        ), said
+    finally:
+        if cat is not None:
+            cat.kill()
+            cat.wait()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert name not in os.listdir(tfs.path / "instances")
