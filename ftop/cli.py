@@ -148,6 +148,20 @@ def config_from(ns: argparse.Namespace) -> Any:
     )
 
 
+def _tell_slow_writes() -> None:
+    """A write the kernel takes long over (a tracer switch patching every call site)
+    is named on stderr while it lasts: the command is waiting, not hung."""
+    from ftop.engine.control import tracefs
+
+    def say(what: str, seconds: float) -> None:
+        _say(
+            f"ftop: waiting for the kernel ({seconds:.0f} s): {what}{tracefs.slow_hint(what)}",
+            sys.stderr,
+        )
+
+    tracefs.SLOW.on_slow = say
+
+
 def _tell_others(sess: Session, told: List[str]) -> List[str]:
     """On stderr: what others did since the last poll (each once); the readers now."""
     st = sess.poll()
@@ -734,6 +748,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     sub = args[0] if args and args[0] in SUBCOMMANDS else None
     parser = build_parser(sub)
     ns = parser.parse_args(args[1:] if sub else args)
+    if sub is not None:
+        _tell_slow_writes()
     if sub == "doctor":
         return cmd_doctor(ns)
     if sub == "stream":

@@ -6,9 +6,10 @@ import contextlib
 import errno as _errno
 import os
 import re
+import threading
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, Iterator, List, Optional
 
 from ftop.engine.errors import TracefsError, TracefsNotFound, error_class
 
@@ -120,6 +121,75 @@ def holders(prefix: str) -> List[str]:
         except OSError:
             continue
     return found
+
+
+class SlowWrites:
+    """Tells when a write to tracefs keeps the kernel busy for long.
+
+    Switching to function or function_graph patches every traced call site (tens
+    of thousands, under stop_machine); on an emulated machine that can take a
+    minute, and the write(2) cannot be interrupted: a signal waits for it. So the
+    user is told what ftop is waiting for instead of a frozen screen. One daemon
+    thread, started with the first write once ``on_slow`` is set, looks at the
+    write in flight every quarter second; ``on_slow(what, seconds)`` is called
+    after ``after`` seconds and then every ``every`` seconds while it lasts.
+    """
+
+    def __init__(self, after: float = 1.0, every: float = 10.0) -> None:
+        self.after = after
+        self.every = every
+        self.on_slow: Optional[Callable[[str, float], None]] = None
+        self._what: Optional[str] = None
+        self._since = 0.0
+        self._told = 0.0
+        self._lock = threading.Lock()
+        self._thread: Optional[threading.Thread] = None
+
+    @contextlib.contextmanager
+    def watch(self, what: str) -> Iterator[None]:
+        if self.on_slow is None:
+            yield
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ftop-slow-writes", daemon=True)
+            self._thread.start()
+        with self._lock:
+            self._what, self._since, self._told = what, time.monotonic(), 0.0
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._what = None
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.25)
+            with self._lock:
+                what, since, told = self._what, self._since, self._told
+            if what is None:
+                continue
+            now = time.monotonic()
+            waited = now - since
+            if waited >= self.after and (not told or now - told >= self.every):
+                with self._lock:
+                    if self._what == what:
+                        self._told = now
+                cb = self.on_slow
+                if cb is not None:
+                    cb(what, waited)
+
+
+# The one watcher of the process (a CLI or the TUI sets on_slow).
+SLOW = SlowWrites()
+
+
+def slow_hint(what: str) -> str:
+    """Why a write may be slow, for the message that says ftop is waiting for it."""
+    if "current_tracer <- function" in what or "current_tracer <- nop" in what:
+        return " (the kernel patches every traced call site; slow on an emulated machine)"
+    if "buffer_size_kb" in what:
+        return " (the kernel allocates the ring buffer)"
+    return ""
 
 
 def other_readers(path: Path) -> List[str]:
@@ -234,6 +304,13 @@ class Tracefs:
         The kernel treats open-with-truncate as "replace" for the function filter
         files and plain open as "add": the flag matters, not only the content.
         """
+        with SLOW.watch(f"{self._where(rel)} <- {value.strip()[:60]}"):
+            self._write(rel, value, append)
+
+    def _where(self, rel: str) -> str:
+        return f"instances/{self.instance}/{rel}" if self.instance else rel
+
+    def _write(self, rel: str, value: str, append: bool) -> None:
         data = value.encode()
         if not data.endswith(b"\n"):
             data += b"\n"
