@@ -197,7 +197,9 @@ class RawSource:
         )
 
 
-_HIDDEN = re.compile(r"^0+ ", re.MULTILINE)
+# A line with a non-zero address: kallsyms is readable (its first lines, the per-CPU
+# symbols, are at 0 even then; with kptr_restrict every line is).
+_SHOWN = re.compile(r"^0*[1-9a-fA-F][0-9a-fA-F]* ", re.MULTILINE)
 
 
 def usable_kallsyms(text: str, top: Path) -> str:
@@ -205,8 +207,7 @@ def usable_kallsyms(text: str, top: Path) -> str:
     ``available_filter_functions_addrs`` (6.5+) written in kallsyms' form: it lists
     only the traceable functions, but with real addresses, which is what function
     and function_graph records need."""
-    first = text[:4096]
-    if text and not _HIDDEN.search(first):
+    if _SHOWN.search(text, 0, 1 << 16):
         return text
     addrs = _read(top / "available_filter_functions_addrs")
     if not addrs:

@@ -150,10 +150,24 @@ def test_ftop_stream_function_graph_sigterm_restores(tmp_path: Path) -> None:
             assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "ftop stream never set the tracer"
             time.sleep(0.2)
-        kernel_reads(20)
-        time.sleep(1)
+        # The reader reads the formats and kallsyms first (seconds under emulation):
+        # read until the graph shows vfs_read, then end it.
+        got = bytearray()
+        import threading
+
+        threading.Thread(
+            target=lambda: got.extend(iter(lambda: proc.stdout.read1(65536), b"")),  # type: ignore[union-attr]
+            daemon=True,
+        ).start()
+        while b"vfs_read" not in got:
+            kernel_reads(5)
+            assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline + 60, "no vfs_read in the stream"
+            time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=90)
+        proc.wait(timeout=90)
+        err = proc.stderr.read()  # type: ignore[union-attr]
+        out = bytes(got)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -163,3 +177,55 @@ def test_ftop_stream_function_graph_sigterm_restores(tmp_path: Path) -> None:
     assert b"vfs_read" in out
     assert light_state() == before
     assert not list(tmp_path.glob("journal-*.json"))
+
+
+@pytest.mark.timeout(600)
+def test_sigint_during_a_long_tracer_switch_is_honoured_and_restores(tmp_path: Path) -> None:
+    """Switching to function_graph with no set_ftrace_filter patches every traced call
+    site (tens of seconds under emulation) in one write(2) that no signal can cut
+    short. ftop says what it waits for, takes the SIGINT when the kernel returns,
+    and restores the state as it was."""
+    import threading
+
+    before = light_state()
+    env = dict(os.environ, FTOP_JOURNAL_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ftop", "stream", "-p", "function_graph", "-g", "vfs_read"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    err: List[str] = []
+    reader = threading.Thread(
+        target=lambda: err.extend(ln.decode(errors="replace") for ln in proc.stderr),  # type: ignore[union-attr]
+        daemon=True,
+    )
+    reader.start()
+    try:
+        deadline = time.monotonic() + 180
+        # The journal is written before the first change; the switch follows it.
+        while not list(tmp_path.glob("journal-*.json")):
+            assert proc.poll() is None, "".join(err)
+            assert time.monotonic() < deadline, "ftop stream never wrote its journal"
+            time.sleep(0.05)
+        while not any("waiting for the kernel" in ln for ln in err):
+            if raw("current_tracer").strip() == "function_graph":
+                break  # a quick switch (a fast host): the SIGINT then lands in the stream
+            assert proc.poll() is None, "".join(err)
+            assert time.monotonic() < deadline, "neither a switch nor a word about it"
+            time.sleep(0.1)
+        slow = any("waiting for the kernel" in ln for ln in err)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=400)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(5)
+    said = "".join(err)
+    if slow:
+        assert "current_tracer <- function_graph" in said, said
+        assert "patches every traced call site" in said, said
+    assert "Traceback" not in said, said
+    assert light_state() == before, said
+    assert not list(tmp_path.glob("journal-*.json")), said
