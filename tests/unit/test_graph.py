@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import gzip
 import re
-from typing import List
+from pathlib import Path
+from typing import Any, List, Tuple
 
 import pytest
 from captures import lab_text
-from ftop.engine.stream.graph import UNKNOWN, CallGraph, CallNode, flatten
+from ftop.engine.stream.graph import (
+    BREAK_LOST,
+    BREAK_SWITCH,
+    BREAKS,
+    UNKNOWN,
+    CallGraph,
+    CallNode,
+    TreeFeed,
+    flatten,
+    is_function,
+)
+from ftop.engine.stream.ring import Ring
+
+DEMO_GRAPH = (
+    Path(__file__).resolve().parents[2] / "engine" / "demo" / "data" / "trace-function_graph.txt.gz"
+)
 
 
 def check_times(node: CallNode) -> None:
@@ -89,7 +106,7 @@ def test_trace_pipe_batches_equal_one_feed() -> None:
     for i in range(0, len(lines), 37):
         parts.feed_lines(lines[i : i + 37])
 
-    def shape(g: CallGraph) -> List[tuple]:
+    def shape(g: CallGraph) -> List[Tuple[Any, ...]]:
         return [
             (n.path(), n.count, round(n.total_us, 3), n.open)
             for r in g.sorted_roots()
@@ -210,3 +227,166 @@ def test_node_cap_folds_new_paths() -> None:
     g = CallGraph(max_nodes=2)
     g.feed_lines(MID_CALL.splitlines())
     assert g.nodes == 2 and g.dropped > 0
+
+
+# -- breaks: LOST markers and task switches (issue 10) ----------------------------------------
+
+# A trace that begins inside p9 calls, loses events, and goes on in a later call whose
+# callers are again unknown. Before the fix the unknown callers of both stretches were one
+# shared ``?`` chain, which the second stretch's funcgraph-tail comment then named:
+# ``p9_req_put -> p9_client_prepare_req``, as the demo's capture showed.
+ACROSS_LOST = """\
+ 0)   1.000 us    |          pdu_write();
+ 0)   9.000 us    |        } /* p9_client_prepare_req */
+CPU:0 [LOST 10 EVENTS]
+ 0)   2.000 us    |          kmem_cache_free();
+ 0)  20.000 us    |        } /* kfree */
+ 0)  30.000 us    |      } /* p9_req_put */
+"""
+
+ACROSS_SWITCH = """\
+ 0)   1.000 us    |          pdu_write();
+ 0)   9.000 us    |        } /* p9_client_prepare_req */
+ ------------------------------------------
+ 0)    cat-187     =>    cat-188
+ ------------------------------------------
+ 0)   2.000 us    |          kmem_cache_free();
+ 0)  20.000 us    |        } /* kfree */
+ 0)  30.000 us    |      } /* p9_req_put */
+"""
+
+
+def callers_of(g: CallGraph, name: str) -> List[Tuple[Any, ...]]:
+    return [n.path() for r in g.roots.values() for n in r.walk() if n.name == name]
+
+
+@pytest.mark.parametrize(
+    ("text", "mark"), [(ACROSS_LOST, BREAK_LOST), (ACROSS_SWITCH, BREAK_SWITCH)]
+)
+def test_the_tree_breaks_at_lost_markers_and_task_switches(text: str, mark: str) -> None:
+    g = CallGraph("cpu")
+    g.feed_lines(text.splitlines())
+    # Nothing of the first stretch hangs under a caller named by the second one.
+    for node in (n for r in g.roots.values() for n in r.walk()):
+        if node.name in ("p9_req_put", "kfree"):
+            assert node.get("p9_client_prepare_req") is None, node.path()
+    before = callers_of(g, "p9_client_prepare_req")
+    assert before and all(mark not in p for p in before)
+    # What follows the break hangs under a marked break node.
+    root = g.roots[("cpu", 0)]
+    brk = root.get(mark)
+    assert brk is not None and brk.count == 1
+    after = callers_of(g, "kmem_cache_free")
+    assert after and all(p[0] == mark for p in after), after
+    assert [p[-3:] for p in after] == [("p9_req_put", "kfree", "kmem_cache_free")]
+    assert not is_function(brk)
+
+
+def test_a_switch_back_to_a_known_stack_is_no_break() -> None:
+    g = CallGraph(group_by="cpu")
+    g.feed_lines(SWITCH.splitlines())
+    assert all(n.name not in BREAKS for r in g.roots.values() for n in r.walk())
+    vr = g.find(("vfs_read",))
+    assert vr and vr[0].total_us == pytest.approx(510.0) and vr[0].self_known
+
+
+def test_a_call_whose_entry_is_not_in_the_trace_has_an_unknown_self_time() -> None:
+    g = CallGraph()
+    g.feed_lines(MID_CALL.splitlines())
+    root = g.roots[("cpu", 1)]
+    named = g.find(("?", "?", "hrtimer_interrupt"))[0]
+    assert named.count == 1 and not named.self_known  # not 0.0 us: unknown
+    inner = named.get(UNKNOWN)
+    assert inner is not None and not inner.self_known
+    vr = root.get("vfs_read")
+    assert vr is not None and vr.self_known and vr.self_us == pytest.approx(4.0)
+    read_hpet = inner.get("read_hpet")
+    assert read_hpet is not None and read_hpet.self_known  # a leaf: all its own time
+    # An exit with no open call at all (the trace began in it).
+    g2 = CallGraph()
+    g2.feed_lines([" 0) + 12.000 us   |  } /* vfs_write */"])
+    vw = g2.find(("vfs_write",))[0]
+    assert vw.count == 1 and vw.total_us == pytest.approx(12.0) and not vw.self_known
+
+
+def test_an_unknown_caller_is_never_the_slowest_call() -> None:
+    lines = [
+        " 0) ! 999.000 us  |  }",  # the exit of a call whose name the trace never gave
+        " 0)               |  vfs_read() {",
+        " 0)   1.000 us    |    rw_verify_area();",
+        " 0)   5.000 us    |  }",
+    ]
+    g = CallGraph()
+    g.feed_lines(lines)
+    unknown = g.roots[("cpu", 0)].get(UNKNOWN)
+    assert unknown is not None and unknown.max_us == pytest.approx(999.0)
+    marked = g.mark_slowest(1)
+    assert [n.name for n in marked] == ["vfs_read"] and not unknown.slow
+    assert [s.path for s in g.slowest()] == [("vfs_read",), ("vfs_read", "rw_verify_area")]
+
+
+def test_the_demo_capture_has_no_cross_break_joins_and_counts_its_nodes() -> None:
+    """The demo's function_graph capture (LOST markers, ``=>`` switches) fed three times:
+    ``p9_req_put -> p9_client_prepare_req`` is gone, and ``nodes`` is the number of call
+    paths (merging unknown callers used to leave it growing with every repeat)."""
+    with gzip.open(DEMO_GRAPH, "rt") as f:
+        lines = f.read().splitlines()
+    g = CallGraph()
+    g.feed_lines(lines * 3)
+    paths = [n for r in g.roots.values() for n in r.walk() if n.parent is not None]
+    assert g.nodes == len(paths)
+    once = CallGraph()
+    once.feed_lines(lines)
+    assert g.nodes <= once.nodes * 1.5  # bounded by distinct paths, not by repeats
+    for n in paths:
+        if n.name.startswith("p9_req_put"):
+            assert not any(c.name.startswith("p9_client_prepare_req") for c in n.children)
+    assert any(n.name == BREAK_LOST for n in paths) and any(n.name == BREAK_SWITCH for n in paths)
+
+
+def test_tree_feed_reads_the_ring_a_slice_at_a_time() -> None:
+    lines = lab_text("function_graph.default.trace_pipe.txt").splitlines()
+    ring = Ring(max_entries=len(lines))
+    ring.extend(lines)
+    feed = TreeFeed(CallGraph(), ring)
+    assert feed.pending() == len(lines)
+    steps = 0
+    while feed.step(100):
+        steps += 1
+    assert steps == -(-len(lines) // 100) and feed.pending() == 0
+    whole = CallGraph()
+    whole.feed_lines(lines)
+    assert feed.graph.lines == whole.lines and feed.graph.nodes == whole.nodes
+    # Lines evicted before they were read are counted, not fed.
+    small = Ring(max_entries=50)
+    late = TreeFeed(CallGraph(), small)
+    small.extend(lines[:200])
+    assert late.step(1000) == 50 and late.skipped == 150
+    small.extend(lines[200:210])
+    assert late.skip_to_end() == 10 and late.pending() == 0
+
+
+def test_every_call_after_a_break_hangs_under_it_until_the_task_is_back_at_the_top() -> None:
+    """Exits right after a LOST marker push no frame: each one, not only the first,
+    goes under the break, and the break counts once."""
+    lines = [
+        " 0)               |  vfs_read() {",
+        "CPU:0 [LOST 5 EVENTS]",
+        " 0)   2.077 us    |              } /* check_spread */",
+        " 0) + 12.240 us   |            } /* put_prev_entity */",
+        " 0) + 16.334 us   |          } /* put_prev_task_fair */",
+        " 0)               |          pick_next_task_idle() {",
+        " 0)   1.000 us    |            put_prev_task_idle();",
+        " 0)   3.000 us    |          }",
+        " 0)               |  vfs_write() {",
+        " 0)   4.000 us    |  }",
+    ]
+    g = CallGraph()
+    g.feed_lines(lines)
+    root = g.roots[("cpu", 0)]
+    brk = root.get(BREAK_LOST)
+    assert brk is not None and brk.count == 1
+    for name in ("check_spread", "put_prev_entity", "put_prev_task_fair", "pick_next_task_idle"):
+        paths = callers_of(g, name)
+        assert paths and all(p[0] == BREAK_LOST for p in paths), (name, paths)
+    assert [c.name for c in root.children] == ["vfs_read", BREAK_LOST, "vfs_write"]
