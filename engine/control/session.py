@@ -3,6 +3,11 @@
 It owns the journal (written before the first change), applies changes as
 transactions, streams trace_pipe into the ring and the aggregates, polls the
 cheap state, and restores the exact prior state on every way out.
+
+One piece on purpose (about 800 lines): every method that writes takes the one
+lock that a restore also takes, so a quit can never race a change, a stream
+restart or an instance switch; the pieces that need no lock live elsewhere
+(config, transaction, state, journal, the readers).
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@ wakeup tracers, stacks) and the syscall events print their own way, not by
 their ``print fmt``; they are written here. Everything else goes through
 :mod:`ftop.engine.raw.print_fmt`; an event whose print fmt is beyond it is
 shown as ``name: field=value ...`` and counted in :attr:`Renderer.rendered_raw`.
+
+One piece on purpose (about 700 lines): the context prefix, the per-event body
+compilers and the caches keyed on both (prefix per task and flags, text per
+payload) share the Renderer's state; trace_output.c keeps them together too, and
+the raw oracle tests compare this module's output with the kernel's line by line.
 """
 
 from __future__ import annotations

@@ -27,6 +27,10 @@ close: two unrelated stretches never share one ``?`` that a later
 :class:`TreeFeed` feeds a graph from the ring a slice at a time, so that a
 UI can build a tree from a million lines off its event loop, show progress
 and stop between slices.
+
+One piece on purpose (about 700 lines): the per-task stacks, the unknown callers
+and the break nodes are one state machine over the line stream; the unit tests
+feed it real function_graph captures and check the tree as a whole.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ formats, kallsyms, printk formats, saved cmdlines, CPU count, options, then
 "flyrecord" and a (offset, size) per CPU). v7 is a set of sections found
 through chained OPTIONS sections; any of them but the options may be
 compressed, and each CPU's ring-buffer data is compressed in chunks of pages.
+
+One piece on purpose (about 740 lines): v6 and v7 share every section reader and
+the one bounds-checking cursor that keeps a hostile file from reading past its
+end; split, each half would need the cursor's invariants restated.
 """
 
 from __future__ import annotations

@@ -1,0 +1,276 @@
+"""`ftop stream`: the kernel's text on stdout (raw pages decoded, or trace_pipe), headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any, List, Sequence, TextIO
+
+from ftop.cli import _err, _say, config_from
+
+if TYPE_CHECKING:
+    from ftop.engine.control.session import Session
+
+
+def _tell_slow_writes() -> None:
+    """A write the kernel takes long over (a tracer switch patching every call site)
+    is named on stderr while it lasts: the command is waiting, not hung."""
+    from ftop.engine.control import tracefs
+
+    def say(what: str, seconds: float) -> None:
+        _say(
+            f"ftop: waiting for the kernel ({seconds:.0f} s): {what}{tracefs.slow_hint(what)}",
+            sys.stderr,
+        )
+
+    tracefs.SLOW.on_slow = say
+
+
+def _tell_others(sess: Session, told: List[str]) -> List[str]:
+    """On stderr: what others did since the last poll (each once); the readers now."""
+    st = sess.poll()
+    for note in st.outside_changes:
+        _say(f"ftop: {note}", sys.stderr)
+    if st.instance_gone:
+        _say("ftop: the instance was removed by someone else", sys.stderr)
+    new = [r for r in st.other_readers if r not in told]
+    if new:
+        _say(
+            f"ftop: also reading this buffer (each read takes events from the others): "
+            f"{', '.join(new)}",
+            sys.stderr,
+        )
+    return st.other_readers
+
+
+class _Printer:
+    """Writes batches to stdout: raw lines (fast path) or JSON records."""
+
+    def __init__(self, out: TextIO, as_json: bool) -> None:
+        from ftop.engine.printable import printable
+        from ftop.engine.stream.parse import parse_line
+
+        self.out = out
+        self.as_json = as_json
+        # To a terminal, text from the traced system is shown with control characters
+        # escaped; to a pipe or a file it passes unchanged, as `cat` does. JSON escapes
+        # them itself.
+        self.tty = _isatty(out)
+        self.printable = printable
+        self.parse_line = parse_line
+        self.lines = 0
+        self.unparsed = 0
+        self.broken = threading.Event()
+
+    def __call__(self, lines: Sequence[str]) -> None:
+        if self.broken.is_set():
+            return
+        try:
+            if self.as_json:
+                parts = []
+                for ln in lines:
+                    rec = self.parse_line(ln)
+                    if rec.kind == "other" and ln.strip():
+                        self.unparsed += 1
+                    if rec.kind == "header":
+                        continue
+                    parts.append(json.dumps(rec.to_json()))
+                if parts:
+                    self.out.write("\n".join(parts) + "\n")
+            else:
+                text = "\n".join(lines) + "\n"
+                self.out.write(self.printable(text, keep_newlines=True) if self.tty else text)
+            self.lines += len(lines)
+            self.out.flush()
+        except BrokenPipeError:
+            self.broken.set()
+
+    def raw(self, data: bytes) -> None:
+        """The fast path: the kernel's text, copied as it came."""
+        if self.broken.is_set():
+            return
+        try:
+            if self.tty:
+                text = data.decode("utf-8", "surrogateescape")
+                data = self.printable(text, keep_newlines=True).encode("utf-8")
+            self.out.buffer.write(data)
+            self.out.buffer.flush()
+            self.lines += data.count(b"\n")
+        except BrokenPipeError:
+            self.broken.set()
+
+    def count_unparsed(self, lines: Sequence[str]) -> None:
+        for ln in lines:
+            if ln.strip() and self.parse_line(ln).kind == "other":
+                self.unparsed += 1
+
+
+def _isatty(f: Any) -> bool:
+    try:
+        return bool(f.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _stream_file(ns: argparse.Namespace, printer: _Printer) -> int:
+    from ftop.engine.stream.offline import (
+        SNIFF_BYTES,
+        TRACE_DAT_MAGIC,
+        NotFtraceText,
+        open_trace_file,
+        sniff,
+    )
+
+    name = "standard input" if ns.input == "-" else ns.input
+    src = sys.stdin.buffer if ns.input == "-" else open_trace_file(ns.input)
+    try:
+        head = src.read(SNIFF_BYTES)
+        try:
+            # A binary file would go to the terminal as it is: refused unseen.
+            sniff(head, name)
+        except NotFtraceText as e:
+            return _err(str(e))
+        if head.startswith(TRACE_DAT_MAGIC):
+            if src is sys.stdin.buffer:
+                return _err("a trace.dat is read from a file, not standard input")
+            return _stream_tracedat(ns.input, printer)
+        while True:
+            chunk = head + src.read(1 << 20) if head else src.read(1 << 20)
+            head = b""
+            if not chunk:
+                break
+            if not chunk.endswith(b"\n"):
+                chunk += src.readline()  # whole lines per batch
+            lines = chunk.decode("utf-8", "replace").splitlines()
+            if printer.as_json:
+                printer(lines)
+            else:
+                # The file's bytes, unchanged (escaped only for a terminal).
+                printer.count_unparsed(lines)
+                printer.raw(chunk)
+            if printer.broken.is_set():
+                break
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+    _say(f"ftop: {printer.lines} lines, {printer.unparsed} not parsed (kept raw)", sys.stderr)
+    return 0
+
+
+def _stream_tracedat(path: str, printer: _Printer) -> int:
+    """trace-cmd's file as the kernel's text (or JSON records), in time order."""
+    from ftop.engine.tracedat.common import TraceDatError
+    from ftop.engine.tracedat.read import TraceDat
+    from ftop.engine.tracedat.text import source_of, text_batches
+
+    try:
+        with TraceDat.open(path) as td:
+            src = source_of(td)
+            for lines in text_batches(td, source=src):
+                if printer.as_json:
+                    printer(lines)
+                else:
+                    printer.raw(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+                if printer.broken.is_set():
+                    break
+    except TraceDatError as e:
+        return _err(str(e))
+    _say(f"ftop: {printer.lines} lines from {path} (trace.dat v{td.version})", sys.stderr)
+    return 0
+
+
+def cmd_stream(ns: argparse.Namespace) -> int:
+    from ftop.engine.control.session import Session
+    from ftop.engine.errors import ConfigError, FtopError
+
+    printer = _Printer(sys.stdout, ns.json)
+    if ns.input:
+        try:
+            return _stream_file(ns, printer)
+        except OSError as e:
+            return _err(f"cannot read {ns.input}: {e.strerror}")
+    try:
+        cfg = config_from(ns)
+        sess = Session.open(ns.tracefs, keep=ns.keep)
+    except (ConfigError, FtopError) as e:
+        return _err(str(e))
+    sess.install_signal_handlers()
+    sess.trace_self = ns.trace_self
+    if ns.text:
+        sess.stream_mode = "text"
+    elif ns.raw:
+        sess.stream_mode = "raw"
+    for rec in sess.recover():
+        _say(
+            f"ftop: restored the state left by ftop pid {rec.journal.pid} "
+            f"({len(rec.report.writes)} writes)",
+            file=sys.stderr,
+        )
+        for err in rec.report.errors:
+            _say(f"ftop: could not put back: {err} (journal kept)", sys.stderr)
+    try:
+        sess.validate(cfg)
+    except (ConfigError, FtopError) as e:
+        return _err(str(e))
+    if not cfg.is_empty() or cfg.instance:
+        for note in sess.detect_foreign():
+            _say(f"ftop: note: already set before us: {note} (left alone)", sys.stderr)
+    done = threading.Event()
+    # Default SIGINT raises KeyboardInterrupt in the main thread: restore runs in finally.
+    try:
+        try:
+            if not cfg.is_empty() or cfg.instance:
+                sess.apply_config(cfg)
+        except (ConfigError, FtopError) as e:
+            sess.restore()
+            return _err(str(e))
+        sess.keep_ring = False
+        if ns.json or ns.count:
+            sess.listeners.append(printer)
+        else:
+            sess.byte_listeners.append(printer.raw)
+        if ns.count:
+            limit = ns.count
+
+            def stop_after(lines: Sequence[str]) -> None:
+                if printer.lines >= limit:
+                    done.set()
+
+            sess.listeners.append(stop_after)
+        sess.start_stream()
+        if sess.stream_kind == "text" and sess.raw_why not in (None, "--text"):
+            _say(f"ftop: reading trace_pipe (text): {sess.raw_why}", sys.stderr)
+        deadline = time.monotonic() + ns.duration if ns.duration else None
+        polled = time.monotonic()
+        readers: List[str] = []
+        while not done.is_set() and not printer.broken.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            done.wait(0.1)
+            switched = sess.check_stream()
+            if switched:
+                _say(f"ftop: {switched}", sys.stderr)
+            if time.monotonic() - polled >= 1.0:
+                polled = time.monotonic()
+                readers = _tell_others(sess, readers)
+            if sess.reader is not None and sess.reader.error is not None:
+                return _err(f"trace_pipe: {sess.reader.error}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        report = sess.restore()
+        if report is not None and not report.ok:
+            for err in report.errors:
+                _say(f"ftop: restore: {err}", sys.stderr)
+    if ns.json:
+        _say(
+            f"ftop: {printer.lines} lines, {printer.unparsed} not parsed (kept raw)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+# -- record ------------------------------------------------------------------------
