@@ -109,6 +109,12 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="trace ftop's own threads too (left out by default, as trace-cmd does)",
     )
+    p.add_argument(
+        "--readonly",
+        action="store_true",
+        help="write nothing to tracefs, not even a journal (reading trace_pipe still "
+        "consumes what it reads, as any reader does)",
+    )
 
 
 def config_from(ns: argparse.Namespace) -> Any:
@@ -129,7 +135,7 @@ def config_from(ns: argparse.Namespace) -> Any:
         if not str(ns.buffer_size_kb).isdigit():
             raise ConfigError(f"-b {ns.buffer_size_kb}: the buffer size is a number of KiB")
         kb = int(ns.buffer_size_kb)
-    return TraceConfig(
+    cfg = TraceConfig(
         tracer=ns.tracer,
         events=list(ns.events or []),
         filter_functions=ns.filter_functions,
@@ -141,6 +147,12 @@ def config_from(ns: argparse.Namespace) -> Any:
         clock=ns.clock,
         options=ns.options,
     )
+    if getattr(ns, "readonly", False) and not cfg.is_empty():
+        raise ConfigError(
+            "--readonly: the other flags given change tracing (a tracer, events, filters, "
+            "options...); drop them, or drop --readonly"
+        )
+    return cfg
 
 
 def _say(msg: str, file: Optional[TextIO] = None) -> None:

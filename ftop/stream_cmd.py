@@ -199,11 +199,12 @@ def cmd_stream(ns: argparse.Namespace) -> int:
         return _err(str(e))
     sess.install_signal_handlers()
     sess.trace_self = ns.trace_self
+    sess.readonly = ns.readonly
     if ns.text:
         sess.stream_mode = "text"
     elif ns.raw:
         sess.stream_mode = "raw"
-    for rec in sess.recover():
+    for rec in [] if sess.readonly else sess.recover():
         _say(
             f"ftop: restored the state left by ftop pid {rec.journal.pid} "
             f"({len(rec.report.writes)} writes)",

@@ -76,6 +76,12 @@ class Recovery:
     report: RestoreReport
 
 
+READONLY_REFUSAL = (
+    "ftop was started with --readonly: it writes nothing to tracefs (and keeps no "
+    "journal); start it without --readonly to change tracing"
+)
+
+
 def _outside_changes(last: Dict[str, str], seen: Dict[str, str]) -> List[str]:
     out = []
     for key, now in seen.items():
@@ -172,6 +178,10 @@ class Session:
         # ftop's own threads are left out of what it traces (set_event_notrace_pid,
         # set_ftrace_notrace_pid), as trace-cmd and perf leave themselves out.
         self.trace_self = False
+        # --readonly: nothing is written, not even the journal (like htop --readonly);
+        # every change is refused with the reason. Reading trace_pipe still consumes
+        # the events it reads, as any reader does.
+        self.readonly = False
         self.self_notrace_error: Optional[str] = None
         # The raw pages as read (a viewer's save as trace.dat); None until a raw stream.
         self.pages: Optional[PageRing] = None
@@ -266,6 +276,8 @@ class Session:
         with self._lock:
             if self._restored:
                 raise FtopError("tracing was already put back as it was: nothing changed")
+            if self.readonly and name is not None and name not in list_dir(self.top, "instances"):
+                raise FtopError(f"instance {name} does not exist, and {READONLY_REFUSAL}")
             was_streaming = self.reader is not None and self.reader.running
             self.stop_stream()
             if name is None:
@@ -303,6 +315,8 @@ class Session:
         with self._lock:
             if self._restored:
                 raise FtopError("tracing was already put back as it was: nothing changed")
+            if self.readonly:
+                raise FtopError(READONLY_REFUSAL)
             return self._apply_locked(changes)
 
     def _apply_locked(self, changes: List[Change]) -> TransactionResult:
@@ -559,7 +573,7 @@ class Session:
         """Add ftop's threads to the notrace pid lists (journaled, restored on exit).
         A kernel without the files, or one that refuses, leaves ftop traced: the
         reason is kept in ``self_notrace_error``."""
-        if self.trace_self or self._restored:
+        if self.trace_self or self._restored or self.readonly:
             return
         try:
             tids = {int(t) for t in os.listdir("/proc/self/task")}

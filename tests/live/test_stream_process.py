@@ -244,3 +244,49 @@ def test_stream_names_another_reader_of_its_buffer(
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     assert name not in os.listdir(tfs.path / "instances")
+
+
+def test_readonly_streams_what_others_set_up_and_writes_nothing(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    """--readonly (as htop --readonly): no journal, no write; a change is refused."""
+    name = f"ftop-test-ro-{os.getpid()}"
+    inst = tfs.path / "instances" / name
+    inst.mkdir()
+    try:
+        (inst / "events/sched/sched_switch/enable").write_text("1")
+        before = snapshot(Tracefs(tfs.root, name))
+        env = dict(os.environ, FTOP_JOURNAL_DIR=str(journal_dir))
+        out = subprocess.run(
+            [sys.executable, "-m", "ftop", "stream", "--readonly", "-B", name, "--count", "5"],
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr.decode()
+        assert out.stdout.decode().count("sched_switch:") >= 5
+        assert not journal_dir.exists() or not list(journal_dir.iterdir())
+        assert differences(before, snapshot(Tracefs(tfs.root, name))) == []
+        # ftop leaves itself out by writing set_event_notrace_pid: not in --readonly
+        assert (inst / "set_event_notrace_pid").read_text().strip() == ""
+        refused = subprocess.run(
+            [sys.executable, "-m", "ftop", "stream", "--readonly", "-e", "sched:sched_wakeup"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert refused.returncode != 0 and "--readonly" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        missing = subprocess.run(
+            [sys.executable, "-m", "ftop", "stream", "--readonly", "-B", name + "-none"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert missing.returncode != 0 and "does not exist" in missing.stderr, missing.stderr
+        assert name + "-none" not in os.listdir(tfs.path / "instances")
+    finally:
+        (inst / "events/sched/sched_switch/enable").write_text("0")
+        inst.rmdir()
