@@ -1,14 +1,18 @@
-"""The kernel's event filter grammar, checked as the recorded kernel checks it.
+"""The kernel's event filter grammar, checked as the recorded kernel checks it, and
+evaluated on the recorded lines.
 
 A bad filter is refused with the kernel's own messages and the caret position
-(kernel/trace/trace_events_filter.c), from the event's ``format`` fields."""
+(kernel/trace/trace_events_filter.c), from the event's ``format`` fields. A good
+one becomes a test of a recorded line's printed fields (:func:`compile_filter`),
+so that the replay drops what the kernel would have dropped."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
-__all__ = ["FilterError", "check_filter"]
+__all__ = ["FilterError", "Predicate", "check_filter", "compile_filter", "printed_fields"]
 
 _FILTER_TOKEN = re.compile(
     r"\s*(?:(?P<str>\"[^\"]*\"|'[^']*')|(?P<op>&&|\|\||==|!=|<=|>=|[<>&~!()=])|(?P<word>[^\s&|=!<>~()\"']+))"
@@ -107,3 +111,132 @@ def check_filter(text: str, fields: Dict[str, bool]) -> None:
         raise FilterError("Meaningless filter expression", len(text))
     if depth > 0:
         raise FilterError("Too many '('", len(text))
+
+
+# -- evaluation on the recorded lines ---------------------------------------------------
+
+# One recorded event's fields as its line prints them ("prev_pid=0 prev_state=R").
+_PRINTED_FIELD = re.compile(r"(?:^|[\s(,])(?P<k>[A-Za-z_][A-Za-z0-9_]*)[=:] ?(?P<v>[^\s,)]*)")
+
+Fields = Dict[str, str]
+# True/False: the line passes or not; None: a field it names is not in the line.
+Predicate = Callable[[Fields], Optional[bool]]
+
+
+def printed_fields(text: str) -> Fields:
+    """``{field: value}`` of an event's printed text (what follows ``name: ``)."""
+    return {m.group("k"): m.group("v") for m in _PRINTED_FIELD.finditer(text)}
+
+
+def _as_int(text: str) -> Optional[int]:
+    try:
+        return int(text, 0)
+    except ValueError:
+        try:
+            return int(text)  # leading zeros: "target_cpu=001"
+        except ValueError:
+            return None
+
+
+def _predicate(field: str, op: str, value: str, is_string: bool) -> Predicate:
+    if value[:1] in "\"'" and value[-1:] == value[:1] and len(value) >= 2:
+        value = value[1:-1]
+    if is_string:
+        if op == "~":
+            # The kernel's glob (filter_parse_regex): *, ?, [...] as fnmatch has them.
+            return lambda f: None if field not in f else fnmatch.fnmatchcase(f[field], value)
+        if op == "==":
+            return lambda f: None if field not in f else f[field] == value
+        return lambda f: None if field not in f else f[field] != value
+    want = int(value, 0)
+    compare: Callable[[int], bool] = {
+        "==": lambda x: x == want,
+        "!=": lambda x: x != want,
+        "<": lambda x: x < want,
+        "<=": lambda x: x <= want,
+        ">": lambda x: x > want,
+        ">=": lambda x: x >= want,
+        "&": lambda x: bool(x & want),
+    }[op]
+
+    def test(f: Fields) -> Optional[bool]:
+        got = _as_int(f.get(field, ""))
+        return None if got is None else compare(got)
+
+    return test
+
+
+def compile_filter(text: str, fields: Dict[str, bool]) -> Predicate:
+    """The filter ``text`` as a test of one recorded line's fields.
+
+    The text is checked first, as the kernel checks it (:func:`check_filter`).
+    ``&&`` binds tighter than ``||``; ``!`` negates what follows. A comparison
+    on a field the line does not print yields None (cannot tell), and None
+    spreads unless the other side of ``&&``/``||`` decides alone.
+
+    Raises:
+        FilterError: the kernel would refuse the text.
+    """
+    check_filter(text, fields)
+    toks = [
+        (m.lastgroup or "word", m.group(m.lastgroup or "word"))
+        for m in _FILTER_TOKEN.finditer(text)
+        if m.lastgroup
+    ]
+    pos = 0
+
+    def peek() -> Optional[str]:
+        return toks[pos][1] if pos < len(toks) and toks[pos][0] == "op" else None
+
+    def parse_or() -> Predicate:
+        nonlocal pos
+        left = parse_and()
+        while peek() == "||":
+            pos += 1
+            left = _or(left, parse_and())
+        return left
+
+    def parse_and() -> Predicate:
+        nonlocal pos
+        left = parse_not()
+        while peek() == "&&":
+            pos += 1
+            left = _and(left, parse_not())
+        return left
+
+    def parse_not() -> Predicate:
+        nonlocal pos
+        if peek() == "!":
+            pos += 1
+            inner = parse_not()
+            return lambda f: None if (r := inner(f)) is None else not r
+        if peek() == "(":
+            pos += 1
+            inner = parse_or()
+            pos += 1  # ")": balanced, check_filter said so
+            return inner
+        field, op, value = toks[pos][1], toks[pos + 1][1], toks[pos + 2][1]
+        pos += 3
+        return _predicate(field, op, value, fields[field])
+
+    return parse_or()
+
+
+def _and(a: Predicate, b: Predicate) -> Predicate:
+    def test(f: Fields) -> Optional[bool]:
+        x, y = a(f), b(f)
+        if x is False or y is False:
+            return False
+        return None if x is None or y is None else True
+
+    return test
+
+
+def _or(a: Predicate, b: Predicate) -> Predicate:
+    def test(f: Fields) -> Optional[bool]:
+        x, y = a(f), b(f)
+        if x is True or y is True:
+            return True
+        return None if x is None or y is None else False
+
+    return test

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
+from ftop.engine.demo.probe_args import ProbeArgError, check_probe_args
 from ftop.engine.errors import ConfigError, FtopError, TracefsError
 from ftop.engine.ftrace.catalog import Catalog
 from ftop.engine.ftrace.probes import Probe, parse_probe
@@ -295,7 +296,8 @@ class DemoFtrace:
             event, rest = (rest[0], rest[1]), rest[2:]
         count: Optional[int] = None
         if rest:
-            if not rest[0].isdigit() or command in ("dump", "cpudump"):
+            # ftrace.c parses one count after the command: "traceoff:2:junk" is EINVAL.
+            if len(rest) > 1 or not rest[0].isdigit() or command in ("dump", "cpudump"):
                 raise self._refuse(rel, word, errno.EINVAL, append, [])
             count = int(rest[0])
         try:
@@ -361,6 +363,17 @@ class DemoFtrace:
                     have.remove(p)
                     self._drop_event(p)
                 continue
+            # The kernel's error_log quotes the command with its words joined by one space.
+            line = " ".join(line.split())
+            words = line.split()
+            log_kind = "trace_kprobe" if kind == "kprobe" else "trace_uprobe"
+            if len(words) >= 2:
+                is_ret = words[0].startswith("r") or words[1].endswith("%return")
+                try:
+                    check_probe_args(line, is_ret, kind)
+                except ProbeArgError as e:
+                    log = self.k._log_error(log_kind, e.message, line, e.pos)
+                    raise self._refuse(rel, value, errno.EINVAL, append, log) from None
             try:
                 probe = parse_probe(line, kind)
             except ConfigError:
@@ -372,7 +385,11 @@ class DemoFtrace:
             else:
                 path = probe.target.rsplit(":", 1)[0]
                 if not os.path.isfile(path):
-                    raise self._refuse(rel, value, errno.ENOENT, append, [])
+                    # trace_uprobe.c: kern_path() failed; caret under the file (argv[1]).
+                    log = self.k._log_error(
+                        log_kind, "Failed to find the given file", line, len(words[0]) + 1
+                    )
+                    raise self._refuse(rel, value, errno.ENOENT, append, log)
             if any(p.name == probe.name for p in self.probes["kprobe_events"]) or any(
                 p.name == probe.name for p in self.probes["uprobe_events"]
             ):

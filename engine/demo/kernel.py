@@ -47,6 +47,10 @@ _EVENT_ENABLE = re.compile(r"^events(?:/(?P<sys>[^/]+)(?:/(?P<ev>[^/]+))?)?/enab
 _EVENT_FILE = re.compile(
     r"^events/(?P<sys>[^/]+)/(?P<ev>[^/]+)/(?P<file>filter|trigger|format|id)$"
 )
+# Names a hist trigger may use besides the event's fields.
+_HIST_SPECIAL = frozenset(
+    {"hitcount", "common_timestamp", "common_cpu", "cpu", "stacktrace", "common_stacktrace"}
+)
 _SYS_FILTER = re.compile(r"^events/(?P<sys>[^/]+)/filter$")
 _FUNC_FILES = ("set_ftrace_filter", "set_ftrace_notrace", "set_graph_function", "set_graph_notrace")
 
@@ -233,6 +237,11 @@ class DemoKernel:
             self.put(rel, v + "\n")
             for cpu in range(self.data.cpus):
                 self.put(f"per_cpu/cpu{cpu}/buffer_size_kb", v + "\n")
+            # The kernel sums the per-CPU buffers: the total follows every resize.
+            self.put("buffer_total_size_kb", f"{int(v) * self.data.cpus}\n")
+            return
+        if rel == "tracing_cpumask":
+            self._set_cpumask(rel, value, append)
             return
         if rel == "trace_marker":
             self.markers.append(value)
@@ -251,6 +260,25 @@ class DemoKernel:
                 f.write(value + "\n")
         else:
             self.put(rel, value + "\n" if value else "")
+
+    def _set_cpumask(self, rel: str, value: str, append: bool) -> None:
+        """bitmap_parse_user(): hex in 32-bit groups; a bit past the CPUs is EOVERFLOW."""
+        digits = value.strip().replace(",", "")
+        try:
+            mask = int(digits, 16)
+        except ValueError:
+            raise self._refuse(rel, value, errno.EINVAL, append) from None
+        if mask >> self.data.cpus:
+            raise self._refuse(rel, value, errno.EOVERFLOW, append)
+        self.put(rel, f"{mask:x}\n")
+
+    def cpumask(self) -> Set[int]:
+        """The CPUs that record (the replay drops the others' lines)."""
+        try:
+            mask = int(self.path("tracing_cpumask").read_text().strip().replace(",", ""), 16)
+        except (OSError, ValueError):
+            return set(range(self.data.cpus))
+        return {c for c in range(self.data.cpus) if mask >> c & 1}
 
     def _events_of(self, system: Optional[str], event: Optional[str]) -> List[str]:
         cat = self.data.catalog
@@ -347,14 +375,19 @@ class DemoKernel:
                 raise self._refuse(rel, value, errno.EINVAL, append, log) from None
         args = parts[1:]
         if cmd in ("enable_event", "disable_event", "enable_hist", "disable_hist"):
-            if len(args) < 2 or args[1] not in self.data.catalog.get(args[0], {}):
+            # trace_events_trigger.c: SYSTEM:EVENT[:COUNT], nothing after.
+            if len(args) < 2 or len(args) > 3 or args[1] not in self.data.catalog.get(args[0], {}):
                 raise self._refuse(rel, value, errno.EINVAL, append)
             count = args[2] if len(args) > 2 else None
             shown = f"{cmd}:{args[0]}:{args[1]}"
         elif cmd == "hist":
+            self._check_hist(rel, system, event, spec, value, append)
             shown = spec + " [active]"
             count = None
         else:
+            # One count at most: "traceoff:5:junk" does not parse as a number.
+            if len(args) > 1:
+                raise self._refuse(rel, value, errno.EINVAL, append)
             count = args[0] if args else None
             shown = cmd
         if count is not None and not count.isdigit():
@@ -364,6 +397,30 @@ class DemoKernel:
         if any(t.split(":", 1)[0] == cmd and cmd != "hist" for t in have):
             raise self._refuse(rel, value, errno.EEXIST, append)
         have.append(shown + (f" if {cond.strip()}" if cond else ""))
+
+    def _check_hist(
+        self, rel: str, system: str, event: str, spec: str, value: str, append: bool
+    ) -> None:
+        """A hist trigger needs keys=, and every key, value and sort field must exist
+        (trace_events_hist.c: "Couldn't find field" in error_log, caret under the field)."""
+        fields = _fields_of(self.data.catalog.get(system, {}).get(event))
+        attrs = spec.split(":")[1:]
+        if not any(a.split("=", 1)[0] in ("keys", "key") for a in attrs):
+            raise self._refuse(rel, value, errno.EINVAL, append)
+        pos = len("hist:")  # where the first attribute starts in the command
+        for attr in attrs:
+            name, eq, body = attr.partition("=")
+            if eq and name in ("keys", "key", "vals", "values", "val", "sort"):
+                at = pos + len(name) + 1
+                for item in body.split(","):
+                    base = item.split(".", 1)[0]  # "bytes.hex", "hitcount.descending"
+                    if base and base not in fields and base not in _HIST_SPECIAL:
+                        log = self._log_error(
+                            f"hist:{system}:{event}", "Couldn't find field", spec, at
+                        )
+                        raise self._refuse(rel, value, errno.EINVAL, append, log)
+                    at += len(item) + 1
+            pos += len(attr) + 1
 
     def functions(self) -> Set[str]:
         if self._functions is None:

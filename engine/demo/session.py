@@ -10,16 +10,22 @@ caret line, an unknown function name in ``set_ftrace_filter`` is EINVAL.
 Everything above that (transactions, journal, polling, the ring and the
 aggregates) is the engine's own code, unchanged. Instead of ``trace_pipe`` a
 replay thread feeds the captured lines that match the current settings
-(tracer, enabled events, function filter, ``tracing_on``) into the ring, at
-a realistic rate, with timestamps that move on.
+(tracer, enabled events, event filters evaluated on the recorded fields, the
+function filters, ``max_graph_depth``, ``tracing_cpumask``, ``tracing_on``) into
+the ring, at a realistic rate, with timestamps that move on. The recorded LOST
+markers stay only while the replay is the recorded stream itself: narrowed, or
+with a bigger buffer, those events would not have been lost. What the replay
+cannot act on (triggers never fire, pid lists) it says in
+:meth:`DemoSession.replay_notes`, which the dashboard shows.
 
 For tests and screenshots, ``realtime=False`` freezes the clock and the
 replay: the ring is filled once, deterministically, and :meth:`DemoSession.pump`
 pushes more lines on demand.
 
 The simulated kernel is demo/kernel.py (its ftrace files demo/ftrace.py, its event
-filter check demo/event_filter.py, the captures demo/captures.py); this module is the
-replay and the session around it.
+filter check and evaluation demo/event_filter.py, its probe argument check
+demo/probe_args.py, the captures demo/captures.py); the narrowed function_graph is
+demo/graph_replay.py; this module is the replay and the session around it.
 """
 
 from __future__ import annotations
@@ -32,11 +38,19 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ftop.engine.control.session import Recovery, Session
 from ftop.engine.control.state import RestoreReport
 from ftop.engine.demo.captures import DemoData
+from ftop.engine.demo.event_filter import (
+    FilterError,
+    Predicate,
+    _fields_of,
+    compile_filter,
+    printed_fields,
+)
+from ftop.engine.demo.graph_replay import GraphLimits, graph_cpu, narrow_graph
 from ftop.engine.demo.kernel import DemoKernel, DemoTracefs, _build_tree
 from ftop.engine.stream import grammar
 from ftop.engine.stream.ring import Ring
@@ -61,6 +75,7 @@ _GRAPH_NAME = re.compile(
     + r")?\(?"
 )
 _LOST = grammar.LOST_RE
+_CTX = re.compile(r"^\s*(?P<comm>.*)-(?P<pid>\d+) +(?:\(.*?\) +)?\[")
 
 
 @dataclass
@@ -72,6 +87,9 @@ class _Line:
     event: bool
     cpu: Optional[int]
     lost: int = 0
+    # The context's "comm-pid" and the event's printed text (for event filters).
+    comm: str = ""
+    pid: int = -1
 
 
 def _classify(line: str, event_system: Dict[str, str]) -> _Line:
@@ -85,16 +103,51 @@ def _classify(line: str, event_system: Dict[str, str]) -> _Line:
             guess = ("sys_enter_" if tail == "(" else "sys_exit_") + name[4:]
             if guess in event_system:
                 name, event = guess, True
+        ctx = _CTX.match(m.group("pre"))
         return _Line(
-            m.group("pre"), float(m.group("ts")), m.group("post"), name, event, int(m.group("cpu"))
+            m.group("pre"),
+            float(m.group("ts")),
+            m.group("post"),
+            name,
+            event,
+            int(m.group("cpu")),
+            comm=ctx.group("comm") if ctx else "",
+            pid=int(ctx.group("pid")) if ctx else -1,
         )
     m2 = _LOST.match(line)
     if m2:
         return _Line(line, None, "", None, False, int(m2.group("cpu")), int(m2.group("lost")))
     g = _GRAPH_NAME.search(line)
+    cpu = graph_cpu(line)
     if g and (g.group("ev") or g.group("fn")):
-        return _Line(line, None, "", g.group("ev") or g.group("fn"), bool(g.group("ev")), None)
-    return _Line(line, None, "", None, False, None)
+        return _Line(line, None, "", g.group("ev") or g.group("fn"), bool(g.group("ev")), cpu)
+    return _Line(line, None, "", None, False, cpu)
+
+
+def _fields_of_line(x: _Line) -> Dict[str, str]:
+    """The fields a filter may name, as the recorded line prints them."""
+    text = x.post.split(": ", 2)[-1] if x.post.count(": ") >= 2 else ""
+    out = printed_fields(text)
+    out.setdefault("common_pid", str(x.pid))
+    out.setdefault("COMM", x.comm)
+    if x.cpu is not None:
+        out.setdefault("CPU", str(x.cpu))
+    return out
+
+
+def _read_text(path: Path) -> Optional[str]:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def _read_int(path: Path) -> Optional[int]:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
 
 
 class Replay:
@@ -112,9 +165,15 @@ class Replay:
         self._parsed: Dict[str, List[_Line]] = {}
         self._sel: List[_Line] = []
         self._sel_gen = -1
+        self._recorded: Optional[Set[str]] = None
+        # What the replay cannot apply of the current settings, in words (shown on screen).
+        self.notes: List[str] = []
         self._pos = 0
         self._debt = 0.0
         self._stop = threading.Event()
+        # The selection is rebuilt by whoever asks first (the replay thread's take, or
+        # the UI asking for the notes): one at a time, never under a take in progress.
+        self._guard = threading.RLock()
         self._thread: Optional[threading.Thread] = None
         self.last_step = kernel.clock()
 
@@ -124,31 +183,135 @@ class Replay:
             self._parsed[name] = [_classify(ln, es) for ln in self.kernel.data.source(name)]
         return self._parsed[name]
 
+    def current_notes(self) -> List[str]:
+        """What the replay cannot apply of the kernel's settings now."""
+        with self._guard:
+            self._select()
+            return list(self.notes)
+
     def _select(self) -> None:
         k = self.kernel
         with k.lock:
             gen = k.generation
+            if gen == self._sel_gen:
+                return
             tracer = k.tracer
             enabled = {e.split("/", 1)[1] for e in k.enabled}
-            funcs = list(k.func_lists["set_ftrace_filter"])
-        if gen == self._sel_gen:
-            return
+            lists = {name: set(v) for name, v in k.func_lists.items()}
+            filters = dict(k.filters)
+            depth = _read_int(k.path("max_graph_depth"))
+            buffer_kb = _read_int(k.path("buffer_size_kb"))
+            cpus = k.cpumask()
         self._sel_gen = gen
+        notes: List[str] = []
         sources = k.data.source_names()
+        narrowed = False
         if tracer != "nop" and tracer in sources:
             lines = self.parsed(tracer)
-            if funcs and tracer == "function":
-                wanted = set(funcs)
-                lines = [x for x in lines if x.lost or x.event or x.name in wanted]
+            funcs, notrace = lists["set_ftrace_filter"], lists["set_ftrace_notrace"]
+            if tracer == "function" and (funcs or notrace):
+                narrowed = True
+                lines = [
+                    x
+                    for x in lines
+                    if x.lost
+                    or x.event
+                    or ((not funcs or x.name in funcs) and x.name not in notrace)
+                ]
+            elif tracer == "function_graph":
+                limits = GraphLimits(
+                    funcs,
+                    notrace,
+                    lists["set_graph_function"],
+                    lists["set_graph_notrace"],
+                    depth or 0,
+                )
+                if limits.narrowed:
+                    narrowed = True
+                    es = k.event_system
+                    raw = k.data.source(tracer)
+                    lines = [_classify(ln, es) for ln in narrow_graph(raw, limits)]
         elif "events" in sources:
             lines = [x for x in self.parsed("events") if x.lost or (x.event and x.name in enabled)]
+            narrowed = not self._recorded_events() <= enabled
+            if filters:
+                lines, unknown = self._filtered(lines, filters)
+                narrowed = True
+                notes.extend(unknown)
         else:
             lines = []
+        if cpus != set(range(k.data.cpus)):
+            # tracing_cpumask: the other CPUs record nothing (their losses neither).
+            lines = [x for x in lines if x.cpu is None or x.cpu in cpus]
+        recorded_kb = int(k.data.meta.get("initial", {}).get("buffer_size_kb", 1408))
+        if narrowed or (buffer_kb is not None and buffer_kb > recorded_kb):
+            # The recorded losses happened at the recorded rate into the recorded
+            # buffer: fewer events, or a bigger buffer, would not have lost them.
+            lines = [x for x in lines if not x.lost]
+        notes.extend(self._unapplied())
         self._sel = lines
+        self.notes = notes
         self._pos = self._pos % len(lines) if lines else 0
+
+    def _unapplied(self) -> List[str]:
+        """What the kernel accepted that the replay of recorded lines cannot act on."""
+        k = self.kernel
+        out: List[str] = []
+        with k.lock:
+            if any(k.triggers.values()) or k.ftrace.triggers:
+                out.append("triggers are set and listed, but the replay never fires them")
+            if any(k.ftrace.pids.values()) or (_read_text(k.path("set_event_pid")) or "").strip():
+                out.append("pid lists are set, but the replay shows every task's lines")
+        return out
+
+    def _recorded_events(self) -> Set[str]:
+        """The events the capture holds (the replay is narrowed without any of them)."""
+        if self._recorded is None:
+            self._recorded = {x.name for x in self.parsed("events") if x.event and x.name}
+        return self._recorded
+
+    def _filtered(
+        self, lines: List[_Line], filters: Dict[str, str]
+    ) -> Tuple[List[_Line], List[str]]:
+        """Lines that pass their event's filter, evaluated on the fields the line prints.
+
+        A filter on a field the recorded line does not print cannot be judged:
+        the line stays and a note says so (the kernel would judge the binary
+        field; the capture kept only its text)."""
+        es = self.kernel.event_system
+        cat = self.kernel.data.catalog
+        tests: Dict[str, Predicate] = {}
+        for key, text in filters.items():
+            system, _, event = key.partition("/")
+            try:
+                tests[event] = compile_filter(text, _fields_of(cat.get(system, {}).get(event)))
+            except FilterError:
+                continue  # the kernel refused it when written; never stored
+        out: List[_Line] = []
+        unknown: Set[str] = set()
+        for x in lines:
+            test = tests.get(x.name or "") if x.event else None
+            if test is None:
+                out.append(x)
+                continue
+            verdict = test(_fields_of_line(x))
+            if verdict is None:
+                unknown.add(f"{es.get(x.name or '', '?')}/{x.name}")
+            if verdict is not False:
+                out.append(x)
+        notes = [
+            f"{name}: its filter names a field the recorded lines do not print; "
+            "the replay shows the event unfiltered"
+            for name in sorted(unknown)
+        ]
+        return out, notes
 
     def take(self, n: int, uptime_from: float, uptime_to: float) -> List[str]:
         """The next ``n`` selected lines, timestamps spread over the given interval."""
+        with self._guard:
+            return self._take(n, uptime_from, uptime_to)
+
+    def _take(self, n: int, uptime_from: float, uptime_to: float) -> List[str]:
         self._select()
         sel = self._sel
         if not sel or n <= 0:
@@ -252,6 +415,10 @@ class DemoSession(Session):
     @property
     def label(self) -> str:
         return "simulated tracefs, recorded traces"
+
+    def replay_notes(self) -> List[str]:
+        """What the replay cannot apply of the current settings (empty: it applies them all)."""
+        return self.replay.current_notes()
 
     def _frozen_clock(self) -> float:
         return self._frozen

@@ -19,6 +19,8 @@ Removing an enabled probe fails with EBUSY, so :func:`plan_remove` disables firs
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from dataclasses import dataclass, field, replace
 from typing import List, Optional, Sequence, Tuple
@@ -255,12 +257,32 @@ def parse_probe(line: str, kind: Optional[str] = None) -> Probe:
 
 
 def plan_create(probe: Probe, enable: bool = False) -> List[Change]:
-    """Define ``probe`` (appended, never truncating the file), and enable its event."""
+    """Define ``probe`` (appended, never truncating the file), and enable its event.
+
+    Raises:
+        ConfigError: a malformed definition, or a uprobe on a file that does not
+            exist here (the kernel resolves the path in ftop's own mount namespace,
+            so this check sees what it would see; its ENOENT alone reads as "not
+            built in").
+    """
     probe.validate()
+    if probe.kind == "uprobe":
+        path = uprobe_path(probe.target)
+        if not os.path.isfile(path):
+            what = "is not a regular file" if os.path.exists(path) else "does not exist"
+            raise ConfigError(
+                f"uprobe on '{path}': the file {what} "
+                "(a uprobe goes on an executable or library, by its absolute path)"
+            )
     out = [Change(probe.file, probe.definition(), append=True, describe=f"create {probe.name}")]
     if enable:
         out.append(plan_enable(probe, True))
     return out
+
+
+def uprobe_path(target: str) -> str:
+    """The file of a uprobe target (``/bin/bash:0x4245c0(0x10)%return`` -> ``/bin/bash``)."""
+    return target.rsplit(":", 1)[0]
 
 
 def plan_enable(probe: Probe, on: bool) -> Change:
@@ -327,21 +349,24 @@ def _unchecked(line: str, kind: str) -> Optional[Probe]:
 
 
 def explain_refusal(error: TracefsError) -> str:
-    """The kernel's reason for refusing a probe definition, with the caret line.
+    """The kernel's reason for refusing a probe definition, in one line.
 
-    ENOENT from kprobe_events means an unknown symbol there, not a missing
-    feature, so the error_log entry is preferred over the errno's sentence.
+    ENOENT from kprobe_events means an unknown symbol there, and from
+    uprobe_events a missing file, not a missing feature, so the error_log
+    entry is preferred over the errno's sentence. The caret block is not
+    repeated here: the refusal's error_log lines, shown verbatim beside this
+    line, carry it already.
     """
     entries = parse_error_log(error.error_log)
     value = (error.value or "").strip()
     if not entries:
         if error.errno_name == "EBUSY":
             return f"'{value}': the probe is enabled or in use; disable it first"
-        return f"'{value}': {error.errno_name}: {error.reason}"
+        if error.errno in (errno.ENOENT, errno.ENODEV) and error.path.endswith(UPROBE_FILE):
+            target = value.split()[1] if len(value.split()) > 1 else value
+            return f"'{value}': no such file: {uprobe_path(target)}"
+        if error.errno == errno.ENOENT and error.path.endswith(KPROBE_FILE):
+            return f"'{value}': no such symbol or probe in this kernel"
+        return f"'{value}': the kernel refused it ({error.errno_name})"
     e = entries[-1]
-    text = f"the kernel refused '{value or e.command}': {e.message}"
-    if e.command is not None:
-        text += f"\n  {e.command}"
-        if e.caret is not None:
-            text += "\n  " + " " * e.caret + "^"
-    return text
+    return f"the kernel refused '{value or e.command}': {e.message}"

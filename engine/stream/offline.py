@@ -16,7 +16,7 @@ import time
 from array import array
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Callable, Iterator, List, Optional, Sequence, cast
+from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence, cast
 
 from ftop.engine.control.capabilities import Capabilities
 from ftop.engine.control.config import TraceConfig
@@ -61,6 +61,11 @@ class _CaptureAggregates(Aggregates):
             top_events=[NameRate(n.name, n.count, n.count / span) for n in snap.top_events],
             top_functions=[NameRate(n.name, n.count, n.count / span) for n in snap.top_functions],
         )
+
+    def cpu_counts(self) -> Dict[int, int]:
+        """Events per CPU over the whole file (counted from its lines)."""
+        snap = super().snapshot(0.0, 1)
+        return {c: round(r * snap.span_s) for c, r in snap.cpu_rates.items()}
 
 
 class ReadOnly(FtopError):
@@ -214,7 +219,12 @@ class FileSession:
         return [c / width for c in counts]
 
     def poll(self) -> Status:
+        """The file's own figures: a saved trace has no per_cpu/cpuN/stats, so each
+        CPU's ``entries`` is the number of the file's lines recorded on it."""
         self.status.polled_at = time.time()
+        self.status.cpu_stats = {
+            cpu: {"entries": float(n)} for cpu, n in self.aggregates.cpu_counts().items()
+        }
         return self.status
 
     def start_stream(self) -> None:

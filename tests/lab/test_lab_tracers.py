@@ -155,10 +155,11 @@ def test_ftop_stream_function_graph_sigterm_restores(tmp_path: Path) -> None:
         got = bytearray()
         import threading
 
-        threading.Thread(
-            target=lambda: got.extend(iter(lambda: proc.stdout.read1(65536), b"")),  # type: ignore[union-attr]
-            daemon=True,
-        ).start()
+        def pump() -> None:
+            for chunk in iter(lambda: proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
+                got.extend(chunk)
+
+        threading.Thread(target=pump, daemon=True).start()
         while b"vfs_read" not in got:
             kernel_reads(5)
             assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
+import pytest
 from ftop.engine.demo.session import DemoSession
 from ftop.engine.ftrace.probes import list_probes
 from ftop.tui.screens.probes import ProbeDialog
@@ -175,10 +177,31 @@ async def test_a_refused_kprobe_shows_the_kernels_error_log_with_the_caret(
         # The lab kernel's own message (tests/fixtures/lab-6.1-rt/error_log.bad-kprobe.txt).
         assert "Invalid probed address or symbol" in shown
         lines = shown.splitlines()
-        cmd = next(ln for ln in lines if ln.strip().startswith("p:kprobes/bad"))
+        cmd = next(ln for ln in lines if ln.strip().startswith("Command: p:kprobes/bad"))
         caret = lines[lines.index(cmd) + 1]
         assert caret.index("^") == cmd.index("no_such_symbol_q")
         assert "ENOENT" in shown and "nothing was changed" in shown
+        # Regression: the caret block was shown twice (the sentence, then error_log).
+        assert sum(1 for ln in lines if ln.strip() == "^") == 1
+        assert shown.count("Invalid probed address or symbol") == 2  # sentence + error_log
+        assert list_probes(demo.tfs) == []
+
+
+async def test_a_uprobe_on_a_missing_file_says_the_file_is_missing_once(
+    open_screen: OpenScreen, demo: DemoSession, tmp_path: Path
+) -> None:
+    """Regression: it said 'not built into this kernel', twice."""
+    async with open_screen("probes") as (app, pilot, _):
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, ProbeDialog))
+        dialog: Any = app.screen
+        dialog.query_one("#value").value = f"p:uprobes/gone {tmp_path}/no-such-program:0x10"
+        await pilot.press("enter")
+        await until(pilot, lambda: dialog.error is not None)
+        shown = text_of(dialog.query_one("#error"))
+        assert "does not exist" in shown and "no-such-program" in shown
+        assert "built" not in shown and "not available" not in shown
+        assert shown.count("does not exist") == 1
         assert list_probes(demo.tfs) == []
 
 
@@ -206,3 +229,47 @@ async def test_u_creates_a_uprobe_on_a_file(open_screen: OpenScreen, demo: DemoS
         await pilot.press("enter")
         await until(pilot, lambda: [p.name for p in screen.list.rows] == ["uprobes/pymain"])
         assert list_probes(demo.tfs)[0].kind == "uprobe"
+
+
+def test_a_cpu_list_naming_cpus_not_present_is_refused() -> None:
+    from ftop.engine.errors import ConfigError
+    from ftop.tui.screens.setup import check_cpus_present
+
+    assert check_cpus_present({0, 1}, {0, 1, 2, 3}) == {0, 1}
+    with pytest.raises(ConfigError, match="no CPU 4-7 here: this machine has CPUs 0-3"):
+        check_cpus_present({0, 4, 5, 6, 7}, {0, 1, 2, 3})
+
+
+async def test_M_refuses_cpus_beyond_those_present_before_writing(
+    open_screen: OpenScreen, demo: DemoSession
+) -> None:
+    """Regression: `0-7` on a 2-CPU machine went to the kernel."""
+    async with open_screen("setup") as (app, pilot, _):
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, EditDialog))
+        dialog: Any = app.screen
+        dialog.query_one("#value").value = "0-7"
+        await pilot.press("enter")
+        await until(pilot, lambda: dialog.error is not None)
+        assert "no CPU 2-7 here: this machine has CPUs 0-1" in text_of(dialog.query_one("#error"))
+        assert demo.tfs.read("tracing_cpumask").strip() == "3"
+
+
+async def test_over_a_saved_trace_setup_says_it_needs_a_live_tracefs_and_offers_no_keys(
+    tmp_path: Path, demo: DemoSession
+) -> None:
+    """Regression: `ftop FILE` showed a blank Setup screen."""
+    from ftop.tui.screens.setup import SetupScreen
+    from pilot_util import show
+    from saved_trace_util import saved_trace_app
+
+    app = saved_trace_app(tmp_path, demo)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await show(app, pilot, "9", SetupScreen)
+        note = text_of(screen.query_one("#saved-trace"))
+        assert "is a saved trace: it holds the trace lines only" in note
+        assert "Trace options, buffer size" in note and "need a live tracefs" in note
+        for action in ("edit_buffer", "edit_cpumask", "choose_instance"):
+            assert screen.check_action(action, ()) is False
+        footer = {b.binding.action for b in screen.active_bindings.values() if b.enabled}
+        assert "edit_buffer" not in footer

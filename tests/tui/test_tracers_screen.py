@@ -188,3 +188,21 @@ async def test_h_stages_tracing_thresh_for_a_latency_tracer(
         await pilot.press("enter")
         await until(pilot, lambda: demo.kernel.tracer == "wakeup_rt")
         assert read(demo, "tracing_thresh").strip() == "250"
+
+
+async def test_over_a_saved_trace_the_tracers_screen_says_it_needs_a_live_tracefs(
+    tmp_path: Path, demo: DemoSession
+) -> None:
+    """Regression: `ftop FILE` showed a blank Tracers screen and offered keys that were refused."""
+    from ftop.tui.screens.tracers import TracersScreen
+    from pilot_util import show
+    from saved_trace_util import saved_trace_app
+
+    app = saved_trace_app(tmp_path, demo)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await show(app, pilot, "4", TracersScreen)
+        note = text_of(screen.query_one("#saved-trace"))
+        assert "saved.txt is a saved trace: it holds the trace lines only" in note
+        assert "need a live tracefs" in note
+        assert screen.check_action("switch", ()) is False
+        assert screen.loaded is None

@@ -222,3 +222,190 @@ def test_the_demo_simulates_instances_and_restore_removes_them(
     assert report is not None and report.ok, report.errors
     assert differences(before, snapshot(demo.tfs.top())) == []
     assert not (demo.tfs.root / "instances" / "ftop-x").exists()
+
+
+# -- issue 10: the replay applies what the user changes, or the demo says it cannot ------
+
+
+def _drain(demo: DemoSession, n: int) -> list[str]:
+    before = demo.ring.next_seq
+    demo.pump(n)
+    return demo.ring.window(before, demo.ring.next_seq - before)
+
+
+def test_a_narrowed_function_filter_drops_the_recorded_lost_markers(demo: DemoSession) -> None:
+    """Regression: after `set_ftrace_filter`, the replay kept its LOST markers (loss to 20 M)."""
+    demo.set_tracer("function")
+    full = _drain(demo, 4000)
+    assert any("LOST" in ln for ln in full), "the function capture records losses"
+    demo.write("set_ftrace_filter", "vfs_read")
+    lines = _drain(demo, 500)
+    assert lines and not any("LOST" in ln for ln in lines)
+    assert all("vfs_read" in ln for ln in lines)
+    overrun = demo.kernel.overrun[:]
+    _drain(demo, 500)
+    assert demo.kernel.overrun == overrun
+
+
+def test_a_bigger_buffer_drops_the_recorded_lost_markers(demo: DemoSession) -> None:
+    demo.set_tracer("function")
+    demo.write("buffer_size_kb", str(8 * 1408))
+    assert not any("LOST" in ln for ln in _drain(demo, 4000))
+
+
+def test_buffer_total_follows_buffer_size_kb(demo: DemoSession) -> None:
+    """Regression: buffer_total_size_kb stayed at the recorded total after a resize."""
+    demo.write("buffer_size_kb", "4096")
+    assert demo.read("buffer_total_size_kb").strip() == str(4096 * demo.data.cpus)
+
+
+def test_function_graph_follows_set_ftrace_filter(demo: DemoSession) -> None:
+    """Regression: function_graph replayed the whole capture whatever the filter said."""
+    demo.set_tracer("function_graph")
+    demo.write("set_ftrace_filter", "vfs_read")
+    lines = [ln for ln in _drain(demo, 200) if "|" in ln]
+    assert lines
+    names = {ln.split("|", 1)[1].strip() for ln in lines}
+    # vfs_read alone is traced: its callees go, it prints as a leaf with its duration
+    # (a call still open where the capture ends stays "vfs_read() {").
+    assert "vfs_read();" in names and names <= {"vfs_read();", "vfs_read() {"}
+    assert all(" us " in ln for ln in lines if ln.endswith("vfs_read();"))
+
+
+def test_function_graph_follows_max_graph_depth(demo: DemoSession) -> None:
+    demo.set_tracer("function_graph")
+    demo.write("max_graph_depth", "1")
+    lines = [ln for ln in _drain(demo, 300) if "|" in ln and "/*" not in ln]
+    assert lines
+    # Depth 1: every call is at the top indentation, and a leaf (no "}" closes a call;
+    # only the call still open where the capture ends shows its "{").
+    for ln in lines:
+        body = ln.split("|", 1)[1]
+        assert body.startswith("  ") and not body.startswith("   "), ln
+        assert body.strip().endswith(("();", "() {")), ln
+    assert sum(ln.endswith("();") for ln in lines) > len(lines) // 2
+
+
+def test_an_event_filter_is_applied_to_the_replay(demo: DemoSession) -> None:
+    """Regression: `prio < 100` was accepted but sched_wakeup lines with prio=120 kept coming."""
+    for e in sorted(demo.kernel.enabled):
+        system, event = e.split("/", 1)
+        demo.set_event(system, event, False)
+    demo.set_event("sched", "sched_wakeup", True)
+    assert any("prio=120" in ln for ln in _drain(demo, 200))
+    demo.set_event_filter("sched", "sched_wakeup", "prio < 100")
+    lines = _drain(demo, 200)
+    assert not any("prio=120" in ln for ln in lines)
+    demo.set_event_filter("sched", "sched_wakeup", 'prio >= 120 && !(comm ~ "ksoftirqd*")')
+    lines = _drain(demo, 200)
+    assert lines and all("prio=120" in ln and "comm=ksoftirqd" not in ln for ln in lines)
+
+
+@pytest.mark.parametrize(
+    "text,line,expected",
+    [
+        ("prio < 100", "comm=a pid=1 prio=99", True),
+        ("prio < 100", "comm=a pid=1 prio=120", False),
+        ("prio & 8", "prio=120", True),
+        ("pid == 1 || pid == 2", "pid=2", True),
+        ("pid == 1 && prio > 1 || pid == 3", "pid=3 prio=0", True),
+        ("!(pid == 1)", "pid=1", False),
+        ('comm == "bash"', "comm=bash", True),
+        ('comm != "bash"', "comm=bash", False),
+        ('comm ~ "ba?h"', "comm=bash", True),
+        ("target_cpu == 1", "target_cpu=001", True),
+        ("prio < 100", "pid=1", None),
+    ],
+)
+def test_event_filters_evaluate_on_the_printed_fields(
+    text: str, line: str, expected: object
+) -> None:
+    from ftop.engine.demo.event_filter import compile_filter, printed_fields
+
+    fields = {"prio": False, "pid": False, "comm": True, "target_cpu": False}
+    assert compile_filter(text, fields)(printed_fields(line)) is expected
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["traceoff:5:junk", "enable_event:sched:sched_switch:2:junk", "hist:keys=no_such_field"],
+)
+def test_invalid_event_triggers_are_refused(demo: DemoSession, spec: str) -> None:
+    """Regression: the demo accepted these; the kernel refuses them with EINVAL."""
+    with pytest.raises(TracefsError) as ei:
+        demo.add_event_trigger("sched", "sched_switch", spec)
+    assert ei.value.errno_name == "EINVAL"
+    assert event_detail(demo.tfs, "sched", "sched_switch").triggers == []
+
+
+def test_a_hist_trigger_on_an_unknown_field_logs_the_kernels_error_with_caret(
+    demo: DemoSession,
+) -> None:
+    with pytest.raises(TracefsError) as ei:
+        demo.add_event_trigger("sched", "sched_switch", "hist:keys=prev_pid,nope")
+    log = ei.value.error_log
+    assert log[0].endswith("hist:sched:sched_switch: error: Couldn't find field")
+    assert log[1] == "  Command: hist:keys=prev_pid,nope"
+    assert log[2].index("^") == log[1].index("nope")
+    demo.add_event_trigger("sched", "sched_switch", "hist:keys=prev_pid.execname:vals=hitcount")
+
+
+def test_a_function_trigger_with_junk_after_the_count_is_refused(demo: DemoSession) -> None:
+    with pytest.raises(TracefsError) as ei:
+        demo.write("set_ftrace_filter", "vfs_read:traceoff:2:junk", append=True)
+    assert ei.value.errno_name == "EINVAL"
+
+
+@pytest.mark.parametrize(
+    "definition,message,word",
+    [
+        ("p:kprobes/a vfs_read x=%nosuchreg", "Invalid register name", "nosuchreg"),
+        ("p:kprobes/a vfs_read x=$retval", "$retval can be used only on retprobe", "$retval"),
+        ("p:kprobes/a vfs_read x=$arg999", "Invalid argument number", "$arg999"),
+        ("p:kprobes/a vfs_read x=$bogus", "Invalid $-valiable specified", "$bogus"),
+        ("p:kprobes/a vfs_read x=%di:u7", "Unknown type is specified", "u7"),
+        ("p:kprobes/a vfs_read x=+0(%zz):u32", "Invalid register name", "zz"),
+        ("p:kprobes/a vfs_read 1x=%di", "Argument name must follow", "1x"),
+    ],
+)
+def test_invalid_kprobe_arguments_are_refused_with_the_kernels_error_log(
+    demo: DemoSession, definition: str, message: str, word: str
+) -> None:
+    """Regression: the demo accepted kprobe arguments the kernel refuses."""
+    with pytest.raises(TracefsError) as ei:
+        demo.write("kprobe_events", definition, append=True)
+    e = ei.value
+    assert e.errno_name == "EINVAL"
+    assert message in e.error_log[0]
+    assert e.error_log[1] == f"  Command: {definition}"
+    assert e.error_log[2].index("^") == e.error_log[1].index(word)
+    assert demo.read("kprobe_events") == ""
+
+
+def test_valid_kprobe_arguments_are_accepted(demo: DemoSession) -> None:
+    demo.write("kprobe_events", "r:kprobes/b vfs_read ret=$retval:s64", append=True)
+    demo.write(
+        "kprobe_events", "p:kprobes/c vfs_read f=+0(%si):ustring n=$arg3 s=$stack2", append=True
+    )
+    assert len(demo.read("kprobe_events").splitlines()) == 2
+
+
+def test_a_uprobe_on_a_missing_file_logs_what_the_kernel_logs(demo: DemoSession) -> None:
+    with pytest.raises(TracefsError) as ei:
+        demo.write("uprobe_events", "p:uprobes/u /no/such/file:0x10", append=True)
+    e = ei.value
+    assert e.errno_name == "ENOENT"
+    assert e.error_log[0].endswith("trace_uprobe: error: Failed to find the given file")
+    assert e.error_log[2].index("^") == e.error_log[1].index("/no/such/file")
+
+
+def test_tracing_cpumask_past_the_cpus_is_refused_and_a_mask_narrows_the_replay(
+    demo: DemoSession,
+) -> None:
+    with pytest.raises(TracefsError) as ei:
+        demo.write("tracing_cpumask", "ff")
+    assert ei.value.errno_name == "EOVERFLOW"
+    assert demo.read("tracing_cpumask").strip() == "3"
+    demo.write("tracing_cpumask", "2")
+    lines = [ln for ln in _drain(demo, 200) if "[00" in ln]
+    assert lines and all("[001]" in ln for ln in lines)

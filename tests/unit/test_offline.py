@@ -50,3 +50,24 @@ def test_saved_trace_refuses_every_change() -> None:
 def test_missing_file_is_a_readable_error(tmp_path: Path) -> None:
     with pytest.raises(FtopError, match="cannot read"):
         FileSession(str(tmp_path / "nope.txt"))
+
+
+def test_per_cpu_entries_of_a_saved_trace_are_counted_from_its_lines() -> None:
+    """Regression: the dashboard's per-CPU entries read 0 for a saved trace (no per_cpu stats)."""
+    import re
+
+    fs = FileSession(str(FIX / "sched.trace.txt"))
+    fs.load()
+    body = [
+        ln
+        for ln in (FIX / "sched.trace.txt").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
+    want: dict[int, int] = {}
+    for ln in body:
+        m = re.search(r"\[(\d{3})\]", ln)
+        assert m is not None
+        want[int(m.group(1))] = want.get(int(m.group(1)), 0) + 1
+    st = fs.poll()
+    assert {c: int(v["entries"]) for c, v in st.cpu_stats.items()} == want
+    assert sum(want.values()) == len(body) and len(want) == 2

@@ -132,11 +132,36 @@ def test_real_error_log_entries_and_caret() -> None:
 
 
 def test_explain_refusal_prefers_the_error_log_over_the_errno() -> None:
-    """6.1 answers ENOENT to an unknown kprobe symbol: not a missing feature."""
+    """6.1 answers ENOENT to an unknown kprobe symbol: not a missing feature.
+
+    Regression: the caret block appeared twice on the probes screen, once from
+    this sentence and once from the error_log lines shown verbatim beside it:
+    the sentence is one line now, the caret is the error_log's."""
     log = lab_text("error_log.bad-kprobe.txt").splitlines()
     err = NotSupported("kprobe_events", "append", 2, "not available", "p:bad no_such_symbol_q", log)
     text = explain_refusal(err)
     assert "Invalid probed address or symbol" in text
     assert "p:bad no_such_symbol_q" in text
-    lines = text.splitlines()
-    assert lines[-1].index("^") == lines[-2].index("no_such_symbol_q")
+    assert "\n" not in text and "^" not in text
+    assert "not available" not in text
+
+
+def test_a_refused_uprobe_without_error_log_names_the_missing_file() -> None:
+    """Regression: ENOENT from uprobe_events read as 'not built into this kernel'."""
+    err = NotSupported(
+        "uprobe_events", "append", 2, "not available: built without it", "p:u /no/such:0x10"
+    )
+    text = explain_refusal(err)
+    assert "no such file: /no/such" in text
+    assert "built" not in text and "ENOENT" not in text  # the errno line says it once
+
+
+def test_a_uprobe_on_a_missing_file_is_refused_before_the_kernel(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(ConfigError, match="does not exist"):
+        plan_create(uprobe(str(missing), 0x10, "u"))
+    with pytest.raises(ConfigError, match="not a regular file"):
+        plan_create(uprobe(str(tmp_path), 0x10, "u"))
+    real = tmp_path / "prog"
+    real.write_bytes(b"\x7fELF")
+    assert plan_create(uprobe(str(real), 0x10, "u"))[0].rel == "uprobe_events"

@@ -19,6 +19,7 @@ from ftop.engine.ftrace.counts import (
 from ftop.engine.ftrace.event_catalog import enabled_events
 from ftop.engine.stream.stats import NameRate
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
+from ftop.tui.screens.saved_trace import saved_trace_allows
 from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, human
 from ftop.tui.widgets.printable import printable, shown
 from rich.text import Text
@@ -133,6 +134,8 @@ class DashboardScreen(FtopScreen):
     DashboardScreen Sparkline { height: 4; }
     DashboardScreen Sparkline > .sparkline--max-color { color: $accent; }
     DashboardScreen Sparkline > .sparkline--min-color { color: $primary; }
+    DashboardScreen #replay-notes { height: auto; padding: 0 1; color: $warning; display: none; }
+    DashboardScreen #replay-notes.shown { display: block; }
     DashboardScreen #tables { height: 1fr; }
     DashboardScreen #cpus { width: 34; }
     DashboardScreen .caption { height: 1; padding: 0 1; background: $panel; text-style: bold; }
@@ -154,6 +157,8 @@ class DashboardScreen(FtopScreen):
             Sparkline([], summary_function=max, id="spark"),
             id="spark-box",
         )
+        # The demo's replay says here what of the user's settings it cannot apply.
+        yield Label(id="replay-notes")
         cpu: DataTable[Text] = DataTable(id="cpu-table", cursor_type="row")
         yield Horizontal(
             Vertical(Label("Per CPU", classes="caption"), cpu, id="cpus"),
@@ -177,20 +182,19 @@ class DashboardScreen(FtopScreen):
         if self.ftop.status_info is not None:
             self.on_status(self.ftop.status_info)
 
+    def check_action(self, action: str, parameters: Tuple[object, ...]) -> Optional[bool]:
+        # A saved trace has no kernel to count in: "x" would only be refused.
+        if not saved_trace_allows(self.backend, action, ("exact",)):
+            return False
+        return super().check_action(action, parameters)
+
     def on_status(self, info: StatusInfo) -> None:
         snap = info.snap
         self.history = list(self.ftop.rate_history)
         spark = self.query_one("#spark", Sparkline)
         spark.data = self.history or [0.0]
-        span = len(self.history) * self.ftop.poll_interval if self.history else 0
-        title = Text()
-        title.append("events/s ", style="bold")
-        title.append(f"now {human(snap.total_rate)}", style="bold")
-        if self.history:
-            peak = max(max(self.history), snap.total_rate)
-            title.append(f"  peak {human(peak)}  over the last {span:.0f} s")
-        title.append(f"   {snap.lifetime_events:,} events since start")
-        self.query_one("#spark-title", Label).update(title)
+        self.query_one("#spark-title", Label).update(self._rate_title(info))
+        self._show_replay_notes()
         window = f"last {snap.window_s:.0f} s" if snap.window_s < 1e6 else "whole file"
         self.query_one("#events-caption", Label).update(f"Top events ({window})")
         self.query_one("#functions-caption", Label).update(
@@ -221,6 +225,38 @@ class DashboardScreen(FtopScreen):
                 self.query_one("#top-functions", NameTable).update_rows(frows)
             else:
                 self.query_one("#top-functions", NameTable).update_rows(snap.top_functions[:20])
+
+    def _rate_title(self, info: StatusInfo) -> Text:
+        snap = info.snap
+        title = Text()
+        title.append("events/s ", style="bold")
+        if info.kind == "file":
+            # A saved trace: its own figures over its own time span, not a "now" that
+            # never moves. The sparkline is the capture cut into equal slices.
+            title.append(f"average {human(snap.total_rate)}", style="bold")
+            if self.history:
+                title.append(f"  peak {human(max(self.history))}")
+            title.append(f"   {snap.total:,} events over {_span_text(snap.span_s)} of trace")
+            return title
+        span = len(self.history) * self.ftop.poll_interval if self.history else 0
+        title.append(f"now {human(snap.total_rate)}", style="bold")
+        if self.history:
+            peak = max(max(self.history), snap.total_rate)
+            title.append(f"  peak {human(peak)}  over the last {span:.0f} s")
+        title.append(f"   {snap.lifetime_events:,} events since start")
+        return title
+
+    def _show_replay_notes(self) -> None:
+        sess = self.backend
+        notes: List[str] = []
+        if sess.kind == "demo":
+            # Imported here, as app.py does: a live run never loads the demo.
+            from ftop.engine.demo.session import DemoSession
+
+            notes = sess.replay_notes() if isinstance(sess, DemoSession) else []
+        label = self.query_one("#replay-notes", Label)
+        label.update("\n".join(f"demo replay: {n}" for n in notes))
+        label.set_class(bool(notes), "shown")
 
     # -- exact counts, kept by the kernel -------------------------------------------
 
@@ -351,6 +387,17 @@ class DashboardScreen(FtopScreen):
     def _selected(self, event: DataTable.RowSelected) -> None:
         if isinstance(event.data_table, NameTable):
             self.action_drill()
+
+
+def _span_text(seconds: float) -> str:
+    """A capture's span: ``850 µs``, ``2.41 s``, ``3 min 12 s``."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    if seconds < 120:
+        return f"{seconds:.2f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
 
 
 register_screen(

@@ -11,7 +11,7 @@ so the reader does not trace itself). ``r`` resets the maximum, ``h`` sets
 from __future__ import annotations
 
 import time
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Tuple
 
 from ftop.engine.control.transaction import Change
 from ftop.engine.errors import ConfigError, FtopError
@@ -26,7 +26,8 @@ from ftop.engine.ftrace.latency import (
 )
 from ftop.engine.ftrace.options import plan_option
 from ftop.engine.stream.parse import LatencyTrace
-from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
+from ftop.tui.registry import ScreenSpec, bindings_for, command, commands_for, register_screen
+from ftop.tui.screens.saved_trace import SavedTraceNote, is_saved_trace, saved_trace_allows
 from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors
 from ftop.tui.widgets.dialogs import EditDialog
 from ftop.tui.widgets.kit import ChangesMixin, ChoiceDialog, fmt_us
@@ -56,6 +57,9 @@ command(
 )
 
 _POLICIES = {0: "normal", 1: "FIFO", 2: "RR", 3: "batch", 5: "idle", 6: "deadline"}
+
+
+_OWN_ACTIONS = tuple(c.action for c in commands_for(S))
 
 
 class LatencyScreen(ChangesMixin, FtopScreen):
@@ -88,6 +92,9 @@ class LatencyScreen(ChangesMixin, FtopScreen):
         self.started_at = time.time()  # set again at mount, from the app's clock
 
     def compose_body(self) -> Iterable[Widget]:
+        if is_saved_trace(self.backend):
+            yield SavedTraceNote(self.backend, "the latency tracers' maximum and its report")
+            return
         yield Horizontal(
             Static(id="header"),
             Vertical(
@@ -100,6 +107,8 @@ class LatencyScreen(ChangesMixin, FtopScreen):
         yield table
 
     def on_mount(self) -> None:
+        if is_saved_trace(self.backend):
+            return  # nothing to read: the note says why
         table = self.query_one("#history", DataTable)
         table.add_column("seen", key="seen", width=8)
         table.add_column("latency", key="lat", width=9)
@@ -111,6 +120,12 @@ class LatencyScreen(ChangesMixin, FtopScreen):
         self.started_at = self.ftop.clock()
         table.focus()
         self.poll()
+
+    def check_action(self, action: str, parameters: Tuple[object, ...]) -> Optional[bool]:
+        # Over a saved trace every key of this screen would be refused: not offered.
+        if not saved_trace_allows(self.backend, action, _OWN_ACTIONS):
+            return False
+        return super().check_action(action, parameters)
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()

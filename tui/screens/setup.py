@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Set
+from typing import Iterable, List, Optional, Set, Tuple
 
 from ftop.engine.control.instance import InstanceInfo, list_instances, remove_instance
 from ftop.engine.errors import ConfigError, FtopError
@@ -26,7 +26,8 @@ from ftop.engine.ftrace.options import (
     read_buffer_size_kb,
     read_trace_clock,
 )
-from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
+from ftop.tui.registry import ScreenSpec, bindings_for, command, commands_for, register_screen
+from ftop.tui.screens.saved_trace import SavedTraceNote, is_saved_trace, saved_trace_allows
 from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors
 from ftop.tui.widgets.dialogs import EditDialog
 from ftop.tui.widgets.kit import ChangesMixin, ChoiceDialog, RowList
@@ -36,7 +37,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-__all__ = ["SetupScreen", "cpu_list", "parse_cpu_list"]
+__all__ = ["SetupScreen", "check_cpus_present", "cpu_list", "parse_cpu_list"]
 
 S = "setup"
 command(
@@ -93,6 +94,24 @@ def parse_cpu_list(text: str) -> Set[int]:
     return out
 
 
+def check_cpus_present(chosen: Set[int], present: Set[int]) -> Set[int]:
+    """``chosen``, if every CPU in it is one this machine has.
+
+    The kernel refuses a mask with bits past its CPUs (EOVERFLOW, a bare
+    "Value too large"), and a CPU it has but that is offline records nothing:
+    either way the user meant something else, so say which CPUs there are.
+
+    Raises:
+        ConfigError: names the CPUs that are not there.
+    """
+    missing = chosen - present if present else set()
+    if missing:
+        raise ConfigError(
+            f"no CPU {cpu_list(missing)} here: this machine has CPUs {cpu_list(present)}"
+        )
+    return chosen
+
+
 def cpu_list(cpus: Iterable[int]) -> str:
     """{0, 1, 2, 3, 6} -> ``0-3,6``."""
     xs = sorted(set(cpus))
@@ -116,9 +135,13 @@ class SetupState:
     clocks: List[str]
     cpumask: Optional[Set[int]]
     ncpus: int
+    cpus: Set[int]  # the CPUs tracefs has a per_cpu/cpuN for (a mask may name only these)
     instance: Optional[str]
     instances: List[InstanceInfo]
     tracer: str
+
+
+_OWN_ACTIONS = tuple(c.action for c in commands_for(S))
 
 
 class SetupScreen(ChangesMixin, FtopScreen):
@@ -143,6 +166,11 @@ class SetupScreen(ChangesMixin, FtopScreen):
         self.options: RowList[Option] = RowList(self._render_option, id="options")
 
     def compose_body(self) -> Iterable[Widget]:
+        if is_saved_trace(self.backend):
+            yield SavedTraceNote(
+                self.backend, "trace options, buffer size, clock, CPU mask and instances"
+            )
+            return
         yield Horizontal(
             Vertical(
                 Label("trace options", id="opts-caption", classes="caption"),
@@ -154,9 +182,17 @@ class SetupScreen(ChangesMixin, FtopScreen):
         )
 
     def on_mount(self) -> None:
+        if is_saved_trace(self.backend):
+            return  # nothing to read: the note says why
         self.ftop.status_signal.subscribe(self, self.on_status)
         self.options.focus()
         self.reload()
+
+    def check_action(self, action: str, parameters: Tuple[object, ...]) -> Optional[bool]:
+        # Over a saved trace every key of this screen would be refused: not offered.
+        if not saved_trace_allows(self.backend, action, _OWN_ACTIONS):
+            return False
+        return super().check_action(action, parameters)
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -183,7 +219,8 @@ class SetupScreen(ChangesMixin, FtopScreen):
             mask = parse_cpumask(mask_text) if mask_text is not None else None
         except ConfigError:
             mask = None
-        ncpus = len([d for d in _list(tfs.path / "per_cpu") if d.startswith("cpu")])
+        cpus = {int(d[3:]) for d in _list(tfs.path / "per_cpu") if re.fullmatch(r"cpu\d+", d)}
+        ncpus = len(cpus)
         created = list(sess.journal.created_instances) if sess.journal is not None else []
         total = tfs.read_or("buffer_total_size_kb")
         st = SetupState(
@@ -194,6 +231,7 @@ class SetupScreen(ChangesMixin, FtopScreen):
             clocks,
             mask,
             ncpus,
+            cpus,
             tfs.instance,
             list_instances(tfs, created),
             (tfs.read_or("current_tracer") or "?").strip(),
@@ -358,7 +396,7 @@ class SetupScreen(ChangesMixin, FtopScreen):
         sess = self.backend
 
         def submit(value: str) -> None:
-            sess.apply([plan_cpumask(parse_cpu_list(value))])
+            sess.apply([plan_cpumask(check_cpus_present(parse_cpu_list(value), st.cpus))])
 
         self.app.push_screen(
             EditDialog(

@@ -19,7 +19,8 @@ from ftop.engine.errors import ConfigError, FtopError
 from ftop.engine.ftrace.filter import plan_max_graph_depth, read_filter, read_ftrace_pid
 from ftop.engine.ftrace.latency import LATENCY_TRACERS, plan_thresh
 from ftop.engine.ftrace.options import Option, list_options, plan_option
-from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
+from ftop.tui.registry import ScreenSpec, bindings_for, command, commands_for, register_screen
+from ftop.tui.screens.saved_trace import SavedTraceNote, is_saved_trace, saved_trace_allows
 from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors
 from ftop.tui.widgets.dialogs import EditDialog
 from ftop.tui.widgets.kit import ChangesMixin, ChoiceDialog, RowList
@@ -92,6 +93,9 @@ class Loaded:
     notes: List[str] = field(default_factory=list)
 
 
+_OWN_ACTIONS = tuple(c.action for c in commands_for(S))
+
+
 class TracersScreen(ChangesMixin, FtopScreen):
     """available_tracers, what each does, and a transactional switch."""
 
@@ -119,6 +123,11 @@ class TracersScreen(ChangesMixin, FtopScreen):
         self.message = ""
 
     def compose_body(self) -> Iterable[Widget]:
+        if is_saved_trace(self.backend):
+            yield SavedTraceNote(
+                self.backend, "the tracers, their options and switching between them"
+            )
+            return
         yield Horizontal(
             self.tracer_list,
             Vertical(
@@ -132,9 +141,17 @@ class TracersScreen(ChangesMixin, FtopScreen):
         yield Static(id="info")
 
     def on_mount(self) -> None:
+        if is_saved_trace(self.backend):
+            return  # nothing to read: the note says why
         self.ftop.status_signal.subscribe(self, self.on_status)
         self.tracer_list.focus()
         self.reload()
+
+    def check_action(self, action: str, parameters: Tuple[object, ...]) -> Optional[bool]:
+        # Over a saved trace every key of this screen would be refused: not offered.
+        if not saved_trace_allows(self.backend, action, _OWN_ACTIONS):
+            return False
+        return super().check_action(action, parameters)
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
