@@ -654,7 +654,10 @@ class _Restorer:
 
 def probe_name(definition: str) -> str:
     """`p:grp/name sym args` -> `grp/name` (or `name`)."""
-    head = definition.split()[0]
+    words = definition.split()
+    if not words:
+        return ""
+    head = words[0]
     return head.split(":", 1)[1] if ":" in head else head
 
 

@@ -432,6 +432,13 @@ class Tracefs:
                 )
             return "the kernel rejected the value as invalid"
         if err in (_errno.ENODEV, _errno.ENOENT):
+            if (self.path / rel).exists():
+                # The file is there: what the value names is not.
+                if rel.endswith(("kprobe_events", "dynamic_events")):
+                    return "no such kernel symbol (or module) for this probe"
+                if rel.endswith("uprobe_events"):
+                    return "no such file, or no such offset in it, for this uprobe"
+                return "the kernel found nothing the value names"
             return "not available: this kernel was built without it"
         if err in (_errno.ENOMEM, _errno.ENOSPC):
             return "the kernel ran out of memory or room for this request"

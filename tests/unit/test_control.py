@@ -461,3 +461,17 @@ def test_rollback_of_a_system_enable_restores_each_event(tmp_path: Path) -> None
         apply(tfs, [Change("events/sched/enable", "1"), Change("broken", "1")])
     assert (tmp_path / "events/sched/enable").read_text() == "0\n"
     assert (tmp_path / "events/sched/sched_wakeup/enable").read_text() == "1\n"
+
+
+def test_enoent_on_a_probe_file_that_exists_names_what_is_missing(tmp_path: Path) -> None:
+    import errno as _e
+
+    from ftop.engine.control.state import probe_name
+
+    tfs = make_fake_tracefs(tmp_path)
+    (tmp_path / "kprobe_events").write_text("")
+    (tmp_path / "uprobe_events").write_text("")
+    assert "no such kernel symbol" in tfs.explain("kprobe_events", _e.ENOENT, "write", [])
+    assert "no such file" in tfs.explain("uprobe_events", _e.ENOENT, "write", [])
+    assert "built without it" in tfs.explain("no_such_file", _e.ENOENT, "write", [])
+    assert probe_name("") == "" and probe_name("p:grp/x vfs_read") == "grp/x"
