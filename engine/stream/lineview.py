@@ -10,11 +10,12 @@ not a Python loop: a filtered view keeps up with the stream.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import IO, Callable, List, Optional, Pattern, Sequence, Tuple
+from typing import IO, Callable, List, Optional, Pattern, Sequence, Tuple, Union
 
 from ftop.engine.errors import ConfigError
 from ftop.engine.stream import grammar as g
@@ -22,13 +23,22 @@ from ftop.engine.stream.ring import Ring
 
 __all__ = [
     "FilteredIndex",
+    "Found",
     "LineFilter",
     "SearchPattern",
     "ftrace_header",
+    "rows_lines",
     "save_lines",
+    "search_rows",
 ]
 
 CHUNK = 16384
+# The scanning thread's step: a few ms of work, then a sleep hands the GIL back at
+# once (a third of the time at least), so the UI's event loop and the trace reader
+# never queue behind a long scan for their turn (the switch interval is 5 ms).
+THREAD_CHUNK = 4096
+THREAD_PAUSE = 0.001
+THREAD_DUTY = 0.5  # sleep this share of the time the last step took
 
 # Characters of a kernel symbol or event name.
 _NAME_CHARS = g.NAME_CHARS
@@ -285,9 +295,20 @@ def _match_lines(
 class FilteredIndex:
     """The sequence numbers of the ring's lines that a filter accepts, kept up to date.
 
-    ``update`` scans what arrived since the last call (within a budget, so a
-    flood is caught up over several refresh ticks) and forgets what the ring
-    evicted. Not thread-safe: one owner (the UI) calls it.
+    Two ways to drive it, never mixed after :meth:`start`:
+
+    * ``update`` scans what arrived since the last call in the caller's thread
+      (within a line budget and an optional time box) and forgets what the ring
+      evicted; tests, scripts and the first slice of a new filter use it.
+    * ``start`` hands the scanning to a background thread, so a rescan of a
+      million held lines never runs on the UI's event loop; the owner then calls
+      ``collect`` once per refresh tick, which only merges the arrays the thread
+      produced (C-level ``array.extend``) and forgets evicted lines. ``close``
+      stops the thread at its next chunk (a filter change cancels the old scan).
+
+    ``seqs`` is only ever changed by its owner's thread (in ``update`` or
+    ``collect``), so the owner reads it without locks; the scanning thread only
+    reads the ring, which is thread-safe.
     """
 
     def __init__(self, flt: LineFilter, ring: Ring) -> None:
@@ -297,47 +318,263 @@ class FilteredIndex:
         self.seqs: array[int] = array("q")
         self.scanned = ring.first_seq
         self.scan_seconds = 0.0
+        # Where the scan began: progress is the share of [origin, next_seq) scanned.
+        self.origin = ring.first_seq
+        self.target = ring.next_seq  # the initial (re)scan is done once it gets here
+        self.started_at = time.monotonic()
+        # Background mode: the thread's output, handed over under the lock.
+        self.limit: Optional[int] = None  # scan no further (a paused display); None: all
+        self._lock = threading.Lock()
+        self._pending: List[array[int]] = []
+        self._pending_scanned = self.scanned
+        self._thread: Optional[threading.Thread] = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
 
     def __len__(self) -> int:
         return len(self.seqs)
 
     @property
     def behind(self) -> int:
-        """Lines arrived but not scanned yet."""
+        """Lines arrived but not scanned yet (by what the owner has collected)."""
         return max(0, self.ring.next_seq - max(self.scanned, self.ring.first_seq))
 
-    def update(self, upto: Optional[int] = None, budget: int = 250_000) -> Tuple[int, int]:
+    @property
+    def caught_up(self) -> bool:
+        """The scan of what the ring held when this index was made is complete."""
+        target = self.target if self.limit is None else min(self.target, self.limit)
+        # Lines evicted (or cleared) before the scan got to them need no scanning.
+        return max(self.scanned, self.ring.first_seq) >= target
+
+    def progress(self) -> float:
+        """The share (0..1) of the initial (re)scan done."""
+        origin = max(self.origin, self.ring.first_seq)
+        total = self.target - origin
+        if total <= 0:
+            return 1.0
+        return min(1.0, max(0, self.scanned - origin) / total)
+
+    def scan(self, start: int, end: int, size: int = 0) -> Tuple[array[int], int]:
+        """The accepted sequence numbers among ``start..end`` (one chunk at most:
+        ``size`` lines, by default ``CHUNK``).
+
+        Pure (touches nothing of ``self`` but the matcher), so any thread may call it.
+
+        Returns:
+            (accepted seqs, the seq the scan stopped at).
+        """
+        ring = self.ring
+        n = min(size or CHUNK, end - start)
+        if n <= 0:
+            return array("q"), start
+        lines = ring.window(start, n)
+        if not lines:
+            # Everything from start on was evicted meanwhile.
+            return array("q"), max(start, min(ring.first_seq, start + n))
+        # end <= next_seq, so a short window means its start was evicted
+        # meanwhile (window() clamps the front, never the back here).
+        base = start + (n - len(lines))
+        found = self.matcher.lines("\n" + "\n".join(lines))
+        # One C-level pass to turn line numbers into seqs (no per-match Python step).
+        out = array("q", found)
+        if base:
+            out = array("q", map(base.__add__, out))
+        return out, base + len(lines)
+
+    def _drop_evicted(self) -> int:
+        first = self.ring.first_seq
+        if self.seqs and self.seqs[0] < first:
+            dropped = bisect_left(self.seqs, first)
+            del self.seqs[:dropped]
+            return dropped
+        return 0
+
+    def update(
+        self, upto: Optional[int] = None, budget: int = 250_000, seconds: Optional[float] = None
+    ) -> Tuple[int, int]:
         """Scan new lines up to seq ``upto`` (default: all) and drop evicted ones.
+
+        Args:
+            budget: scan at most this many lines.
+            seconds: and stop after the first chunk that ends past this much time.
 
         Returns:
             (lines added, lines dropped from the front).
         """
         ring = self.ring
-        first = ring.first_seq
-        dropped = 0
-        if self.seqs and self.seqs[0] < first:
-            dropped = bisect_left(self.seqs, first)
-            del self.seqs[:dropped]
+        dropped = self._drop_evicted()
         end = ring.next_seq if upto is None else min(upto, ring.next_seq)
-        start = max(self.scanned, first)
+        start = max(self.scanned, ring.first_seq)
         end = min(end, start + budget)
         added = 0
         t0 = time.perf_counter()
         while start < end:
-            n = min(CHUNK, end - start)
-            lines = ring.window(start, n)
-            if not lines:
-                break
-            # end <= next_seq, so a short window means its start was evicted
-            # meanwhile (window() clamps the front, never the back here).
-            base = start + (n - len(lines))
-            found = self.matcher.lines("\n" + "\n".join(lines))
-            self.seqs.extend(base + i for i in found)
+            found, stop = self.scan(start, end)
+            self.seqs.extend(found)
             added += len(found)
-            start = base + len(lines)
+            if stop <= start:
+                break
+            start = stop
+            if seconds is not None and time.perf_counter() - t0 >= seconds:
+                break
         self.scanned = max(self.scanned, start)
         self.scan_seconds += time.perf_counter() - t0
         return added, dropped
+
+    # -- background scanning --------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Scan on a daemon thread from here on; ``collect`` takes its results."""
+        if self._thread is not None:
+            return
+        self._pending_scanned = self.scanned
+        self._thread = threading.Thread(target=self._run, name="ftop-filter-scan", daemon=True)
+        self._thread.start()
+
+    def poke(self, limit: Optional[int] = None) -> None:
+        """New lines may have arrived: scan up to seq ``limit`` (None: all)."""
+        self.limit = limit
+        self._wake.set()
+
+    def close(self) -> None:
+        """Stop the scanning thread (at its next chunk); the index keeps what it has."""
+        self._stop.set()
+        self._wake.set()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        pos = self._pending_scanned
+        ring = self.ring
+        while not self._stop.is_set():
+            # Cleared before looking, so a poke that comes in meanwhile is not lost.
+            self._wake.clear()
+            limit = ring.next_seq if self.limit is None else min(self.limit, ring.next_seq)
+            pos = max(pos, ring.first_seq)
+            if pos >= limit:
+                self._wake.wait(0.5)
+                continue
+            t0 = time.perf_counter()
+            found, stop = self.scan(pos, limit, min(CHUNK, THREAD_CHUNK))
+            took = time.perf_counter() - t0
+            with self._lock:
+                if len(found):
+                    self._pending.append(found)
+                self._pending_scanned = stop
+                self.scan_seconds += took
+            pos = max(pos, stop)
+            time.sleep(max(THREAD_PAUSE, took * THREAD_DUTY))
+
+    def collect(self) -> Tuple[int, int]:
+        """Merge what the scanning thread found and drop evicted lines (owner's thread).
+
+        Returns:
+            (lines added, lines dropped from the front), as ``update``.
+        """
+        with self._lock:
+            pending, self._pending = self._pending, []
+            scanned = self._pending_scanned
+        dropped = self._drop_evicted()
+        first = self.ring.first_seq
+        added = 0
+        for part in pending:
+            if part[0] < first:
+                # Evicted before it was ever shown: not a row that went away.
+                part = part[bisect_left(part, first) :]
+            self.seqs.extend(part)
+            added += len(part)
+        self.scanned = max(self.scanned, scanned)
+        return added, dropped
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where a search over the view landed."""
+
+    row: int
+    seq: int
+    wrapped: bool  # it went past the end (or the start) and went on from the other end
+
+
+def search_rows(
+    pattern: SearchPattern,
+    ring: Ring,
+    seqs: Union[range, Sequence[int]],
+    start: int,
+    backward: bool = False,
+    wrap: bool = True,
+    cancelled: Optional[Callable[[], bool]] = None,
+    progress: Optional[Callable[[float], None]] = None,
+    chunk: int = 8192,
+) -> Optional[Found]:
+    """The first row at or after ``start`` (before it, ``backward``) whose line matches.
+
+    Rows are indexes into ``seqs`` (the sequence numbers a view shows). With
+    ``wrap``, the search goes on from the other end, as vim's ``wrapscan``, and
+    says so in ``Found.wrapped``. Scans in chunks (one joined regex pass each);
+    ``cancelled`` is asked between chunks, ``progress`` told the share done.
+    Safe on any thread.
+    """
+    n = len(seqs)
+    if n == 0:
+        return None
+    # The rows in the order they are looked at, as (lo, hi, wrapped) spans; a start
+    # past either end (n from the last row, N from the first) wraps at once.
+    spans: List[Tuple[int, int, bool]] = []
+    if not backward:
+        start = max(0, start)
+        if start < n:
+            spans.append((start, n, False))
+        if wrap and start > 0:
+            spans.append((0, min(start, n), True))
+    else:
+        start = min(start, n - 1)
+        if start >= 0:
+            spans.append((0, start + 1, False))
+        if wrap and start + 1 < n:
+            spans.append((start + 1, n, True))
+    done = 0
+    for lo, hi, wrapped in spans:
+        pos = lo if not backward else hi
+        while (pos < hi) if not backward else (pos > lo):
+            if cancelled is not None and cancelled():
+                return None
+            a, b = (pos, min(pos + chunk, hi)) if not backward else (max(lo, pos - chunk), pos)
+            part, lines = rows_lines(ring, seqs, a, b)
+            i = pattern.find_in(lines, backward=backward)
+            if i is not None:
+                return Found(a + (b - a - len(part)) + i, part[i], wrapped)
+            done += b - a
+            if progress is not None:
+                progress(done / n)
+            pos = b if not backward else a
+    return None
+
+
+def rows_lines(
+    ring: Ring, seqs: Union[range, Sequence[int]], lo: int, hi: int
+) -> Tuple[List[int], List[str]]:
+    """The sequence numbers and lines of rows lo..hi; rows evicted meanwhile are left out
+    at the front of a range, or come back empty in a filtered view."""
+    if isinstance(seqs, range):
+        first = seqs[lo]
+        lines = ring.window(first, hi - lo)
+        skipped = (hi - lo) - len(lines)
+        return list(range(first + skipped, first + hi - lo)), lines
+    part = list(seqs[lo:hi])
+    out = []
+    for s in part:
+        try:
+            out.append(ring.get(s))
+        except IndexError:
+            out.append("")
+    return part, out
 
 
 class SearchPattern:

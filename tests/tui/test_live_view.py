@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, List, Optional, Sequence
 
+import pytest
 from ftop.engine.demo.session import DemoSession
+from ftop.engine.stream import lineview
+from ftop.engine.stream.lineview import FilteredIndex, LineFilter, SearchPattern
 from ftop.engine.stream.parse import parse_line
+from ftop.engine.stream.ring import Ring
 from ftop.tui.app import FtopApp
-from ftop.tui.screens.live import LiveScreen
+from ftop.tui.screens.live import LiveScreen, filter_word
 from ftop.tui.widgets.dialogs import FieldsDialog, SaveDialog
+from ftop.tui.widgets.line_menu import LineMenu
 from ftop.tui.widgets.trace_view import TraceView, _columns
 from pilot_util import until
 
@@ -214,16 +221,237 @@ async def test_horizontal_scroll(make_app: AppFactory) -> None:
         assert int(v.scroll_x) == 8
 
 
-async def test_enter_opens_parsed_fields(make_app: AppFactory, demo: DemoSession) -> None:
+async def test_enter_offers_fields_or_a_filter_by_the_lines_pid_task_event(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    """Enter on a row: a small choice; Fields as before, or the filter narrowed by this row."""
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
+        v = view(app)
         await pilot.press("f", *"ev:sched_switch", "enter", "enter")
-        await pilot.pause()
-        assert isinstance(app.screen, FieldsDialog)
-        rec = app.screen.record
+        await until(pilot, lambda: isinstance(app.screen, LineMenu))
+        menu = app.screen
+        assert isinstance(menu, LineMenu)
+        assert [c for c, _ in menu.choices] == ["fields", "pid", "task", "event"]
+        await pilot.press("enter")  # the first choice: the parsed fields
+        await until(pilot, lambda: isinstance(app.screen, FieldsDialog))
+        fields = app.screen
+        assert isinstance(fields, FieldsDialog)
+        rec = fields.record
         assert rec.name == "sched_switch" and rec.kind == "event" and rec.pid is not None
         await pilot.press("escape")
         assert isinstance(app.screen, LiveScreen)
+
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LineMenu))
+        await pilot.press("down", "enter")  # filter by pid
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen) and v.filter.pids != ())
+        assert v.filter.pids == (rec.pid,) and v.filter.names == ("sched_switch",)
+        assert f"filter pid:{rec.pid} ev:sched_switch" in info(app)
+        recs = [parse_line(demo.ring.get(v.seq_at(r) or 0)) for r in range(v.rows)]
+        assert recs and all(r.kind == "lost" or r.pid == rec.pid for r in recs)
+
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LineMenu))
+        await pilot.press("down", "down", "enter")  # filter by task
+        await until(pilot, lambda: v.filter.tasks != ())
+        assert v.filter.tasks == (filter_word(rec.comm or ""),)
+        assert all(
+            parse_line(demo.ring.get(v.seq_at(r) or 0)).comm == rec.comm for r in range(v.rows)
+        )
+
+
+def test_a_task_name_becomes_a_filter_word_that_matches_it() -> None:
+    word = filter_word("my task,1*")
+    assert word == "my?task?1?"
+    flt = LineFilter.parse(f"task:{word}")
+    ring = Ring(10)
+    ring.extend(["      my task,1*-42    [001] d..2.   10.000001: sched_switch: x"])
+    idx = FilteredIndex(flt, ring)
+    idx.update()
+    assert list(idx.seqs) == [0]
+
+
+def _fill(demo: DemoSession, at_least: int) -> None:
+    """Copies of the demo's lines, so the ring holds more than a refresh tick scans."""
+    lines = demo.ring.window(demo.ring.first_seq, len(demo.ring))
+    while len(demo.ring) < at_least:
+        demo.ring.extend(lines)
+
+
+def _slow_scan(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Make every chunk of a filter scan take ``seconds`` (a ring of millions, in small)."""
+    orig = lineview._Matcher.lines
+
+    def slow(self: lineview._Matcher, text: str) -> List[int]:
+        time.sleep(seconds)
+        return orig(self, text)
+
+    monkeypatch.setattr(lineview._Matcher, "lines", slow)
+    monkeypatch.setattr(lineview, "CHUNK", 500)
+
+
+async def _loop_lag(seconds: float = 0.6) -> float:
+    """The worst lateness of a 10 ms timer in the app's event loop (what bench/ui_load.py
+    measures): a scan on the loop makes it as long as the scan."""
+    loop = asyncio.get_running_loop()
+    worst = 0.0
+    end = loop.time() + seconds
+    while loop.time() < end:
+        expected = loop.time() + 0.010
+        await asyncio.sleep(0.010)
+        worst = max(worst, loop.time() - expected)
+    return worst
+
+
+async def test_filter_scan_runs_off_the_event_loop_with_progress_and_is_cancelled(
+    make_app: AppFactory, demo: DemoSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: FilteredIndex.update ran on the event loop (10-28 ms of a 33 ms tick)."""
+    _fill(demo, 100_000)
+    _slow_scan(monkeypatch, 0.03)  # 200 chunks: a 6 s rescan (a tick used to scan 60)
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        v = view(app)
+        await pilot.press("f", *"ev:sched_switch")
+        measuring = asyncio.ensure_future(_loop_lag(1.0))
+        await pilot.press("enter")
+        lag = await measuring
+        assert lag < 0.5, f"the filter's scan held the event loop for {lag:.2f} s"
+        await until(pilot, lambda: "scanning the ring" in info(app) and "%" in info(app))
+        first = v.index
+        assert first is not None and first.running
+        # Keys are answered while the scan goes on.
+        rows = v.rows
+        await pilot.press("up", "up", "down")
+        # Rows keep coming as the scan goes on; the cursor stays where the keys put it.
+        assert not v.follow and rows - 3 <= v.cursor < rows
+        assert first.running
+        # A new filter cancels the old scan ...
+        await pilot.press("f", "ctrl+a", "ctrl+k", *"ev:sched_wakeup", "enter")
+        await until(pilot, lambda: not first.running, timeout=1.0)
+        second = v.index
+        assert second is not None and second is not first and second.running
+        # ... and Esc (clearing the filter) cancels the new one.
+        await pilot.press("escape")
+        assert v.index is None
+        await until(pilot, lambda: not second.running, timeout=1.0)
+
+
+async def test_row_and_new_line_counts_are_right_after_a_filter_change(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    """Regression: after a filter change the status read `row 5,544/12,671  12,671 new lines`."""
+    _fill(demo, 100_000)  # more than one tick's scan used to cover
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        v = view(app)
+        await pilot.press("up", "up", "up")
+        assert not v.follow
+        keep = v.seq_at(v.cursor)
+        assert keep is not None and keep > 60_000
+        await pilot.press("f", *"ev:sched_switch", "enter")
+        await pilot.pause()
+        # Nothing old counts as new, however far the rescan has got.
+        assert v.new_lines == 0 and "new lines" not in info(app)
+        matching = [
+            s
+            for s in range(demo.ring.first_seq, demo.ring.next_seq)
+            if ": sched_switch:" in demo.ring.get(s)
+        ]
+        await until(pilot, lambda: v.rows == len(matching), what=lambda: v.rows)
+        await pilot.pause()
+        # The cursor stays on (the first match from) the line it was on ...
+        assert v.seq_at(v.cursor) == next(s for s in matching if s >= keep)
+        # ... nothing old counts as new, and the counters say what they count.
+        assert v.new_lines == 0 and "new lines" not in info(app)
+        assert f"row {v.cursor + 1:,} of {v.rows:,}" in info(app)
+        assert f"{v.rows:,} lines match" in info(app)
+        assert f"{len(demo.ring):,} lines in ring" in info(app)
+        # Lines that arrive now are new, counted as the filter counts them.
+        start = demo.ring.next_seq
+        demo.pump(300)
+        fresh = sum(": sched_switch:" in demo.ring.get(s) for s in range(start, demo.ring.next_seq))
+        assert fresh > 0
+        await until(pilot, lambda: v.new_lines == fresh, what=lambda: v.new_lines)
+        assert f"{fresh:,} new lines" in info(app)
+
+
+async def test_a_filter_change_keeps_following(make_app: AppFactory, demo: DemoSession) -> None:
+    """Regression: the shorter filtered view clamped scroll_y, which read as the user
+    scrolling up, so a filter set while following stopped following."""
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        v = view(app)
+        await pilot.press("f", *"ev:sched_switch", "enter")
+        await pilot.pause()
+        assert v.follow and "FOLLOW" in info(app) and v.cursor == v.rows - 1
+        rows = v.rows
+        demo.pump(300)
+        await until(pilot, lambda: v.rows > rows)
+        assert v.follow and v.cursor == v.rows - 1 and v.new_lines == 0
+
+
+async def test_search_while_following_finds_the_newest_match_and_n_wraps(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    """Regression: `/` while following said 'not found' for matches that exist (`N` found them)."""
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        v = view(app)
+        demo._on_batch(["an unrelated line, the newest"])  # as the reader delivers it
+        await until(pilot, lambda: v.rows == len(demo.ring))
+        assert v.follow
+        rows = [r for r in range(v.rows) if "sched_wakeup:" in demo.ring.get(v.seq_at(r) or 0)]
+        assert rows and rows[-1] < v.rows - 1
+        await pilot.press("slash", *"sched_wakeup:", "enter")
+        await until(pilot, lambda: v.cursor == rows[-1], what=lambda: (v.cursor, info(app)))
+        assert "not found" not in info(app)
+        # vim's wrapscan: past the last match n goes on from the top, and says so.
+        await pilot.press("n")
+        await until(pilot, lambda: v.cursor == rows[0], what=lambda: v.cursor)
+        assert "search hit BOTTOM, continuing at TOP" in info(app)
+        await pilot.press("N")
+        await until(pilot, lambda: v.cursor == rows[-1], what=lambda: v.cursor)
+        assert "search hit TOP, continuing at BOTTOM" in info(app)
+        await pilot.press("N")
+        await until(pilot, lambda: v.cursor == rows[-2], what=lambda: v.cursor)
+        assert "search hit" not in info(app)
+
+
+async def test_a_long_search_shows_progress_and_esc_stops_it(
+    make_app: AppFactory, demo: DemoSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(demo, 100_000)
+    orig = SearchPattern.find_in
+
+    def slow(self: SearchPattern, lines: Sequence[str], backward: bool = False) -> Optional[int]:
+        time.sleep(0.3)  # 13 chunks of 8192 rows: a 4 s search
+        return orig(self, lines, backward)
+
+    monkeypatch.setattr(SearchPattern, "find_in", slow)
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+
+        def searching() -> List[Any]:
+            return [w for w in app.workers if w.group == "search" and not w.is_finished]
+
+        await pilot.press("home", "slash", *"no-such-thing-anywhere", "enter")
+        await until(pilot, lambda: "searching" in info(app) and "%" in info(app))
+        lag = await _loop_lag(0.3)
+        assert lag < 0.5, f"the search held the event loop for {lag:.2f} s"
+        await pilot.press("escape")
+        await until(pilot, lambda: not searching(), timeout=1.0)
+        assert "searching" not in info(app) and "not found" not in info(app)
+
+
+async def test_wide_lines_show_a_horizontal_scroll_hint(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        assert "←→ wider lines" in info(app)
+        await pilot.press("right")
+        await until(pilot, lambda: "col 9 ←→" in info(app))
 
 
 async def test_save_writes_ftrace_text_of_ring_or_filtered_view(

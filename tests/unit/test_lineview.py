@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from ftop.engine.errors import ConfigError
-from ftop.engine.stream.lineview import FilteredIndex, LineFilter, SearchPattern, save_lines
-from ftop.engine.stream.parse import parse_line
+from ftop.engine.stream.lineview import (
+    FilteredIndex,
+    Found,
+    LineFilter,
+    SearchPattern,
+    save_lines,
+    search_rows,
+)
+from ftop.engine.stream.parse import Record, parse_line
 from ftop.engine.stream.ring import Ring
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "host-6.18"
@@ -60,8 +69,8 @@ def naive(ring: Ring, pred) -> list[int]:  # type: ignore[no-untyped-def]
     ],
 )
 def test_filter_matches_exactly_what_a_line_by_line_parse_would(
-    ring: Ring, text: str, pred
-) -> None:  # type: ignore[no-untyped-def]
+    ring: Ring, text: str, pred: Callable[[Record], bool]
+) -> None:
     idx = FilteredIndex(LineFilter.parse(text), ring)
     idx.update()
     expected = naive(ring, pred)
@@ -156,3 +165,94 @@ def test_save_writes_ftrace_text_that_parses_back(ring: Ring) -> None:
     n = save_lines(out, ring, seqs=idx.seqs)
     assert n == len(idx)
     assert f"{n}/{n}" in out.getvalue()
+
+
+def _wait(pred, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < end, "condition not reached"
+        time.sleep(0.005)
+
+
+def test_background_scan_finds_what_update_does_and_forgets_evicted_lines(
+    lines: list[str],
+) -> None:
+    """The scan that runs off the UI's event loop: the owner only merges arrays per tick."""
+    ring = Ring(1500)
+    ring.extend(lines[:1200])
+    idx = FilteredIndex(LineFilter.parse("ev:sched_switch"), ring)
+    idx.update(budget=100)  # the first slice, in the owner's thread
+    idx.start()
+    try:
+        _wait(lambda: idx.collect() is not None and idx.caught_up and not idx.behind)
+        assert idx.progress() == 1.0
+        ring.extend(lines[1200:2400])  # evicts the first 900
+        idx.poke()
+        _wait(lambda: idx.collect() is not None and not idx.behind)
+        fresh = FilteredIndex(idx.filter, ring)
+        fresh.update()
+        assert list(idx.seqs) == list(fresh.seqs) and len(idx) > 100
+        # A paused display: the scan stops at the limit it is given.
+        stop = ring.next_seq
+        idx.poke(limit=stop)
+        ring.extend(lines[2400:2900])
+        time.sleep(0.05)
+        idx.collect()
+        assert idx.scanned == stop and idx.behind == 500
+    finally:
+        idx.close()
+        idx.join(2.0)
+    assert not idx.running, "close() stops the scanning thread"
+
+
+def test_collect_does_not_count_lines_evicted_before_they_were_shown(lines: list[str]) -> None:
+    ring = Ring(1000)
+    ring.extend(lines[:1000])
+    idx = FilteredIndex(LineFilter.parse("ev:sched_switch"), ring)
+    found, stop = idx.scan(ring.first_seq, ring.next_seq)
+    idx._pending.append(found)  # as the thread hands it over
+    idx._pending_scanned = stop
+    ring.extend(lines[1000:1600])  # evicts 600 lines the owner never merged
+    added, dropped = idx.collect()
+    assert dropped == 0, "rows that were never shown do not shift the cursor"
+    assert all(s >= ring.first_seq for s in idx.seqs) and added == len(idx.seqs)
+
+
+def test_search_rows_wraps_as_vim_and_says_so() -> None:
+    ring = Ring(100)
+    ring.extend(["a", "hit 1", "b", "hit 3", "c"])
+    seqs = range(ring.first_seq, ring.next_seq)
+    sp = SearchPattern("hit")
+    assert search_rows(sp, ring, seqs, 0) == Found(1, 1, False)
+    assert search_rows(sp, ring, seqs, 2) == Found(3, 3, False)
+    assert search_rows(sp, ring, seqs, 4) == Found(1, 1, True)  # past the last: from the top
+    assert search_rows(sp, ring, seqs, 5) == Found(1, 1, True)  # n on the last row
+    assert search_rows(sp, ring, seqs, 4, wrap=False) is None
+    assert search_rows(sp, ring, seqs, 4, backward=True) == Found(3, 3, False)  # newest first
+    assert search_rows(sp, ring, seqs, 0, backward=True) == Found(3, 3, True)
+    assert search_rows(sp, ring, seqs, -1, backward=True) == Found(3, 3, True)  # N on row 0
+    assert search_rows(SearchPattern("zzz"), ring, seqs, 2) is None
+    # A filtered view: rows are indexes into the seqs it shows.
+    assert search_rows(sp, ring, [0, 2, 3, 4], 0) == Found(2, 3, False)
+
+
+def test_search_rows_stops_when_cancelled_and_reports_progress(lines: list[str]) -> None:
+    ring = Ring(100_000)
+    ring.extend(lines * 5)
+    seqs = range(ring.first_seq, ring.next_seq)
+    shares: list[float] = []
+    calls = [0]
+
+    def cancelled() -> bool:
+        calls[0] += 1
+        return calls[0] > 2
+
+    sp = SearchPattern("no-such-text")
+    assert (
+        search_rows(sp, ring, seqs, 0, cancelled=cancelled, progress=shares.append, chunk=100)
+        is None
+    )
+    assert calls[0] == 3 and len(shares) == 2 and 0 < shares[0] < shares[1] < 1
+    shares.clear()
+    assert search_rows(sp, ring, seqs, 0, progress=shares.append, chunk=4096) is None
+    assert shares[-1] == 1.0

@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import time
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Iterable, Optional, Sequence, Tuple, Union
 
 from ftop.engine.errors import ConfigError, FtopError
-from ftop.engine.stream.lineview import LineFilter, SearchPattern, save_lines
-from ftop.engine.stream.ring import Ring
+from ftop.engine.stream.lineview import Found, LineFilter, SearchPattern, save_lines, search_rows
+from ftop.engine.stream.parse import Record
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
 from ftop.tui.widgets.base import FtopScreen, ThemeColors
 from ftop.tui.widgets.dialogs import FieldsDialog, SaveDialog
+from ftop.tui.widgets.line_menu import EVENT, FIELDS, PID, TASK, LineMenu
 from ftop.tui.widgets.trace_view import TraceView
 from rich.text import Text
 from textual import on, work
 from textual.widget import Widget
 from textual.widgets import Input, Static
+from textual.worker import get_current_worker
 
-__all__ = ["LiveScreen"]
+__all__ = ["LiveScreen", "filter_word"]
+
+# A scan or search that runs longer than this shows its progress.
+MOMENT = 0.25
+# What a filter word cannot hold: LineFilter.parse splits on spaces and commas and
+# reads * and ? as globs; any of them in a task or event name becomes "?".
+_NOT_IN_WORD = re.compile(r"[\s,*?]")
+
+
+def filter_word(text: str) -> str:
+    """A task or event name as a filter value that matches it (a glob where it must)."""
+    return _NOT_IN_WORD.sub("?", text)
+
 
 S = "live"
 command(
@@ -47,12 +63,19 @@ command(
     "live.fields",
     "enter",
     "fields",
-    "Fields",
-    "show the parsed fields of the line",
+    "Line",
+    "the line's fields, or filter by its pid, task or event",
     key_display="⏎",
     show=False,
 )
-command("live.escape", "escape", "escape", "Clear", "clear the search and the filter", show=False)
+command(
+    "live.escape",
+    "escape",
+    "escape",
+    "Clear",
+    "stop a running search or filter scan, clear the search, then the filter",
+    show=False,
+)
 command("live.clear", "c", "clear_view", "Clear ring", "drop every line in the ring", show=False)
 
 
@@ -84,6 +107,9 @@ class LiveScreen(FtopScreen):
         self.view: Optional[TraceView] = None
         self._last_info: Optional[Text] = None
         self.message: str = ""
+        # A search on its worker: when it began, and the share of rows it has looked at.
+        self._search_started: Optional[float] = None
+        self._search_progress = 0.0
 
     def compose_body(self) -> Iterable[Widget]:
         self.view = TraceView(self.backend.ring, id="trace")
@@ -102,6 +128,9 @@ class LiveScreen(FtopScreen):
 
     def on_mount(self) -> None:
         self.ftop.tick_signal.subscribe(self, self.on_tick)
+        # The tick only comes when lines arrive; a scan or a search over what the
+        # ring already holds, and horizontal scrolling, report on this timer.
+        self.set_interval(self.ftop.refresh_interval, self._busy_tick)
         self.view_sync()
         if self.view is not None:
             self.view.focus()
@@ -116,6 +145,15 @@ class LiveScreen(FtopScreen):
         if self.is_active:
             self.view_sync()
 
+    def _busy_tick(self) -> None:
+        v = self.view
+        if not self.is_active or v is None:
+            return
+        if v.index is not None and (v.scanning or (v.index.running and v.index.behind)):
+            self.view_sync()
+        else:
+            self.update_info()
+
     def view_sync(self) -> None:
         if self.view is None:
             return
@@ -129,28 +167,44 @@ class LiveScreen(FtopScreen):
         tv = ThemeColors(self.app)
         accent = tv.get("accent", "yellow")
         t = Text(" ")
+        muted = tv.get("foreground-muted", "")
         if v.paused:
             t.append(" PAUSED ", style=f"bold reverse {accent}")
             t.append(" display only; the kernel keeps tracing ")
         elif v.follow:
             t.append(" FOLLOW ", style=f"bold {tv.get('success', 'green')}")
         else:
-            t.append(f" row {v.cursor + 1:,}/{v.rows:,} ", style="bold")
+            t.append(f" row {min(v.cursor + 1, v.rows):,} of {v.rows:,} ", style="bold")
         if v.new_lines and not (v.follow and not v.paused):
             t.append(f" ↓ {v.new_lines:,} new lines (End) ", style=f"bold {accent}")
         ring = v.ring
-        t.append(f" {len(ring):,} in ring", style=tv.get("foreground-muted", ""))
+        t.append(f" {len(ring):,} lines in ring", style=muted)
         if ring.evicted:
-            t.append(f" ({ring.evicted:,} rolled out)", style=tv.get("foreground-muted", ""))
-        if v.index is not None:
-            t.append(" │ filter ", style=tv.get("foreground-muted", ""))
+            t.append(f" ({ring.evicted:,} rolled out)", style=muted)
+        index = v.index
+        if index is not None:
+            t.append(" │ filter ", style=muted)
             t.append(str(v.filter), style=f"bold {tv.get('primary', 'blue')}")
-            t.append(f" {v.rows:,} shown")
-            if v.index.behind:
-                t.append(f" (scanning, {v.index.behind:,} to go)", style=accent)
+            t.append(f" {v.rows:,} lines match")
+            if v.scanning:
+                if time.monotonic() - index.started_at >= MOMENT:
+                    pct = int(index.progress() * 100)
+                    t.append(f" (scanning the ring {pct}%, Esc cancels)", style=accent)
+            elif index.behind > 50_000:
+                # A flood: the scan keeps up over several ticks.
+                t.append(f" (scanning, {index.behind:,} lines to go)", style=accent)
         if v.search is not None:
-            t.append(" │ /", style=tv.get("foreground-muted", ""))
+            t.append(" │ /", style=muted)
             t.append(v.search.text, style=f"bold {accent}")
+        started = self._search_started
+        if started is not None and time.monotonic() - started >= MOMENT:
+            t.append(f" searching {int(self._search_progress * 100)}% (Esc stops)", style=accent)
+        width = v.scrollable_content_region.width or v.size.width
+        if v.line_width > width:
+            # Lines are cut at the right edge: say where the view is and how to move.
+            x = int(v.scroll_x)
+            where = f"col {x + 1:,} " if x else ""
+            t.append(f" │ {where}←→ wider lines", style=muted)
         if v.marks:
             delta = v.mark_delta()
             t.append(" │ ", style=tv.get("foreground-muted", ""))
@@ -200,6 +254,10 @@ class LiveScreen(FtopScreen):
         except ConfigError as e:
             return str(e)
         if self.view is not None:
+            if self._search_started is not None:
+                # Its rows are the old view's: n searches the new one.
+                self.workers.cancel_group(self, "search")
+                self._search_started = None
             self.view.set_filter(flt)
         self.message = ""
         self.update_info()
@@ -232,7 +290,15 @@ class LiveScreen(FtopScreen):
             return
         if self.view is None:
             return
-        if self.view.search is not None:
+        if self._search_started is not None:
+            # A long search over the ring: stop it, keep the pattern.
+            self.workers.cancel_group(self, "search")
+            self._search_started = None
+            self.message = ""
+        elif self.view.scanning:
+            # A long rescan for a new filter: Esc drops that filter (and its scan).
+            self.view.set_filter(LineFilter())
+        elif self.view.search is not None:
             self.view.set_search(None)
         elif self.view.index is not None:
             self.view.set_filter(LineFilter())
@@ -250,37 +316,53 @@ class LiveScreen(FtopScreen):
             self.app.notify("nothing to search for: press / first", severity="warning")
             return
         seqs = v.visible_seqs()
-        start = v.cursor if from_cursor else v.cursor + (-1 if backward else 1)
-        self._search_worker(v.search, seqs, start, backward)
+        if from_cursor and v.follow and not v.paused:
+            # Following: the newest match is the one wanted (as N would find it),
+            # not one after the last line, where nothing can be yet.
+            start, backward = len(seqs) - 1, True
+        else:
+            start = v.cursor if from_cursor else v.cursor + (-1 if backward else 1)
+        self._search_started = time.monotonic()
+        self._search_progress = 0.0
+        self._search_worker(v.search, seqs, start, backward, from_cursor)
 
     @work(thread=True, exclusive=True, group="search")
     def _search_worker(
-        self, pattern: SearchPattern, seqs: Union[range, Sequence[int]], start: int, backward: bool
+        self,
+        pattern: SearchPattern,
+        seqs: Union[range, Sequence[int]],
+        start: int,
+        backward: bool,
+        first: bool,
     ) -> None:
-        ring = self.backend.ring
-        n = len(seqs)
-        chunk = 8192
-        found: Optional[int] = None
-        if not backward:
-            pos = max(0, start)
-            while pos < n and found is None:
-                part, lines = _chunk(ring, seqs, pos, min(pos + chunk, n))
-                i = pattern.find_in(lines)
-                found = part[i] if i is not None else None
-                pos += chunk
-        else:
-            pos = min(start, n - 1)
-            while pos >= 0 and found is None:
-                lo = max(0, pos - chunk + 1)
-                part, lines = _chunk(ring, seqs, lo, pos + 1)
-                i = pattern.find_in(lines, backward=True)
-                found = part[i] if i is not None else None
-                pos = lo - 1
-        self.app.call_from_thread(self._found, found, pattern.text)
+        worker = get_current_worker()
 
-    def _found(self, seq: Optional[int], text: str) -> None:
-        if seq is None or self.view is None or not self.view.jump_to_seq(seq):
+        def progress(share: float) -> None:
+            self._search_progress = share  # read by update_info on the tick
+
+        found = search_rows(
+            pattern,
+            self.backend.ring,
+            seqs,
+            start,
+            backward,
+            cancelled=lambda: worker.is_cancelled,
+            progress=progress,
+        )
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._found, found, pattern.text, backward, first)
+
+    def _found(self, found: Optional[Found], text: str, backward: bool, first: bool) -> None:
+        self._search_started = None
+        if found is None or self.view is None or not self.view.jump_to_seq(found.seq):
             self.message = f"'{text}' not found"
+        elif found.wrapped and not first:
+            # As vim's wrapscan says it: the match is on the other side of an end.
+            self.message = (
+                "search hit TOP, continuing at BOTTOM"
+                if backward
+                else "search hit BOTTOM, continuing at TOP"
+            )
         else:
             self.message = ""
         self.update_info()
@@ -315,11 +397,41 @@ class LiveScreen(FtopScreen):
             return
         cur = self.view.current_record()
         if cur is not None:
-            self.app.push_screen(FieldsDialog(cur[1]))
+            self._offer(cur[1])
 
     @on(TraceView.Opened)
     def _opened(self, event: TraceView.Opened) -> None:
-        self.app.push_screen(FieldsDialog(event.record))
+        self._offer(event.record)
+
+    def _offer(self, rec: Record) -> None:
+        """Enter on a line: its fields, or the view narrowed to its pid, task or event."""
+
+        def picked(choice: Optional[str]) -> None:
+            if choice == FIELDS:
+                self.app.push_screen(FieldsDialog(rec))
+            elif choice is not None:
+                self.filter_by(choice, rec)
+
+        self.app.push_screen(LineMenu(rec), picked)
+
+    def filter_by(self, choice: str, rec: Record) -> None:
+        """Add "this line's pid / task / event" to the view's filter (replacing that part)."""
+        if self.view is None:
+            return
+        flt = self.view.filter
+        if choice == PID and rec.pid is not None:
+            flt = dataclasses.replace(flt, pids=(rec.pid,))
+        elif choice == TASK and rec.comm:
+            flt = dataclasses.replace(flt, tasks=(filter_word(rec.comm),))
+        elif choice == EVENT and rec.name:
+            flt = dataclasses.replace(flt, names=(filter_word(rec.name),))
+        else:
+            return
+        # Through the filter bar's own path, so the bar, the info line and a
+        # drill-down all see the same filter text.
+        err = self.set_filter_text(str(flt))
+        if err:
+            self.app.notify(err, title="Filter", severity="error")
 
     def action_save(self) -> None:
         v = self.view
@@ -362,25 +474,6 @@ class LiveScreen(FtopScreen):
             )
             return
         self.app.call_from_thread(self.app.notify, f"saved {n:,} lines to {path}", title="Save")
-
-
-def _chunk(
-    ring: Ring, seqs: Union[range, Sequence[int]], lo: int, hi: int
-) -> Tuple[List[int], List[str]]:
-    """The sequence numbers and lines of rows lo..hi (evicted lines come back empty)."""
-    if isinstance(seqs, range):
-        first = seqs[lo]
-        lines = ring.window(first, hi - lo)
-        skipped = (hi - lo) - len(lines)
-        return list(range(first + skipped, first + hi - lo)), lines
-    part = list(seqs[lo:hi])
-    out = []
-    for s in part:
-        try:
-            out.append(ring.get(s))
-        except IndexError:
-            out.append("")
-    return part, out
 
 
 register_screen(ScreenSpec(S, "Live", "1", LiveScreen, "the trace as it streams", order=10))

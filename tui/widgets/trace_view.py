@@ -5,7 +5,9 @@ Only visible lines are rendered: a row maps to a sequence number in the ring
 accepts), ``render_line`` fetches that one line and colours it from an LRU
 cache of uncropped strips, and ``crop_extend`` does horizontal scrolling. So a
 million lines in the ring cost nothing to scroll. ``sync()`` (called once per
-refresh tick, never per batch) catches up with what arrived.
+refresh tick, never per batch) catches up with what arrived; a filtered view's
+scan of the ring runs on the index's own thread (``FilteredIndex.start``), and
+``sync()`` only merges what it found, so no size of ring slows the event loop.
 """
 
 from __future__ import annotations
@@ -187,7 +189,13 @@ class TraceView(ScrollView, can_focus=True):
             ("last", "end,G", "last", "Last", "the newest line, and follow again"),
             ("left", "left", "scroll_left_cols", "Left", "scroll 8 columns left"),
             ("right", "right", "scroll_right_cols", "Right", "scroll 8 columns right"),
-            ("open", "enter", "open_line", "Fields", "the line's parsed fields"),
+            (
+                "open",
+                "enter",
+                "open_line",
+                "Line",
+                "the line's fields, or filter by its pid, task or event",
+            ),
         ),
     )
 
@@ -234,7 +242,7 @@ class TraceView(ScrollView, can_focus=True):
     """
 
     class Opened(Message):
-        """Enter on a line: show its parsed fields."""
+        """Enter on a line: offer its fields and filters by its pid, task or event."""
 
         def __init__(self, record: Record, seq: int) -> None:
             super().__init__()
@@ -256,7 +264,13 @@ class TraceView(ScrollView, can_focus=True):
         self.new_lines = 0
         self.refreshes = 0
         self.frames = 0  # times the view's first line was painted (a bench counts these)
-        self.filter_budget = 30_000
+        # The first slice of a new filter's scan runs at once (a small ring is done
+        # before the next key); the rest goes to the index's thread.
+        self.filter_first_slice = 0.008
+        # Lines up to here were on screen (or scrolled past): "new lines" are after it.
+        self._seen = self.end_seq
+        # A filter change keeps the cursor on this line once the scan has reached it.
+        self._anchor: Optional[int] = None
         self._rows = 0
         self._width = 80
         self._programmatic = False
@@ -285,6 +299,16 @@ class TraceView(ScrollView, can_focus=True):
         i = bisect_left(self.index.seqs, seq)
         return i if i < self._rows else None
 
+    @property
+    def line_width(self) -> int:
+        """Cells of the widest line rendered so far (what horizontal scroll reaches)."""
+        return self._width
+
+    @property
+    def scanning(self) -> bool:
+        """A filter's scan of what the ring held when it was set is still going on."""
+        return self.index is not None and not self.index.caught_up
+
     def visible_seqs(self) -> Union[range, array]:  # type: ignore[type-arg]
         """A copy of the sequence numbers shown (for saving and searching off-thread)."""
         if self.index is None:
@@ -308,23 +332,55 @@ class TraceView(ScrollView, can_focus=True):
                 self.base = first
             rows = max(0, self.end_seq - self.base)
         else:
-            _, shift = self.index.update(upto=self.end_seq, budget=self.filter_budget)
+            # Cheap: the scan runs on the index's thread; this merges its arrays.
+            self.index.poke(self.end_seq if self.paused else None)
+            _, shift = self.index.collect()
             rows = len(self.index)
         self._rows = rows
         arrived = ring.next_seq - old_end if self.paused else self.end_seq - old_end
         if shift:
             self.cursor = max(0, self.cursor - shift)
+        if self._anchor is not None:
+            self._place_anchor()
         if self.follow and not self.paused:
             self.cursor = max(0, rows - 1)
-            self.new_lines = 0
-        else:
-            self.new_lines += max(0, arrived if self.paused else rows - old_rows + shift)
-            if self.paused:
-                self.new_lines = ring.next_seq - self.end_seq
+            self._seen = self.end_seq
+        self.new_lines = self._count_new()
         changed = rows != old_rows or shift != 0 or (self.index is not None and arrived > 0)
         if changed:
             self._apply_size(shift)
+            if self._anchor is not None:
+                self.scroll_to_cursor()
         return changed
+
+    def _count_new(self) -> int:
+        """Lines after the last one seen: rows the user has not had on screen yet."""
+        if self.paused:
+            # The display is frozen: what arrived since (the ring's, unfiltered).
+            return max(0, self.ring.next_seq - self.end_seq)
+        if self.follow:
+            return 0
+        seen = max(self._seen, self.base if self.index is None else self.ring.first_seq)
+        if self.index is None:
+            return max(0, self.end_seq - seen)
+        # Rows the rescan finds before ``seen`` are old lines, not new ones.
+        return self._rows - bisect_left(self.index.seqs, seen, 0, self._rows)
+
+    def _place_anchor(self) -> None:
+        """Once the scan has passed the line the cursor was on, put the cursor back on it."""
+        index = self.index
+        anchor = self._anchor
+        if anchor is None:
+            return
+        if index is not None and index.scanned <= anchor and index.behind:
+            # Not scanned that far yet: the nearest row found so far (all are before it).
+            self.cursor = max(0, self._rows - 1)
+            return
+        self._anchor = None
+        row = self.row_of(anchor)
+        self.cursor = row if row is not None else max(0, self._rows - 1)
+        self._apply_size()
+        self.scroll_to_cursor(center=True)
 
     def _apply_size(self, shift: int = 0) -> None:
         height = self.scrollable_content_region.height or self.size.height
@@ -349,7 +405,10 @@ class TraceView(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if not self._programmatic and new_value < old_value and self.follow:
+        # A shorter content (a new filter) clamps scroll_y down to the new end: that
+        # is not the user scrolling up, and must not stop following.
+        user_up = new_value < old_value and new_value < self.max_scroll_y
+        if not self._programmatic and user_up and self.follow:
             # The user scrolled up: stop following (End returns).
             self.follow = False
             self.new_lines = 0
@@ -357,22 +416,39 @@ class TraceView(ScrollView, can_focus=True):
     # -- state changes ---------------------------------------------------------------------
 
     def set_filter(self, flt: LineFilter) -> None:
+        """Narrow the view; the old filter's scan is cancelled, the new one's starts."""
         keep = self.seq_at(self.cursor)
+        if self.index is not None:
+            self.index.close()
         self.filter = flt
-        self.index = None if flt.is_empty() else FilteredIndex(flt, self.ring)
         self._rows = 0
         self.base = self.ring.first_seq
-        self.new_lines = 0
+        self._anchor = None
+        if not self.paused:
+            self.end_seq = self.ring.next_seq
+        # What the ring holds now was there before: none of it counts as new.
+        self._seen = self.end_seq
+        if flt.is_empty():
+            self.index = None
+        else:
+            index = FilteredIndex(flt, self.ring)
+            index.update(upto=self.end_seq, seconds=self.filter_first_slice)
+            # A paused display shows nothing past end_seq: nor does the scan.
+            index.limit = self.end_seq if self.paused else None
+            index.start()
+            self.index = index
         self.sync()
-        if self.index is None:
-            self._rows = max(0, self.end_seq - self.base)
         if not self.follow and keep is not None:
-            row = self.row_of(keep)
-            self.cursor = row if row is not None else max(0, self._rows - 1)
+            self._anchor = keep
+            self._place_anchor()
         elif self.follow:
             self.cursor = max(0, self._rows - 1)
         self._apply_size()
         self.scroll_to_cursor()
+
+    def on_unmount(self) -> None:
+        if self.index is not None:
+            self.index.close()
 
     def set_search(self, pattern: Optional[SearchPattern]) -> None:
         self.search = pattern
@@ -391,6 +467,7 @@ class TraceView(ScrollView, can_focus=True):
         self.follow = True
         self.paused = False
         self.new_lines = 0
+        self._anchor = None
         self.sync()
         self.cursor = max(0, self._rows - 1)
         self._apply_size()
@@ -406,6 +483,7 @@ class TraceView(ScrollView, can_focus=True):
         target = max(0, min(self._rows - 1, self.cursor + delta))
         if delta < 0 or target < self._rows - 1:
             self.follow = False
+        self._anchor = None
         self.cursor = target
         self.scroll_to_cursor()
 
@@ -413,6 +491,7 @@ class TraceView(ScrollView, can_focus=True):
         row = self.row_of(seq)
         if row is None:
             return False
+        self._anchor = None
         self.follow = False
         self.cursor = row
         self.scroll_to_cursor(center=True)
