@@ -73,7 +73,7 @@ class BehindDecoder:
         max_lag_s: float = 0.02,
         slice_pages: int = 16,
         slice_items: int = 250,
-        duty: float = 0.5,
+        duty: float = 0.3,
     ) -> None:
         self.duty = duty
         self.layout = layout
