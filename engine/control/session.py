@@ -76,6 +76,22 @@ class Recovery:
     report: RestoreReport
 
 
+def _other_ftop(j: Journal, tfs: Tracefs) -> str:
+    """What another running ftop works on, and how to keep out of its way."""
+    if j.tracefs != str(tfs.root):
+        return f"another ftop is running (pid {j.pid}) on {j.tracefs}"
+    where = sorted(j.touched or {})
+    mine = tfs.instance or ""
+    names = ", ".join(f"instance {w}" if w else "the top-level buffer" for w in where)
+    if mine in where or j.touched is None:
+        return (
+            f"another ftop (pid {j.pid}) works on {names or 'this buffer'} too: you share "
+            "its events and settings; use an instance of your own (-B NAME, or the Setup "
+            "screen's instance) to keep out of each other's way"
+        )
+    return f"another ftop is running (pid {j.pid}), on {names or 'nothing yet'}"
+
+
 READONLY_REFUSAL = (
     "ftop was started with --readonly: it writes nothing to tracefs (and keeps no "
     "journal); start it without --readonly to change tracing"
@@ -246,7 +262,7 @@ class Session:
         self.initial_state = st
         self.foreign = _describe_foreign(st, self.caps)
         for j in journal_mod.live_journals(self.journal_dir):
-            self.foreign.append(f"another ftop is running (pid {j.pid})")
+            self.foreign.append(_other_ftop(j, self.tfs))
         return self.foreign
 
     # -- journal -------------------------------------------------------------------

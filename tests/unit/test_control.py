@@ -475,3 +475,30 @@ def test_enoent_on_a_probe_file_that_exists_names_what_is_missing(tmp_path: Path
     assert "no such file" in tfs.explain("uprobe_events", _e.ENOENT, "write", [])
     assert "built without it" in tfs.explain("no_such_file", _e.ENOENT, "write", [])
     assert probe_name("") == "" and probe_name("p:grp/x vfs_read") == "grp/x"
+
+
+def test_a_second_ftop_on_the_same_buffer_is_told_to_use_an_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ftop.engine.control.session import Session
+
+    root = tmp_path / "tracefs"
+    make_fake_tracefs(root)
+    jdir = tmp_path / "j"
+    monkeypatch.setattr(jm, "DEFAULT_DIR", jdir)
+    other = jm.new_journal(str(root), jdir)
+    # The other ftop: a live process (this one's parent), working on the top level.
+    other.pid, other.start_time = os.getppid(), jm._proc_start_time(os.getppid())
+    other.path = jdir / f"journal-{other.pid}.json"
+    other.touch(None, ["current_tracer"])
+    other.save()
+    sess = Session(Tracefs(root), journal_dir=jdir)
+    notes = sess.detect_foreign()
+    said = [n for n in notes if f"pid {other.pid}" in n]
+    assert len(said) == 1 and "the top-level buffer too" in said[0], notes
+    assert "-B NAME" in said[0]
+    # Working in an instance of its own, the next one is only told it runs.
+    other.touched = {"ftop-a": ["current_tracer"]}
+    other.save()
+    notes = sess.detect_foreign()
+    assert any(n.endswith("on instance ftop-a") for n in notes), notes
