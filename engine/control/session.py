@@ -250,10 +250,39 @@ class Session:
         return self.tfs.top()
 
     def recover(self) -> List[Recovery]:
-        """Restore every journal left by an ftop that died (SIGKILL, crash)."""
+        """Restore every journal left by an ftop that died (SIGKILL, crash; also
+        one killed half-way through its own restore: restoring is idempotent).
+
+        Never raises: a journal that is not one ftop wrote is moved aside as
+        ``*.corrupt`` and comes back as a stand-in whose ``journal.problem`` says
+        which file and why; one whose restore fails outright is kept for a retry,
+        its ``problem`` saying so. The session goes on either way.
+        """
         out = []
-        for j in journal_mod.stale_journals(self.journal_dir):
-            out.append(Recovery(j, restore_journal(j)))
+        journals, corrupt = journal_mod.scan_journals(self.journal_dir, set_aside=True)
+        for bad in corrupt:
+            out.append(Recovery(journal_mod.stand_in(bad), RestoreReport()))
+        for j in journals:
+            if j.alive():
+                continue
+            try:
+                report = restore_journal(j)
+            except (FtopError, OSError) as e:
+                # A tracefs gone or not mounted now: the journal stays for the next run.
+                j.problem = (
+                    f"could not restore the state left by ftop pid {j.pid} from {j.path}: "
+                    f"{str(e).splitlines()[0]} (journal kept: `ftop restore` retries)"
+                )
+                report = RestoreReport()
+            else:
+                if report.ok and j.path.exists():
+                    # Restored, but the folder went read-only: the next run would put
+                    # the same state back again, over any change made since. Say so.
+                    j.problem = (
+                        f"restored the state left by ftop pid {j.pid} "
+                        f"({len(report.writes)} writes), but could not remove {j.path}"
+                    )
+            out.append(Recovery(j, report))
         return out
 
     def detect_foreign(self) -> List[str]:
@@ -278,7 +307,13 @@ class Session:
             if self.tfs.instance and self.journal.state_for(self.tfs.instance) is None:
                 if self.tfs.instance not in self.journal.created_instances:
                     self.journal.states.append(state_mod.snapshot(self.tfs))
-                    self.journal.save()
+                    try:
+                        self.journal.save()
+                    except JournalError:
+                        # Not on disk: drop it, or the next call would find the
+                        # state "journaled" and let writes through without it.
+                        self.journal.states.pop()
+                        raise
             return self.journal
 
     def use_instance(self, name: Optional[str]) -> None:
