@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from typing import TYPE_CHECKING, Any, List, Optional, TextIO
@@ -175,8 +176,11 @@ def cmd_restore(ns: argparse.Namespace) -> int:
     from ftop.engine.control import journal as journal_mod
     from ftop.engine.control.session import restore_journal
 
-    stale = journal_mod.stale_journals()
-    live = journal_mod.live_journals()
+    journals, corrupt = journal_mod.scan_journals(set_aside=True)
+    for bad in corrupt:
+        _say(f"ftop: {bad.message}", sys.stderr)
+    stale = [j for j in journals if not j.alive()]
+    live = [j for j in journals if j.alive() and j.pid != os.getpid()]
     for j in live:
         _say(f"ftop: pid {j.pid} is still running; it restores its own state on exit (left alone)")
     if not stale:

@@ -36,6 +36,9 @@ def cmd_record(ns: argparse.Namespace) -> int:
         return _err(str(e))
     sess.install_signal_handlers()
     for rec in sess.recover():
+        if rec.journal.problem:
+            _say(f"ftop: {rec.journal.problem}", sys.stderr)
+            continue
         _say(f"ftop: restored the state left by ftop pid {rec.journal.pid}", sys.stderr)
     try:
         sess.validate(cfg)

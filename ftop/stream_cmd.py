@@ -205,6 +205,9 @@ def cmd_stream(ns: argparse.Namespace) -> int:
     elif ns.raw:
         sess.stream_mode = "raw"
     for rec in [] if sess.readonly else sess.recover():
+        if rec.journal.problem:
+            _say(f"ftop: {rec.journal.problem}", sys.stderr)
+            continue
         _say(
             f"ftop: restored the state left by ftop pid {rec.journal.pid} "
             f"({len(rec.report.writes)} writes)",

@@ -337,7 +337,13 @@ class Session:
                 if name not in list_dir(self.top, "instances"):
                     j = self.ensure_journal()
                     j.created_instances.append(name)
-                    j.save()
+                    try:
+                        j.save()
+                    except JournalError:
+                        # Not on disk, so not ours to remove at restore: another
+                        # process may make an instance of that name.
+                        j.created_instances.remove(name)
+                        raise
                     try:
                         self.top.make_instance(name)
                     except TracefsError:
@@ -398,8 +404,15 @@ class Session:
         if not value or value.startswith("-:") or self.journal is None:
             return
         pfile = ch.rel.rsplit("/", 1)[-1]
-        self.journal.created_probes.setdefault(pfile, []).append(value)
-        self.journal.save()
+        probes = self.journal.created_probes.setdefault(pfile, [])
+        probes.append(value)
+        try:
+            self.journal.save()
+        except JournalError:
+            probes.remove(value)
+            if not probes:
+                del self.journal.created_probes[pfile]
+            raise
 
     def validate(self, cfg: TraceConfig) -> None:
         """Check a configuration against this kernel without changing anything.

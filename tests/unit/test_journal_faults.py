@@ -139,12 +139,8 @@ def _saves_fail(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # The in-memory journal must say what the journal on disk says: an instance or a probe
 # recorded as ftop's but never created would be removed by the restore, and by then it
-# may be someone else's, of the same name. Session.use_instance and _note_probe (not
-# part of this change) keep the entry when the save fails.
-@pytest.mark.xfail(
-    reason="session.py use_instance: drop the name from created_instances when save fails",
-    strict=True,
-)
+# may be someone else's, of the same name. Session.use_instance and _note_probe drop
+# the entry when the save fails.
 def test_an_instance_never_created_is_not_left_in_the_journal(
     tmp_path: Path, writes: List[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,10 +154,6 @@ def test_an_instance_never_created_is_not_left_in_the_journal(
     assert sess.journal is not None and sess.journal.created_instances == []
 
 
-@pytest.mark.xfail(
-    reason="session.py _note_probe: drop the probe from created_probes when save fails",
-    strict=True,
-)
 def test_a_probe_never_added_is_not_left_in_the_journal(
     tmp_path: Path, writes: List[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
