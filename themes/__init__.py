@@ -3,7 +3,10 @@
 Layout lives in the TCSS next to the widgets; a theme only names colours. The
 ``trace-*`` variables colour the live view's columns and are used as
 ``$trace-task`` and so on in TCSS. ``mono`` has no hue at all (emphasis is
-bold, underline and reverse) and is what ``NO_COLOR`` selects.
+bold, underline and reverse) and is what ``NO_COLOR`` selects. Under ``NO_COLOR``
+the app also drops every colour it would draw (``FtopApp.get_line_filters``), so
+``mono`` marks cursors by reverse video, not by a grey background
+(``trace-cursor-style`` and Textual's ``*-cursor-text-style``).
 """
 
 from __future__ import annotations
@@ -18,8 +21,23 @@ __all__ = ["DEFAULT", "THEMES", "pick_theme"]
 DEFAULT = "dark"
 
 
-def _vars(**colours: str) -> Dict[str, str]:
-    return {f"trace-{k.replace('_', '-')}": v for k, v in colours.items()}
+# How a cursor row is told apart beyond its background: nothing more in a colour
+# theme; under ``mono`` (NO_COLOR: no background colour survives) reverse video.
+_CURSOR_STYLES = {"trace-cursor-style": "none", "trace-cursor-focus-style": "bold"}
+_MONO_STYLES = {
+    "trace-cursor-style": "reverse",
+    "trace-cursor-focus-style": "reverse bold",
+    # Textual's own cursors (DataTable, Input, Select lists).
+    "block-cursor-text-style": "reverse bold",
+    "block-cursor-blurred-text-style": "reverse",
+    "input-cursor-text-style": "reverse",
+}
+
+
+def _vars(styles: Optional[Mapping[str, str]] = None, **colours: str) -> Dict[str, str]:
+    out = {f"trace-{k.replace('_', '-')}": v for k, v in colours.items()}
+    out.update(_CURSOR_STYLES if styles is None else styles)
+    return out
 
 
 THEMES: Dict[str, Theme] = {
@@ -128,6 +146,7 @@ THEMES: Dict[str, Theme] = {
         panel="#303030",
         dark=True,
         variables=_vars(
+            _MONO_STYLES,
             task="#E0E0E0",
             pid="#A0A0A0",
             cpu="#A0A0A0",

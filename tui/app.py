@@ -7,9 +7,10 @@ trace_pipe reader's listener only sets a flag, and a refresh tick turns that
 flag into one ``tick_signal`` per interval. Every change goes through the
 session on a worker thread; the UI thread never reads or writes tracefs.
 
-On every way out the session is restored: ``q``/F10 exits and ``run()``
-restores in ``finally``; SIGTERM and SIGHUP restore first, in the signal
-handler, before anything touches a terminal that may be gone.
+On every way out the session is restored: ``q``/F10/Ctrl-C/Ctrl-Q exit through
+the same :meth:`FtopApp.action_quit` and ``run()`` restores in ``finally``;
+SIGTERM and SIGHUP restore first, in the signal handler, before anything
+touches a terminal that may be gone.
 """
 
 from __future__ import annotations
@@ -40,10 +41,14 @@ from ftop.tui.registry import APP_SCOPE, SCREENS, bindings_for, command, load_sc
 from ftop.tui.screens.help import CommandTableProvider, HelpScreen
 from ftop.tui.screens.unavailable import UnavailableScreen
 from ftop.tui.settings import Settings
-from ftop.tui.widgets.base import StatusInfo
+from ftop.tui.widgets.base import StatusInfo, plural
+from ftop.tui.widgets.glyphs import UNICODE, glyphs
+from ftop.tui.widgets.glyphs import select as select_glyphs
 from ftop.tui.widgets.printable import install_render_guard, printable
 from textual import events, work
 from textual.app import App
+from textual.binding import Binding
+from textual.filter import LineFilter, Monochrome, NoColor
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
@@ -94,6 +99,20 @@ class FtopApp(App[Any]):
 
     TITLE = "ftop"
     CSS_PATH = "ftop.tcss"
+    # The Linux console (TERM=linux, class -console): its font has no rounded corners
+    # and no eighth blocks (vkey, tall), so those borders are drawn solid there. In the
+    # app's CSS because a widget's DEFAULT_CSS is scoped to the widget and cannot
+    # select on the app's class.
+    CSS = """
+    App.-console #side, App.-console #detail, App.-console #stack-box {
+        border-left: solid $panel;
+    }
+    App.-console ModalScreen > Vertical { border: solid $primary; }
+    App.-console ModalScreen Input { border: solid $panel; }
+    App.-console ModalScreen Input:focus { border: solid $primary; }
+    App.-console FooterKey.-command-palette { border-left: solid $foreground 20%; }
+    App.-console UnavailableScreen Vertical { border: solid $error; }
+    """
     COMMANDS = {CommandTableProvider}
     BINDINGS = bindings_for(APP_SCOPE)
     ENABLE_COMMAND_PALETTE = True
@@ -117,6 +136,9 @@ class FtopApp(App[Any]):
         # The last line of defence: no control character from the traced system
         # reaches the terminal even if a view forgot to escape it (tui/printable.py).
         install_render_guard()
+        # The Linux console's font lacks most glyphs: ASCII stand-ins there.
+        select_glyphs()
+        self._no_color_filter = NoColor()
         for t in THEMES.values():
             self.register_theme(t)
         # None: tracing is unavailable (only the UnavailableScreen is shown).
@@ -152,6 +174,23 @@ class FtopApp(App[Any]):
         self.restore_report: Optional[RestoreReport] = None
         self.restore_error: Optional[str] = None
 
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Under ``NO_COLOR`` no colour at all: Textual's own answer to it is
+        :class:`Monochrome`, which still paints 256-colour and truecolor greys;
+        :class:`NoColor` leaves the terminal's default colours (emphasis comes from
+        the ``mono`` theme's bold, reverse and underline)."""
+        filters = super().get_line_filters()
+        if not self.no_color:
+            return filters
+        return [self._no_color_filter if isinstance(f, Monochrome) else f for f in filters]
+
+    def get_key_display(self, binding: Binding) -> str:
+        shown = super().get_key_display(binding)
+        if shown[:1] == "f" and shown[1:].isdigit():
+            return shown.upper()  # "F10", as the help screen and the README write it
+        # Key names drawn as a glyph (Enter's ⏎) have a word on the Linux console.
+        return glyphs().enter if shown == UNICODE.enter else shown
+
     @property
     def backend(self) -> Backend:
         """The trace source, for the screens (which exist only when there is one).
@@ -181,6 +220,9 @@ class FtopApp(App[Any]):
     # -- start -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        if glyphs() is not UNICODE:
+            # Styles for the Linux console select on this class (borders its font has).
+            self.add_class("-console")
         self.theme = self.initial_theme
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
@@ -320,13 +362,20 @@ class FtopApp(App[Any]):
         else:
             self.push_screen(HelpScreen())
 
+    def action_help_quit(self) -> None:
+        """Ctrl-C quits, as the README says, through the same path as ``q`` (restoring).
+
+        Textual binds Ctrl-C to a toast that names Ctrl-Q; an input with a selection
+        still copies it first (its own Ctrl-C binding comes before the app's)."""
+        self.call_next(self.action_quit)
+
     async def action_quit(self) -> None:
         """Quit: put tracing back exactly as it was (on a thread), then leave."""
         self._stopping.set()
         self._poll_wake.set()
         if self.session is not None and not self._quitting:
             self._quitting = True
-            self.notify("putting tracing back as it was…", timeout=5)
+            self.notify(f"putting tracing back as it was{glyphs().ellipsis}", timeout=5)
             try:
                 self.restore_report = await asyncio.to_thread(self.session.restore)
             except Exception as e:  # reported after the screen is gone
@@ -485,7 +534,8 @@ def open_backend(
     out.session = sess
     for rec in sess.recover():
         out.notes.append(
-            f"restored the state left by ftop pid {rec.journal.pid} ({len(rec.report.writes)} writes)"
+            f"restored the state left by ftop pid {rec.journal.pid} "
+            f"({plural(len(rec.report.writes), 'write')})"
         )
         for err in rec.report.errors:
             out.notes.append(f"could not put back: {err} (journal kept: `ftop restore` retries)")

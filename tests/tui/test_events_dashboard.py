@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ftop.engine.demo.session import DemoSession
 from ftop.tui.app import FtopApp
 from ftop.tui.screens.dashboard import NameTable
@@ -10,7 +12,8 @@ from ftop.tui.screens.live import LiveScreen
 from ftop.tui.widgets.base import StatusBand
 from ftop.tui.widgets.dialogs import EditDialog, TextDialog
 from ftrace_util import OpenScreen
-from pilot_util import until
+from pilot_util import text_of, until
+from textual.widgets import DataTable
 
 
 def elist(app: FtopApp) -> EventList:
@@ -112,6 +115,19 @@ async def test_trigger_is_added_and_shown(open_screen: OpenScreen, demo: DemoSes
         await until(pilot, lambda: "sched/sched_switch" in lst.triggers)
 
 
+async def test_the_count_line_says_1_filter_not_1_filters(
+    open_screen: OpenScreen, demo: DemoSession
+) -> None:
+    async with open_screen("events") as (app, pilot, screen):
+        lst = elist(app)
+        await pilot.press(*"sched_switch", "down", "f4")
+        await until(pilot, lambda: isinstance(app.screen, EditDialog))
+        await pilot.press(*"prev_pid == 0", "enter")
+        await until(pilot, lambda: "sched/sched_switch" in lst.filters)
+        await until(pilot, lambda: "1 filter," in text_of(screen.query_one("#count")))
+        assert "1 filters" not in text_of(screen.query_one("#count"))
+
+
 async def test_view_format_shows_the_format_file(open_screen: OpenScreen) -> None:
     async with open_screen("events") as (app, pilot, _):
         await pilot.press(*"sched_switch", "down", "f3")
@@ -207,3 +223,36 @@ async def test_dashboard_exact_counts_say_why_not_where_the_kernel_cannot(
         assert "hist triggers" in msg or "nothing traced" in msg, msg
         assert demo.journal is journal_before, "nothing was written"
         assert not screen.exact_events and not screen.exact_profiler
+
+
+async def test_dashboard_of_a_saved_trace_counts_per_cpu_and_shows_the_files_own_figures(
+    tmp_path: Path, demo: DemoSession
+) -> None:
+    """Regression: per-CPU entries read 0 for a saved trace, and the title a frozen 'now'."""
+    from ftop.tui.screens.dashboard import DashboardScreen
+    from pilot_util import show
+    from saved_trace_util import saved_trace_app
+
+    app = saved_trace_app(tmp_path, demo)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await show(app, pilot, "3", DashboardScreen)
+        table = screen.query_one("#cpu-table", DataTable)
+        await until(pilot, lambda: table.row_count == 2)
+        per_cpu = [int(str(table.get_cell(str(c), "entries")).replace(",", "")) for c in (0, 1)]
+        assert sum(per_cpu) == len(demo.ring) and all(n > 0 for n in per_cpu)
+        title = text_of(screen.query_one("#spark-title"))
+        assert "average" in title and f"{len(demo.ring):,} events over" in title
+        assert "now" not in title and "since start" not in title
+        assert screen.check_action("exact", ()) is False  # no kernel to count in
+
+
+async def test_dashboard_says_what_the_demo_replay_cannot_apply(
+    open_screen: OpenScreen, demo: DemoSession
+) -> None:
+    async with open_screen("dashboard") as (app, pilot, screen):
+        notes = screen.query_one("#replay-notes")
+        assert not notes.has_class("shown")
+        demo.add_event_trigger("sched", "sched_switch", "traceoff")
+        app.poll_now()
+        await until(pilot, lambda: notes.has_class("shown"))
+        assert "never fires them" in text_of(notes)

@@ -311,5 +311,59 @@ async def test_slash_focuses_the_search_and_escape_clears_search_and_marks(
         assert screen.query_one("#search").has_focus
         await pilot.press("escape")  # the search box is left as typed
         await pilot.press("down", "escape")
-        assert screen.query_text == "" and not screen.marked and screen.results.rows == []
+        assert screen.query_text == "" and not screen.marked
+        # Nothing typed: the list is the whole catalog again, to browse.
+        assert len([r for r in screen.results.rows if isinstance(r, FuncRow)]) == 39_191
         assert screen.results.has_focus
+
+
+async def test_the_catalog_is_browsable_before_anything_is_typed(
+    open_screen: OpenScreen, demo: DemoSession
+) -> None:
+    async with open_screen("functions") as (_, pilot, screen):
+        assert screen.query_text == ""
+        funcs = [r for r in screen.results.rows if isinstance(r, FuncRow)]
+        assert len(funcs) == len(screen.catalog) == 39_191
+        # Grouped as the catalog is: the kernel image first, then each module.
+        mods = [r.module for r in screen.results.rows if isinstance(r, ModuleRow)]
+        assert mods[0] == "" and "9p" in mods
+        count = text_of(screen.query_one("#count"))
+        assert "39,191 functions in available_filter_functions" in count
+        await pilot.press("end", "space", "enter")  # the last function: marked and added
+        last = screen.catalog.entry(len(screen.catalog))[0]
+        await until(pilot, lambda: last in functions_in(demo, "set_ftrace_filter"))
+
+
+@pytest.mark.parametrize(
+    "query, words",
+    [(":mod:9p", ["index", ":mod:*9p"]), (":mod:nosuchmod", ["no loaded module", "nosuchmod"])],
+)
+async def test_a_mod_word_the_kernel_cannot_take_gets_a_hint(
+    open_screen: OpenScreen,
+    query: str,
+    words: list,  # type: ignore[type-arg]
+) -> None:
+    async with open_screen("functions") as (_, pilot, screen):
+        await pilot.press(*query)
+        await until(pilot, lambda: screen.query_text == query)
+        count = text_of(screen.query_one("#count"))
+        for w in words:
+            assert w in count, count
+        await pilot.press(*["backspace"] * len(query), *":mod:overlay")
+        await until(pilot, lambda: screen.query_text == ":mod:overlay")
+        assert "index" not in text_of(screen.query_one("#count"))
+        assert "no loaded module" not in text_of(screen.query_one("#count"))
+
+
+async def test_clearing_asks_with_the_right_plural(
+    open_screen: OpenScreen, demo: DemoSession
+) -> None:
+    async with open_screen("functions") as (_, pilot, screen):
+        await pilot.press(*"vfs_read", "down", "enter")
+        await until(pilot, lambda: len(functions_in(demo, "set_ftrace_filter")) == 1)
+        await until(pilot, lambda: len(screen.contents["set_ftrace_filter"].functions) == 1)
+        await pilot.press("f7")
+        await until(pilot, lambda: isinstance(screen.app.screen, ChoiceDialog))
+        body = str(screen.app.screen.body)  # type: ignore[attr-defined]
+        assert "holds 1 entry." in body, body
+        await pilot.press("escape")

@@ -301,3 +301,205 @@ async def _until(pilot: Any, pred: Any, timeout: float = 5.0) -> None:
             return
         await pilot.pause(0.05)
     assert pred(), "condition not reached in time"
+
+
+# -- keys, footer, colour and glyphs (issue 10) ------------------------------------------------
+
+
+async def test_ctrl_c_quits_through_the_quit_path_and_restores(
+    make_app: AppFactory, demo: DemoSession
+) -> None:
+    app = make_app()
+    restored = []
+    real_restore = demo.restore
+
+    def restore() -> Any:
+        restored.append(True)
+        return real_restore()
+
+    demo.restore = restore  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause(0.3)
+    assert restored, "Ctrl-C left without putting tracing back"
+    assert app._stopping.is_set() and app.return_code == 0
+    # Not Textual's "press ctrl+q to quit" toast.
+    assert not [n for n in app._notifications if "to quit" in n.message]
+
+
+def footer_keys(app: FtopApp) -> list:  # type: ignore[type-arg]
+    from textual.widgets._footer import FooterKey
+
+    return list(app.screen.query(FooterKey))
+
+
+async def test_footer_offers_the_key_that_quits_while_an_input_has_the_focus(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("2")  # the events screen: letters type into its search box
+        await _until(pilot, lambda: isinstance(app.screen, EventsScreen))
+        app.screen.query_one("#search").focus()
+        await _until(
+            pilot,
+            lambda: footer_keys(app) and not [k for k in footer_keys(app) if k.key == "space"],
+        )
+        shown = {(k.key, k.action) for k in footer_keys(app)}
+        assert ("q", "quit") not in shown and ("f10", "quit") in shown
+        # No key that types into the box is offered (space, letters, '/').
+        assert not [k for k in footer_keys(app) if k.key in ("space", "T", "slash")], shown
+        # Tracing's key_display is "T", which types here: the footer names F9.
+        assert [k.key_display for k in footer_keys(app) if k.action == "toggle_tracing"] == ["F9"]
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code is None, "q typed into the box, it does not quit"
+        assert app.screen.query_one("#search").value.endswith("q")  # type: ignore[attr-defined]
+        # Out of the box the letters still search here (type-to-search): still F10.
+        app.screen.set_focus(None)
+        await pilot.pause(0.2)
+        assert not [k for k in footer_keys(app) if k.key == "q"]
+        assert [k for k in footer_keys(app) if k.key == "f10"]
+        await pilot.press("7")  # the stack screen has no search: q quits, the footer says so
+        await _until(pilot, lambda: any(k.key == "q" for k in footer_keys(app)))
+
+
+@pytest.mark.parametrize("key", list("1234567890"))
+async def test_the_footer_fits_80_columns_and_keeps_help_and_quit(
+    make_app: AppFactory, key: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key)
+        await pilot.pause(0.3)
+        keys = footer_keys(app)
+        assert {"help", "quit"} <= {k.action for k in keys}
+        for k in keys:
+            r = k.region
+            assert r.width > 0 and r.right <= 80, (k.key, r)
+        # No two keys overlap (the palette key is docked right over the others).
+        spans = sorted((k.region.x, k.region.right) for k in keys)
+        for (_, a_end), (b_start, _) in zip(spans, spans[1:]):
+            assert a_end <= b_start, spans
+
+
+def _ansi(app: FtopApp) -> str:
+    import io
+
+    from rich.console import Console
+
+    console = Console(
+        width=app.size.width,
+        height=app.size.height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        legacy_windows=False,
+    )
+    update = app.screen._compositor.render_update(full=True)
+    return update.render_segments(console)
+
+
+def _colour_sgr(ansi: str) -> list:  # type: ignore[type-arg]
+    """The SGR parameters that set a colour (16, 256 or truecolor)."""
+    import re
+
+    out = []
+    for params in re.findall(r"\x1b\[([0-9;]*)m", ansi):
+        codes = [int(p) for p in params.split(";") if p]
+        i = 0
+        while i < len(codes):
+            c = codes[i]
+            if c in (38, 48, 58):
+                out.append(params)
+                break
+            if 30 <= c <= 37 or 40 <= c <= 47 or 90 <= c <= 97 or 100 <= c <= 107:
+                out.append(params)
+                break
+            i += 1
+    return out
+
+
+async def test_no_color_draws_no_colour_at_all(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(theme="mono")
+    async with app.run_test(size=(100, 30)) as pilot:
+        for key in ("1", "2", "7"):
+            await pilot.press(key)
+            await pilot.pause(0.3)
+            ansi = _ansi(app)
+            assert "\x1b[" in ansi
+            assert _colour_sgr(ansi) == [], (key, _colour_sgr(ansi)[:5])
+        # Emphasis survives without colour: the current tab is in reverse video.
+        from ftop.tui.widgets.base import ScreenTabs
+
+        tabs = app.screen.query_one(ScreenTabs).render_tabs()
+        assert any("reverse" in str(s.style) for s in tabs.spans)
+
+
+async def test_without_no_color_the_themes_do_draw_colour(make_app: AppFactory) -> None:
+    # The check above can fail: with colour the same render has colour SGRs.
+    app = make_app(theme="mono")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.3)
+        assert _colour_sgr(_ansi(app))
+
+
+async def test_the_linux_console_gets_glyphs_its_font_has(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ftop.tui.widgets.glyphs import UNICODE, glyphs
+    from ftop.tui.widgets.kit import bar
+
+    monkeypatch.setenv("TERM", "linux")
+    app = make_app()
+    try:
+        async with app.run_test(size=(140, 30)) as pilot:
+            await pilot.pause(0.3)
+            text = band_text(app)
+            assert "* on" in text and "● on" not in text
+            assert set(bar(5, 8, 4)) <= {"█", "▌"}
+            # Box drawing, blocks and the Latin-1 middle dot are in the console font;
+            # these are not.
+            lacking = set("●○…▸▾⚑↓⏎▏▎▍▋▊▉▁▂▃▅▆▇")
+            for key in ("2", "5", "7", "0"):
+                await pilot.press(key)
+                await pilot.pause(0.3)
+                shown = "".join(k.key_display for k in footer_keys(app))
+                assert ("⏎" not in shown and "Enter" in shown) or key in "70", shown
+                assert not lacking & set(_ansi(app)), (key, lacking & set(_ansi(app)))
+    finally:
+        monkeypatch.setenv("TERM", "xterm-256color")
+        from ftop.tui.widgets.glyphs import select
+
+        select()
+    assert glyphs() is UNICODE
+
+
+async def test_the_help_hint_is_whole_at_80_columns(make_app: AppFactory) -> None:
+    import re
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await _until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause(0.2)
+        plain = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", _ansi(app))
+        assert "config.toml [keys]." in plain
+
+
+async def test_a_long_dialog_hint_wraps_instead_of_being_cut(make_app: AppFactory) -> None:
+    import re
+
+    from ftop.tui.widgets.dialogs import EditDialog
+
+    hint = "p[:[GRP/]EVENT] [MOD:]SYM[+offs]|MEMADDR [FETCHARGS] " * 3 + "the-very-end"
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(EditDialog("a probe", "", lambda v: None, hints=[hint]))
+        await _until(pilot, lambda: isinstance(app.screen, EditDialog))
+        await pilot.pause(0.2)
+        plain = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", _ansi(app))
+        assert "the-very-end" in plain

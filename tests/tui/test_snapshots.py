@@ -95,3 +95,12 @@ def test_unavailable(snap_compare: Any, tmp_path: Any) -> None:
         settings=Settings(tmp_path / "c.toml"),
     )
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_footer_at_80_columns_with_the_search_focused(
+    snap_compare: Any, make_app: AppFactory
+) -> None:
+    """The footer fits 80 columns (it overflowed into "^p paletteq") and, with the search
+    box focused, offers F10 for quit, not q (q types there)."""
+    run_before = steps("2", "slash", wait=events_loaded)
+    assert snap_compare(make_app(), run_before=run_before, terminal_size=(80, 24))

@@ -4,6 +4,7 @@ history of maxima, reset, threshold, tracer choice."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ftop.engine.control.transaction import Change
@@ -74,6 +75,26 @@ async def test_r_resets_the_max_and_the_history_draws_stack_max_size_over_time(
         await until(pilot, lambda: [v for _, v in screen.history.samples][-2:] == [0, 4448])
         spark = screen.query_one("#spark")
         assert list(spark.data)[-2:] == [0.0, 4448.0]  # type: ignore[attr-defined]
+
+
+async def test_a_reset_while_on_rereads_size_and_frames_together(
+    open_screen: OpenScreen, demo: DemoSession
+) -> None:
+    # The tracer on, a reset lets the kernel record the deepest stack again between the
+    # read of stack_trace (empty) and of stack_max_size (full): the screen used to show
+    # "4,448 B · 0 frames" and an empty table until Ctrl-R.
+    async with open_screen("stack") as (app, pilot, screen):
+        await pilot.press("e")
+        await until(pilot, lambda: screen.stack is not None and screen.stack.enabled)
+        await pilot.press("r")
+        await until(pilot, lambda: screen.stack is not None and screen.stack.max_size == 4448)
+        app.poll_now()
+        await pilot.pause(0.3)
+        assert screen.stack is not None
+        assert len(screen.stack.frames) == 36, "size and frames read at different moments"
+        assert screen.query_one("#frames", DataTable).row_count == 36
+        summary = text_of(screen.query_one("#summary"))
+        assert "4,448 B" in summary and "36 frames" in summary
 
 
 async def test_f_edits_stack_trace_filter_and_a_bad_name_is_refused_in_the_dialog(
@@ -179,3 +200,20 @@ async def test_ctrl_r_reads_stack_trace_again(open_screen: OpenScreen, demo: Dem
         await pilot.press("ctrl+r")
         await until(pilot, lambda: screen.stack is not before)
         assert screen.stack is not None and len(screen.stack.frames) == 36
+
+
+async def test_over_a_saved_trace_latency_says_it_needs_a_live_tracefs(
+    tmp_path: Path, demo: DemoSession
+) -> None:
+    """Regression: `ftop FILE` showed a blank Latency screen."""
+    from ftop.tui.screens.latency import LatencyScreen
+    from pilot_util import show
+    from saved_trace_util import saved_trace_app
+
+    app = saved_trace_app(tmp_path, demo)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await show(app, pilot, "8", LatencyScreen)
+        note = text_of(screen.query_one("#saved-trace"))
+        assert "is a saved trace" in note and "need a live tracefs" in note
+        assert screen.check_action("reset", ()) is False
+        assert not screen.loaded

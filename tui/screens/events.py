@@ -19,8 +19,16 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 from ftop.engine.errors import FtopError
 from ftop.engine.ftrace import event_catalog as catalog_mod
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
-from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, human
+from ftop.tui.widgets.base import (
+    FtopScreen,
+    StatusInfo,
+    ThemeColors,
+    human,
+    key_character,
+    plural,
+)
 from ftop.tui.widgets.dialogs import EditDialog, TextDialog, error_lines
+from ftop.tui.widgets.glyphs import glyphs
 from ftop.tui.widgets.kit import scroll_row_into_view
 from ftop.tui.widgets.printable import printable
 from ftop.tui.widgets.trace_view import _overlay
@@ -113,7 +121,7 @@ class EventList(ScrollView, can_focus=True):
     EventList > .events--on { color: $success; text-style: bold; }
     EventList > .events--off { color: $foreground-muted; }
     EventList > .events--system { color: $primary; text-style: bold; }
-    EventList > .events--cursor { background: $trace-cursor; }
+    EventList > .events--cursor { background: $trace-cursor; text-style: $trace-cursor-style; }
     EventList > .events--rate { color: $accent; }
     EventList > .events--note { color: $warning; }
     """
@@ -254,7 +262,7 @@ class EventList(ScrollView, can_focus=True):
         if row.event is None:
             on, total = self.system_counts(row.system)
             opened = row.system in self.expanded or self.search_text or self.only_enabled
-            arrow = "▾" if opened else "▸"
+            arrow = glyphs().expanded if opened else glyphs().collapsed
             mark = "[x]" if on == total and total else "[-]" if on else "[ ]"
             t.append(f"{arrow} ")
             t.append(mark, style=self._st("on" if on else "off"))
@@ -282,6 +290,11 @@ class EventList(ScrollView, can_focus=True):
         if row_i == self.cursor:
             strip = _overlay(strip, self._st("cursor"))
         return strip
+
+
+def _searches(ch: str) -> bool:
+    """A character that starts or extends the search here: event names are lower case."""
+    return ch.islower() or ch in "_-*:"
 
 
 class EventsScreen(FtopScreen):
@@ -394,11 +407,16 @@ class EventsScreen(FtopScreen):
             return
         total = sum(len(v) for v in lst.catalog.values())
         shown = sum(1 for r in lst.rows if r.event)
-        t = Text(f" {len(lst.enabled):,} of {total:,} events enabled in {len(lst.catalog)} systems")
+        n_sys = len(lst.catalog)
+        t = Text(
+            f" {len(lst.enabled):,} of {plural(total, 'event')} enabled"
+            f" in {plural(n_sys, 'system')}"
+        )
         if lst.search_text or lst.only_enabled:
             t.append(f" │ {shown:,} match", style="bold")
         if lst.filters or lst.triggers:
-            t.append(f" │ {len(lst.filters)} filters, {len(lst.triggers)} with triggers (F, T)")
+            n_f, n_t = len(lst.filters), len(lst.triggers)
+            t.append(f" │ {plural(n_f, 'filter')}, {n_t:,} with triggers (F, T)")
         self.query_one("#count", Static).update(t)
 
     # -- search ------------------------------------------------------------------------
@@ -424,7 +442,7 @@ class EventsScreen(FtopScreen):
                 self.list.move(0 if event.key == "down" else -1)
             return
         ch = event.character
-        if ch and len(ch) == 1 and (ch.islower() or ch in "_-*:"):
+        if ch and len(ch) == 1 and _searches(ch):
             # Type-to-search: every lower-case letter starts the search (even q:
             # "qdisc" is an event system; F10 quits here). The input consumes the
             # keys it gets itself, so a key seen here was sent to the list before
@@ -433,6 +451,10 @@ class EventsScreen(FtopScreen):
             if not inp.has_focus:
                 self.set_focus(inp)
             inp.insert_text_at_cursor(ch)
+
+    def typed_here(self, key: str) -> bool:
+        ch = key_character(key)
+        return ch is not None and _searches(ch)
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
@@ -469,11 +491,15 @@ class EventsScreen(FtopScreen):
         if row.event is None:
             on, total = lst.system_counts(row.system)
             t.append(f"{row.system}\n", style=f"bold {tv.get('primary', 'blue')}")
-            t.append(f"{on} of {total} events enabled\n")
+            t.append(f"{on:,} of {plural(total, 'event')} enabled\n")
             rate = sum(lst.rates.get(e, 0.0) for e in lst.catalog.get(row.system, []))
             if rate:
                 t.append(f"{human(rate)} events/s\n")
-            t.append("\nspace: all on/off   ⏎ ▸: expand", style=tv.get("foreground-muted", ""))
+            g = glyphs()
+            t.append(
+                f"\nspace: all on/off   {g.enter} {g.collapsed}: expand",
+                style=tv.get("foreground-muted", ""),
+            )
         else:
             key = f"{row.system}/{row.event}"
             t.append(f"{row.system}:{row.event}\n", style=f"bold {tv.get('primary', 'blue')}")
@@ -488,7 +514,7 @@ class EventsScreen(FtopScreen):
             trig = lst.triggers.get(key)
             t.append(("\n        ".join(map(printable, trig)) if trig else "none") + "\n")
             t.append(
-                "\nspace on/off  F4 filter  F5 trigger  ⏎ format",
+                f"\nspace on/off  F4 filter  F5 trigger  {glyphs().enter} format",
                 style=tv.get("foreground-muted", ""),
             )
         box.update(t)
@@ -545,7 +571,9 @@ class EventsScreen(FtopScreen):
     def _event_row(self) -> Optional[Row]:
         row = self.list.current if self.list else None
         if row is None or row.event is None:
-            self.app.notify("select an event first (▸ expands a system)", severity="warning")
+            self.app.notify(
+                f"select an event first ({glyphs().collapsed} expands a system)", severity="warning"
+            )
             return None
         return row
 

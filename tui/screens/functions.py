@@ -12,9 +12,9 @@ not loaded) versus in it and refused.
 Where function tracing is refused (a locked-down kernel answers EPERM) the
 screen says so and stays a read-only browser.
 
-Longer than the other screens (about 850 lines) because it carries the four filter
-files' editor and its two dialogs (triggers, the pid picker), which work only on
-this screen's catalog and marks.
+Longer than the other screens because it carries the four filter files' editor
+and the trigger dialog, which works only on this screen's catalog and marks; the
+pid picker is its own module (:mod:`ftop.tui.screens.process_picker`).
 """
 
 from __future__ import annotations
@@ -30,9 +30,7 @@ from ftop.engine.ftrace.filter import (
     FilterContents,
     FilterEntry,
     FunctionTrigger,
-    ProcessInfo,
     Selection,
-    find_processes,
     plan_add,
     plan_clear,
     plan_ftrace_pid,
@@ -44,10 +42,11 @@ from ftop.engine.ftrace.filter import (
     read_ftrace_pid,
 )
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
-from ftop.tui.widgets.base import FtopScreen, ThemeColors, app_backend
+from ftop.tui.screens.process_picker import ProcessDialog
+from ftop.tui.widgets.base import FtopScreen, ThemeColors, app_backend, key_character, plural
 from ftop.tui.widgets.dialogs import DIALOG_CSS, RefusalShown
+from ftop.tui.widgets.glyphs import glyphs
 from ftop.tui.widgets.kit import ChangesMixin, ChoiceDialog, RowList
-from ftop.tui.widgets.printable import printable
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -56,7 +55,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
-from textual.worker import get_current_worker
 
 __all__ = ["FunctionsScreen", "ProcessDialog", "TriggerDialog"]
 
@@ -187,6 +185,12 @@ class SetRow:
     entry: object = None
 
 
+def _searches(ch: str) -> bool:
+    """A character that starts or extends the search: names are lower case, globs and
+    ``:mod:`` words use these few signs."""
+    return ch.islower() or ch in "_*?[]:."
+
+
 class FunctionsScreen(ChangesMixin, FtopScreen):
     """Search the catalog, mark, and apply to a filter file in one transaction."""
 
@@ -199,7 +203,7 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
     FunctionsScreen #banner { height: auto; padding: 0 1; color: $error; background: $surface;
         display: none; }
     FunctionsScreen #banner.shown { display: block; }
-    FunctionsScreen #count { height: 1; background: $surface; }
+    FunctionsScreen #count { height: auto; background: $surface; }
     FunctionsScreen #body { height: 1fr; }
     FunctionsScreen #results { width: 3fr; }
     FunctionsScreen #side { width: 2fr; min-width: 28; border-left: vkey $panel; }
@@ -221,6 +225,7 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
         self.marked_pattern: Optional[Tuple[str, int]] = None
         self.result: Optional[SearchResult] = None
         self.kallsyms: Optional[Set[str]] = None
+        self._browse: Optional[Tuple[Catalog, List[ResultRow]]] = None
         self.results: RowList[ResultRow] = RowList(self._render_result, id="results")
         self.now: RowList[SetRow] = RowList(self._render_set, id="now")
 
@@ -305,7 +310,7 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
             t.append(
                 "The filter files cannot be read or set here; this screen is a read-only "
                 + (
-                    f"browser of {source} ({len(cat):,} names)."
+                    f"browser of {source} ({plural(len(cat), 'name')})."
                     if cat is not None
                     else "view (no function list is readable)."
                 )
@@ -347,8 +352,11 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
             self.update_count()
             return
         if not q.strip():
+            # Nothing typed yet: the whole catalog, to browse (the Line API draws only
+            # what is on screen, so 80 k rows cost no more than ten).
             self.result = None
-            self.results.set_rows([])
+            self.results.cursor = 0
+            self.results.set_rows(self._browse_rows(cat))
             self.update_count()
             return
         res = cat.search(q, limit=SEARCH_LIMIT)
@@ -370,6 +378,56 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
         self.results.set_rows(rows)
         self.update_count()
 
+    def _browse_rows(self, cat: Catalog) -> List[ResultRow]:
+        """Every function in catalog order, a module row where the module changes."""
+        if self._browse is None or self._browse[0] is not cat:
+            rows: List[ResultRow] = []
+            current: Optional[str] = None
+            counts: Dict[str, int] = {}
+            for m in cat.modules:
+                counts[m] = counts.get(m, 0) + 1
+            for i, (name, mod) in enumerate(zip(cat.names, cat.modules), 1):
+                if mod != current:
+                    current = mod
+                    if mod or len(counts) > 1:
+                        rows.append(ModuleRow(mod, counts[mod], counts[mod]))
+                rows.append(FuncRow(i, name, mod))
+            self._browse = (cat, rows)
+        return self._browse[1]
+
+    def mod_hint(self, query: str) -> Optional[str]:
+        """Why the kernel would not take the ``:mod:`` word of ``query`` as typed, if so.
+
+        The kernel reads a module pattern that starts with a digit as an index
+        (``:mod:9p`` is EINVAL), and a module that is not loaded has no functions
+        to match (set_ftrace_filter keeps the word for when it loads).
+        """
+        cat = self.catalog
+        q = query.strip()
+        if cat is None or ":mod:" not in q:
+            return None
+        module = q.split(":mod:", 1)[1].strip()
+        bare = module.lstrip("!")
+        if not bare:
+            return None
+        if bare[:1].isdigit():
+            alt = cat.module_word(bare)
+            fix = f"':mod:{alt}' names it" if alt != bare else f"'{bare}:' searches it"
+            return (
+                f"the kernel reads a module starting with a digit as an index and refuses"
+                f" ':mod:{bare}': {fix}"
+            )
+        try:
+            matched = cat.match(f":mod:{bare}")
+        except FtopError:
+            return None
+        if not matched:
+            return (
+                f"no loaded module matches '{bare}': its functions are not in the catalog"
+                " until it is loaded"
+            )
+        return None
+
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
         self.run_search()
@@ -386,10 +444,14 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
                 self.results.focus()
             return
         ch = event.character
-        if ch and len(ch) == 1 and (ch.islower() or ch in "_*?[]:."):
+        if ch and len(ch) == 1 and _searches(ch):
             event.stop()
             self.set_focus(inp)
             inp.insert_text_at_cursor(ch)
+
+    def typed_here(self, key: str) -> bool:
+        ch = key_character(key)
+        return ch is not None and _searches(ch)
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
@@ -418,9 +480,13 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
         cat = self.catalog
         res = self.result
         if cat is None:
-            t.append("no function catalog" if self.loaded else "loading the catalog…", style=muted)
+            t.append(
+                "no function catalog" if self.loaded else f"loading the catalog{glyphs().ellipsis}",
+                style=muted,
+            )
         elif res is None:
-            t.append(f"{len(cat):,} functions in {self.catalog_source}", style=muted)
+            t.append(plural(len(cat), "function"), style="bold")
+            t.append(f" in {self.catalog_source} · type to search", style=muted)
         elif res.error:
             t.append(res.error, style=f"bold {tv.get('error', 'red')}")
         else:
@@ -429,7 +495,7 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
             t.append(res.pattern or "", style=f"bold {tv.get('primary', 'blue')}")
             mods = len([m for m, _ in res.by_module if m])
             if mods:
-                t.append(f" · {mods} module" + ("s" if mods > 1 else ""), style=muted)
+                t.append(f" · {plural(mods, 'module')}", style=muted)
             if res.truncated:
                 t.append(f" · first {len(res.indices):,} shown", style=muted)
         t.append(" │ target ", style=muted)
@@ -438,7 +504,11 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
             pat, n = self.marked_pattern
             t.append(f" │ marked {pat} ({n:,})", style="bold")
         elif self.marked:
-            t.append(f" │ {len(self.marked)} marked", style="bold")
+            t.append(f" │ {len(self.marked):,} marked", style="bold")
+        hint = self.mod_hint(self.query_text) if cat is not None else None
+        if hint:
+            # On a line of its own: it is a sentence, and the count line is full at 120.
+            t.append(f"\n {hint}", style=f"bold {tv.get('warning', 'yellow')}")
         self.query_one("#count", Static).update(t)
 
     def _flags(self, name: str) -> str:
@@ -449,7 +519,7 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
         t = Text()
         if isinstance(row, ModuleRow):
             label = f"[{row.module}]" if row.module else "[kernel]"
-            t.append(f"▾ {label}", style=f"bold {lst.style_of('accent')}")
+            t.append(f"{glyphs().expanded} {label}", style=f"bold {lst.style_of('accent')}")
             more = f"  {row.count:,}" + (f" ({row.shown:,} shown)" if row.shown < row.count else "")
             t.append(more, style=lst.style_of("dim"))
             return t
@@ -508,10 +578,10 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
         elif row.kind == "note":
             t.append(" " + row.text, style=lst.style_of("dim"))
         elif row.kind == "trigger":
-            t.append(" ⚑ ", style=lst.style_of("accent"))
+            t.append(f" {glyphs().flag} ", style=lst.style_of("accent"))
             t.append(row.text)
         elif row.kind == "pending":
-            t.append(" … " + row.text, style=lst.style_of("dim"))
+            t.append(f" {glyphs().ellipsis} " + row.text, style=lst.style_of("dim"))
         else:
             t.append(" " + row.text)
         return t
@@ -655,7 +725,7 @@ class FunctionsScreen(ChangesMixin, FtopScreen):
             return
         target = self.target
         n = len(self.contents[target].functions) if target in self.contents else 0
-        body = Text(f"{target} holds {n:,} entries. Empty it?")
+        body = Text(f"{target} holds {plural(n, 'entry', 'entries')}. Empty it?")
         if target == "set_ftrace_filter":
             body.append("\nThe function tracers then hook every function (triggers stay).")
 
@@ -757,95 +827,6 @@ class TriggerDialog(RefusalShown, ModalScreen[Optional[str]]):
             self.app.call_from_thread(self._refused, e)
             return
         self.app.call_from_thread(self.dismiss, change.value)
-
-
-class ProcessDialog(RefusalShown, ModalScreen[Optional[List[int]]]):
-    """set_ftrace_pid from a process list (psutil), filtered by name, command line or pid."""
-
-    DEFAULT_CSS = (
-        DIALOG_CSS.format(name="ProcessDialog")
-        + """
-    ProcessDialog RowList { height: 12; }
-    ProcessDialog #error { color: $error; display: none; }
-    ProcessDialog #error.shown { display: block; }
-    """
-    )
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("space", "mark", "Mark", show=False),
-    ]
-
-    def __init__(self, current: Sequence[int]) -> None:
-        super().__init__()
-        self.marked: Set[int] = set(current)
-        self.procs: RowList[ProcessInfo] = RowList(self._render_proc, id="procs")
-        self.error: Optional[FtopError] = None
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Trace only these tasks (set_ftrace_pid)", classes="title")
-            yield Input(placeholder="name, command line or pid", id="query", compact=True)
-            yield self.procs
-            yield Static(id="error")
-            yield Label(
-                "↓ list  space marks  Enter applies (none marked: every task)  Esc cancels",
-                classes="hint",
-            )
-
-    def on_mount(self) -> None:
-        self.query_one("#query", Input).focus()
-        self._find("")
-
-    @on(Input.Changed, "#query")
-    def _changed(self, event: Input.Changed) -> None:
-        self._find(event.value)
-
-    @work(thread=True, exclusive=True, group="procs", exit_on_error=False)
-    def _find(self, query: str) -> None:
-        found = find_processes(query, limit=300)
-        if not get_current_worker().is_cancelled:  # a newer query is on its way
-            self.app.call_from_thread(self.procs.set_rows, found)
-
-    def on_key(self, event: events.Key) -> None:
-        if self.query_one("#query", Input).has_focus and event.key in ("down", "pagedown"):
-            event.stop()
-            self.procs.focus()
-
-    def _render_proc(self, p: ProcessInfo, width: int) -> Text:
-        t = Text()
-        t.append(" [x] " if p.pid in self.marked else " [ ] ", style=self.procs.style_of("mark"))
-        t.append(f"{p.pid:>7} ", style="bold")
-        # Any user names their own process and its arguments: shown escaped.
-        t.append(printable(f"{p.name:<16} "))
-        t.append(printable(p.cmdline), style=self.procs.style_of("dim"))
-        return t
-
-    def action_mark(self) -> None:
-        p = self.procs.current
-        if p is None or not self.procs.has_focus:
-            return
-        self.marked ^= {p.pid}
-        self.procs.move_to(self.procs.cursor + 1)
-
-    @on(Input.Submitted, "#query")
-    def _submitted(self, event: Input.Submitted) -> None:
-        q = event.value.strip()
-        if q.isdigit() and not self.marked:
-            self.marked.add(int(q))
-        self._apply(sorted(self.marked))
-
-    def key_enter(self) -> None:
-        if self.procs.has_focus:
-            self._apply(sorted(self.marked))
-
-    @work(thread=True, exclusive=True, group="procs-apply", exit_on_error=False)
-    def _apply(self, pids: List[int]) -> None:
-        try:
-            app_backend(self.app).apply([plan_ftrace_pid(pids)])
-        except FtopError as e:
-            self.app.call_from_thread(self._refused, e)
-            return
-        self.app.call_from_thread(self.dismiss, pids)
 
 
 register_screen(

@@ -79,7 +79,7 @@ class HelpScreen(ModalScreen[None]):
         border: round $primary; background: $surface; padding: 0 1;
     }
     HelpScreen .title { text-style: bold; color: $primary; }
-    HelpScreen .hint { color: $foreground-muted; }
+    HelpScreen .hint { color: $foreground-muted; height: auto; }
     """
     BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss", "Close")]
 
@@ -118,7 +118,9 @@ class HelpScreen(ModalScreen[None]):
             yield Label("ftop keys", classes="title")
             with VerticalScroll():
                 yield Static(grid)
-            yield Label(
+            # A Static, not a Label: it wraps where the dialog is narrower than the line
+            # (at 80 columns a Label cut it at "config.toml").
+            yield Static(
                 "Esc closes.  Ctrl+P: command palette.  Rebind in ~/.config/ftop/config.toml [keys].",
                 classes="hint",
                 markup=False,

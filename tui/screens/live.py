@@ -9,8 +9,9 @@ import time
 from typing import Iterable, Optional, Sequence, Tuple, Union
 
 from ftop.engine.errors import ConfigError, FtopError
-from ftop.engine.stream.lineview import Found, LineFilter, SearchPattern, save_lines, search_rows
+from ftop.engine.stream.lineview import Found, LineFilter, SearchPattern, search_rows
 from ftop.engine.stream.parse import Record
+from ftop.engine.stream.save_text import save_text
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
 from ftop.tui.widgets.base import FtopScreen, ThemeColors
 from ftop.tui.widgets.dialogs import FieldsDialog, SaveDialog
@@ -466,12 +467,10 @@ class LiveScreen(FtopScreen):
         tracer = sess.status.tracer if sess.status.tracer != "?" else "nop"
         cpus = max(1, len(sess.status.cpu_stats) or os.cpu_count() or 1)
         try:
-            with open(path, "w") as f:
-                n = save_lines(f, sess.ring, seqs=seqs, tracer=tracer, cpus=cpus)
-        except OSError as e:
-            self.app.call_from_thread(
-                self.app.notify, f"cannot save {path}: {e.strerror}", severity="error"
-            )
+            # All or nothing: a full disk leaves no half file and the old one intact.
+            n = save_text(path, sess.ring, seqs=seqs, tracer=tracer, cpus=cpus)
+        except FtopError as e:
+            self.app.call_from_thread(self.app.notify, str(e).splitlines()[0], severity="error")
             return
         self.app.call_from_thread(self.app.notify, f"saved {n:,} lines to {path}", title="Save")
 

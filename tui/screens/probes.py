@@ -23,6 +23,7 @@ from ftop.engine.ftrace.probes import (
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
 from ftop.tui.widgets.base import FtopScreen, ThemeColors
 from ftop.tui.widgets.dialogs import EditDialog, error_lines
+from ftop.tui.widgets.glyphs import glyphs
 from ftop.tui.widgets.kit import ChangesMixin, ChoiceDialog, RowList
 from ftop.tui.widgets.printable import printable
 from rich.markup import escape
@@ -187,7 +188,7 @@ class ProbesScreen(ChangesMixin, FtopScreen):
         lst = self.list
         t = Text()
         t.append(
-            " ● " if p.enabled else " ○ ",
+            f" {glyphs().on} " if p.enabled else f" {glyphs().off} ",
             style=lst.style_of("mark") if p.enabled else lst.style_of("dim"),
         )
         t.append(" ")

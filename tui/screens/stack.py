@@ -24,14 +24,16 @@ from ftop.engine.ftrace.stack_tracer import (
     plan_reset_max,
 )
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
-from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors
+from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, plural
 from ftop.tui.widgets.dialogs import EditDialog
+from ftop.tui.widgets.glyphs import Sparkline, glyphs
 from ftop.tui.widgets.kit import ChangesMixin, bar
 from rich.text import Text
 from textual import work
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets import DataTable, Static
+from textual.worker import get_current_worker
 
 __all__ = ["StackScreen", "read_stack"]
 
@@ -58,20 +60,48 @@ command("stack.refresh", "ctrl+r", "refresh_stack", "Reread", "read stack_trace 
 BAR_WIDTH = 16
 
 
+# How many times to read stack_max_size, stack_trace, stack_max_size before taking
+# what the last read gave (the kernel can record a new maximum in between).
+READ_TRIES = 4
+
+
 def read_stack(sess: Backend) -> StackTrace:
     """stack_trace and stack_max_size (top level) and the sysctl, through the session's tracefs.
+
+    The two files are separate reads, and the kernel records a new deepest stack
+    whenever it meets one: right after a reset, ``stack_trace`` can be read empty
+    and ``stack_max_size`` a moment later full (4,448 B over 0 frames). So the size
+    is read before and after the frames, and the pair is taken only when the size
+    did not move in between and agrees with the frames (the deepest frame's depth).
 
     Raises:
         FtopError: a read refused (NoTracefs: a saved trace has no tracefs).
     """
     top = tracefs_of(sess).top()
-    st = parse_stack_trace(top.read("stack_trace"))
-    size = (top.read_or("stack_max_size") or "").strip()
-    st.max_size = int(size) if size.isdigit() else st.max_size
+
+    def size() -> Optional[int]:
+        v = (top.read_or("stack_max_size") or "").strip()
+        return int(v) if v.isdigit() else None
+
+    st = StackTrace()
+    for _ in range(READ_TRIES):
+        before = size()
+        st = parse_stack_trace(top.read("stack_trace"))
+        after = size()
+        if after is not None:
+            st.max_size = after
+        if before == after and _consistent(st):
+            break
     # Read through tracefs (not open()): the demo's simulated kernel answers it too.
     on = top.read_or(STACK_TRACER_SYSCTL)
     st.enabled = None if on is None else on.strip() == "1"
     return st
+
+
+def _consistent(st: StackTrace) -> bool:
+    """A size with no frames is a read caught mid-record. (Frames with size 0 are
+    not: after a reset the kernel keeps the last stack until it records a deeper one.)"""
+    return bool(st.frames) or not st.max_size
 
 
 class StackScreen(ChangesMixin, FtopScreen):
@@ -164,7 +194,10 @@ class StackScreen(ChangesMixin, FtopScreen):
             ]
         except FtopError:
             words = []
-        self.app.call_from_thread(self._loaded, st, words, err)
+        # A newer load was asked for (a reset, a poll that saw the size move): its
+        # answer is the one to show, never this older one after it.
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._loaded, st, words, err)
 
     def _loaded(self, st: Optional[StackTrace], words: List[str], err: Optional[str]) -> None:
         self.loaded = True
@@ -193,17 +226,21 @@ class StackScreen(ChangesMixin, FtopScreen):
             return
         t.append("stack tracer ", style="bold")
         if st.enabled:
-            t.append("● on", style=f"bold {tv.get('success', 'green')}")
+            t.append(f"{glyphs().on} on", style=f"bold {tv.get('success', 'green')}")
         elif st.enabled is False:
-            t.append("○ off", style=f"bold {tv.get('foreground-muted', '')}")
+            t.append(f"{glyphs().off} off", style=f"bold {tv.get('foreground-muted', '')}")
         else:
             t.append("? (sysctl unreadable)")
         t.append("\nstack_max_size ")
         t.append(f"{st.max_size:,}", style=f"bold {tv.get('accent', 'yellow')}")
         t.append(" B", style="bold")
-        t.append(f" · {len(st.frames)} frames", style=tv.get("foreground-muted", ""))
+        t.append(f" · {plural(len(st.frames), 'frame')}", style=tv.get("foreground-muted", ""))
+        if st.frames and not st.max_size:
+            t.append(" (from before the reset)", style=tv.get("foreground-muted", ""))
         if self.filter_words:
-            shown = " ".join(self.filter_words[:3]) + (" …" if len(self.filter_words) > 3 else "")
+            shown = " ".join(self.filter_words[:3]) + (
+                f" {glyphs().ellipsis}" if len(self.filter_words) > 3 else ""
+            )
             t.append(f"\nfilter: {shown}", style=tv.get("primary", "blue"))
         else:
             t.append("\nfilter: every function", style=tv.get("foreground-muted", ""))

@@ -8,27 +8,43 @@ subscribe to what they show, and do nothing while they are not the current one.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, List, Optional, Tuple, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Tuple,
+    cast,
+)
 
 from ftop.engine.backend import Backend, tracefs_of
 from ftop.engine.control.session import Status
 from ftop.engine.control.tracefs import Tracefs
 from ftop.engine.stream.stats import AggregateSnapshot
+from ftop.tui.widgets.glyphs import glyphs
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.color import Color
+from textual.keys import _character_to_key
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets._footer import FooterKey
 
 if TYPE_CHECKING:
     from ftop.tui.app import FtopApp
 
 __all__ = [
+    "FtopFooter",
     "FtopScreen",
     "ScreenTabs",
     "StatusBand",
@@ -36,6 +52,10 @@ __all__ = [
     "ThemeColors",
     "app_backend",
     "human",
+    "key_character",
+    "no_color",
+    "noun",
+    "plural",
     "theme_color",
 ]
 
@@ -65,6 +85,11 @@ def theme_color(app: Any, name: str, fallback: str = "default") -> str:
     return c.hex6
 
 
+def no_color(app: Any) -> bool:
+    """``NO_COLOR`` is set: the app draws no colour at all, so emphasis is reverse and bold."""
+    return bool(getattr(app, "no_color", False))
+
+
 def app_backend(app: App[Any]) -> Backend:
     """The trace source of ``app``, an FtopApp (for dialogs and mixins outside FtopScreen).
 
@@ -72,6 +97,21 @@ def app_backend(app: App[Any]) -> Backend:
         FtopError: tracing is unavailable (no source).
     """
     return cast("FtopApp", app).backend
+
+
+def noun(n: int, one: str, many: Optional[str] = None) -> str:
+    """The word for ``n`` things: ``noun(1, "filter")`` is "filter", else "filters".
+
+    ``many`` for the irregular ones: ``noun(n, "entry", "entries")``.
+    """
+    if n == 1:
+        return one
+    return many if many is not None else one + "s"
+
+
+def plural(n: int, one: str, many: Optional[str] = None) -> str:
+    """``n`` things, counted with thousands separators: "1 filter", "1,024 entries"."""
+    return f"{n:,} {noun(n, one, many)}"
 
 
 def human(n: float) -> str:
@@ -133,8 +173,10 @@ class StatusBand(Static):
 
     def _style(self, name: str) -> str:
         c = partial(theme_color, self.app)
+        # Without colour (NO_COLOR) a badge is only told apart by reverse video.
+        rev = " reverse" if no_color(self.app) else ""
         return {
-            "badge": f"bold {c('background', 'black')} on {c('accent', 'yellow')}",
+            "badge": f"bold {c('background', 'black')} on {c('accent', 'yellow')}{rev}",
             "on": f"bold {c('success', 'green')}",
             "off": f"bold {c('error', 'red')}",
             "lost": f"bold {c('error', 'red')} reverse",
@@ -165,11 +207,12 @@ class StatusBand(Static):
         if info.kind != "file":
             part(90, "tracer ", (st.tracer, self._style("key")))
             if st.tracing_on:
-                part(95, ("● on", self._style("on")))
+                part(95, (f"{glyphs().on} on", self._style("on")))
             else:
-                part(95, ("○ off", self._style("off")))
-            part(80, (str(st.events_enabled), "bold"), " events")
-            part(50, (str(st.function_filters), "bold"), " filters")
+                part(95, (f"{glyphs().off} off", self._style("off")))
+            n_ev, n_filt = st.events_enabled, st.function_filters
+            part(80, (f"{n_ev:,}", "bold"), " " + noun(n_ev, "event"))
+            part(50, (f"{n_filt:,}", "bold"), " " + noun(n_filt, "filter"))
         else:
             part(90, "tracer ", (st.tracer, self._style("key")))
         part(85, (human(snap.total_rate), "bold"), "/s")
@@ -239,9 +282,10 @@ class ScreenTabs(Static):
         for spec in sorted(SCREENS.values(), key=lambda s: (s.order, s.key)):
             start = t.cell_len
             if spec.id == self.current:
+                rev = " reverse" if no_color(self.app) else ""
                 t.append(
                     f" {spec.key} {spec.title} ",
-                    style=f"bold {c('background', 'black')} on {c('primary', 'blue')}",
+                    style=f"bold {c('background', 'black')} on {c('primary', 'blue')}{rev}",
                 )
             else:
                 t.append(f" {spec.key}", style=f"bold {c('primary', 'blue')}")
@@ -260,6 +304,108 @@ class ScreenTabs(Static):
             if a <= event.x < b:
                 self.app.call_later(self.app.run_action, f"show_screen('{sid}')")
                 return
+
+
+# Key names of the printable ASCII characters ("q", "T", "slash", "space"...): what an
+# Input takes as text instead of running the binding.
+_KEY_CHARS = {_character_to_key(chr(c)): chr(c) for c in range(32, 127)}
+# A key_display that is the character itself ("/") -> its key name ("slash").
+_DISPLAY_KEYS = {ch: key for key, ch in _KEY_CHARS.items()}
+
+
+def key_character(key: str) -> Optional[str]:
+    """The printable character a key name stands for (``slash``: ``/``), or None (``f10``)."""
+    return _KEY_CHARS.get(key)
+
+
+# The keys that must stay in the footer whatever its width: help and quit.
+_ESSENTIAL = ("help", "quit")
+
+
+class FtopFooter(Footer):
+    """The footer, showing only keys that work where the focus is, as many as fit.
+
+    While an input has the focus a letter types into it, and on a type-to-search
+    screen (:meth:`FtopScreen.typed_here`) so do some keys wherever the focus is:
+    ``q Quit`` would be a lie there. A command whose every key types is left out,
+    and one with another key (quit's F10, tracing's F9) shows that key instead.
+    Past the width, screen keys go from the last, then ``T Tracing`` and the
+    palette key; help and quit always stay.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(compact=True)
+        self._fit_width = 0
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        screen = self.screen
+        typing = isinstance(screen.focused, (Input, TextArea))
+        typed_here = screen.typed_here if isinstance(screen, FtopScreen) else None
+        chosen: Dict[str, Tuple[int, Binding, bool, str]] = {}
+
+        def typed(key: str) -> bool:
+            return (typing and key in _KEY_CHARS) or (typed_here is not None and typed_here(key))
+
+        order = 0
+        for node, binding, enabled, tooltip in screen.active_bindings.values():
+            if not binding.show or binding.action in chosen or typed(binding.key):
+                continue
+            shown = binding.key_display
+            if shown and typed(_DISPLAY_KEYS.get(shown, shown)):
+                # The command's key_display names a key that types here ("T" of
+                # "T,f9"): show the key that works instead.
+                binding = dataclasses.replace(binding, key_display=None)
+            if node is self.app:
+                prio = 0 if binding.action in _ESSENTIAL else 1_000 + order
+            else:
+                prio = 1 + order
+            order += 1
+            chosen[binding.action] = (prio, binding, enabled, tooltip)
+        palette = None
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+            palette = screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+
+        def cells(binding: Binding) -> int:
+            # Compact FooterKey: key, a space, the description, a margin of one.
+            shown = self.app.get_key_display(binding)
+            return Text(shown).cell_len + 1 + Text(binding.description).cell_len + 1
+
+        width = self.app.size.width or 80
+        self._fit_width = width
+        keep = dict(chosen)
+        # The palette key is docked right with a one-cell border.
+        need = sum(cells(b) for _, b, _, _ in keep.values())
+        if palette is not None and need + cells(palette[1]) + 1 > width:
+            palette = None
+        while need > width and any(p for p, _, _, _ in keep.values()):
+            action = max(keep, key=lambda a: keep[a][0])
+            need -= cells(keep.pop(action)[1])
+        for _prio, binding, enabled, tooltip in keep.values():
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                disabled=not enabled,
+                tooltip=tooltip,
+            ).data_bind(compact=Footer.compact)
+        if palette is not None:
+            _, binding, enabled, _ = palette
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                classes="-command-palette",
+                disabled=not enabled,
+                tooltip=binding.tooltip or binding.description,
+            )
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._bindings_ready and self.app.size.width != self._fit_width:
+            self.call_after_refresh(self.recompose)
 
 
 class FtopScreen(Screen[None]):
@@ -290,10 +436,15 @@ class FtopScreen(Screen[None]):
         yield StatusBand()
         yield ScreenTabs(self.SCREEN_ID)
         yield from self.compose_body()
-        yield Footer(compact=True)
+        yield FtopFooter()
 
     def compose_body(self) -> Iterable[Widget]:
         return []
+
+    def typed_here(self, key: str) -> bool:
+        """Whether ``key`` types into a search box on this screen wherever the focus is
+        (type-to-search), so its binding never runs here and the footer leaves it out."""
+        return False
 
     @property
     def is_active(self) -> bool:

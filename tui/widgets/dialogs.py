@@ -117,7 +117,7 @@ class SaveDialog(ModalScreen[Optional[Tuple[str, bool]]]):
             )
             yield Input(self.default, id="path")
             yield Checkbox("only the lines the filter shows", self.filtered, id="only")
-            yield Label(
+            yield Static(
                 "Enter saves, Esc cancels · .dat: the raw pages, for trace-cmd and KernelShark",
                 classes="hint",
             )
@@ -212,7 +212,9 @@ class EditDialog(RefusalShown, ModalScreen[Optional[str]]):
         with Vertical():
             yield Label(self.title_text, classes="title")
             for h in self.hints:
-                yield Label(h, classes="hint")
+                # A Static wraps (a Label is as wide as its text, and was cut past
+                # the dialog's width, 110 columns at most).
+                yield Static(h, classes="hint")
             yield Input(self.value, placeholder=self.placeholder, id="value")
             yield Static(id="error")
             yield Label("Enter applies, Esc cancels", classes="hint")

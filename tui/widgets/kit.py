@@ -15,6 +15,7 @@ from ftop.engine.errors import FtopError, TracefsError
 from ftop.tui.registry import view_commands
 from ftop.tui.widgets.base import app_backend
 from ftop.tui.widgets.dialogs import DIALOG_CSS, error_lines
+from ftop.tui.widgets.glyphs import glyphs
 from ftop.tui.widgets.trace_view import _overlay
 from rich.style import Style
 from rich.text import Text
@@ -60,7 +61,8 @@ def bar(value: float, top: float, width: int) -> str:
         return ""
     eighths = round(max(0.0, min(1.0, value / top)) * width * 8)
     full, rest = divmod(eighths, 8)
-    return "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
+    g = glyphs()  # the Linux console's font has no eighth blocks (tui/widgets/glyphs.py)
+    return (g.full * full + (g.eighths[rest - 1] if rest else "")).rstrip(" ")
 
 
 def scroll_row_into_view(view: ScrollView, row: int) -> None:
@@ -98,8 +100,10 @@ class RowList(ScrollView, Generic[T], can_focus=True):
     COMPONENT_CLASSES = {"rowlist--cursor", "rowlist--dim", "rowlist--accent", "rowlist--mark"}
     DEFAULT_CSS = """
     RowList { background: $background; scrollbar-size-vertical: 1; }
-    RowList > .rowlist--cursor { background: $trace-cursor; }
-    RowList:focus > .rowlist--cursor { background: $trace-cursor; text-style: bold; }
+    RowList > .rowlist--cursor { background: $trace-cursor; text-style: $trace-cursor-style; }
+    RowList:focus > .rowlist--cursor {
+        background: $trace-cursor; text-style: $trace-cursor-focus-style;
+    }
     RowList > .rowlist--dim { color: $foreground-muted; }
     RowList > .rowlist--accent { color: $accent; }
     RowList > .rowlist--mark { color: $success; text-style: bold; }
