@@ -199,12 +199,12 @@ def cmd_stream(ns: argparse.Namespace) -> int:
         return _err(str(e))
     sess.install_signal_handlers()
     sess.trace_self = ns.trace_self
-    sess.readonly = ns.readonly
+    sess.read_only = ns.readonly
     if ns.text:
         sess.stream_mode = "text"
     elif ns.raw:
         sess.stream_mode = "raw"
-    for rec in [] if sess.readonly else sess.recover():
+    for rec in [] if sess.read_only else sess.recover():
         if rec.journal.problem:
             _say(f"ftop: {rec.journal.problem}", sys.stderr)
             continue

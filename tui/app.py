@@ -37,6 +37,8 @@ from ftop.engine.control.session import Status
 from ftop.engine.control.state import RestoreReport
 from ftop.engine.errors import FtopError, TracefsNotFound
 from ftop.themes import THEMES, pick_theme
+from ftop.tui.job_control import resume_only_after_suspend
+from ftop.tui.lag_probe import lag_file, lag_probe
 from ftop.tui.registry import APP_SCOPE, SCREENS, bindings_for, command, load_screens
 from ftop.tui.screens.help import CommandTableProvider, HelpScreen
 from ftop.tui.screens.unavailable import UnavailableScreen
@@ -164,6 +166,10 @@ class FtopApp(App[Any]):
         self.rate_history: Deque[float] = deque(maxlen=120)
         self.keymap_overrides: Dict[str, str] = dict(settings.keys) if settings else {}
         self.ticks = 0
+        # Others on the same tracefs, told once each (see _tell_others).
+        self._readers_told: List[str] = []
+        self._gone_told = False
+        self._lag_task: Optional[asyncio.Future[None]] = None
         self.first_frame_at: Optional[float] = None
         self._dirty = threading.Event()
         self._poll_wake = threading.Event()
@@ -220,6 +226,7 @@ class FtopApp(App[Any]):
     # -- start -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        resume_only_after_suspend()
         if glyphs() is not UNICODE:
             # Styles for the Linux console select on this class (borders its font has).
             self.add_class("-console")
@@ -254,6 +261,24 @@ class FtopApp(App[Any]):
             self.notify(f"cannot stream trace_pipe: {e}", severity="error", timeout=10)
         if self.want_foreign:
             self._detect_foreign()
+        from ftop.engine.control import tracefs as tracefs_mod
+
+        tracefs_mod.SLOW.on_slow = self._slow_write
+        lag = lag_file()
+        if lag:
+            self._lag_task = asyncio.ensure_future(lag_probe(lag))
+
+    def _slow_write(self, what: str, seconds: float) -> None:
+        """On the slow-write watcher's thread: a write the kernel is taking long over."""
+        from ftop.engine.control.tracefs import slow_hint
+
+        with contextlib.suppress(RuntimeError):  # the app is gone
+            self.call_from_thread(
+                self.notify,
+                f"waiting for the kernel ({seconds:.0f} s): {what}{slow_hint(what)}",
+                title="tracefs",
+                timeout=10,
+            )
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # Deterministic screenshots: no blinking cursors when the demo clock is frozen.
@@ -298,7 +323,30 @@ class FtopApp(App[Any]):
         """Poll at once (after a change) instead of waiting for the next interval."""
         self._poll_wake.set()
 
+    def _tell_others(self, status: Status) -> None:
+        """What others did on this tracefs since the last poll: each said once."""
+        for note in status.outside_changes:
+            self.notify(note, title="changed outside ftop", severity="warning", timeout=10)
+        new = [r for r in status.other_readers if r not in self._readers_told]
+        if new:
+            self.notify(
+                "also reading this buffer (each read takes events from the others): "
+                + ", ".join(new),
+                title="another reader",
+                severity="warning",
+                timeout=12,
+            )
+        self._readers_told = list(status.other_readers)
+        if status.instance_gone and not self._gone_told:
+            self._gone_told = True
+            self.notify(
+                "the instance ftop works in was removed by someone else",
+                severity="error",
+                timeout=15,
+            )
+
     def _publish(self, status: Status, err: Optional[str]) -> None:
+        self._tell_others(status)
         now = self.clock()
         sess = self.backend
         snap = sess.aggregates.snapshot(now, top_n=200)
@@ -514,13 +562,20 @@ def open_backend(
     if os.geteuid() != 0:
         out.error = "Reading and changing tracefs needs root, and ftop is not running as root."
         return out
+    readonly = bool(getattr(ns, "readonly", False))
+    instance = getattr(ns, "instance", None) or cfg.instance
     try:
         sess = Session.open(
             getattr(ns, "tracefs", None),
-            instance=getattr(ns, "instance", None) or cfg.instance,
+            # --readonly: the instance is entered once writes are off (never made).
+            instance=None if readonly else instance,
             keep=bool(getattr(ns, "keep", False)),
             journal_dir=journal_dir,
         )
+        if readonly:
+            sess.read_only = True
+            if instance:
+                sess.use_instance(instance)
         sess.tfs.read("tracing_on")
     except TracefsNotFound as e:
         out.error = str(e)
@@ -532,7 +587,15 @@ def open_backend(
     if getattr(ns, "text", False):
         sess.stream_mode = "text"
     out.session = sess
-    for rec in sess.recover():
+    if readonly:
+        out.notes.append(
+            "--readonly: ftop writes nothing here (no journal either); "
+            "every key that would change tracing says so"
+        )
+    for rec in [] if readonly else sess.recover():
+        if rec.journal.problem:
+            out.notes.append(rec.journal.problem)
+            continue
         out.notes.append(
             f"restored the state left by ftop pid {rec.journal.pid} "
             f"({plural(len(rec.report.writes), 'write')})"

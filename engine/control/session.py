@@ -159,6 +159,9 @@ class Session:
     """
 
     kind = "live"
+    # --readonly: nothing is written, not even the journal (like htop --readonly);
+    # every change is refused with the reason. Reading trace_pipe still consumes the
+    # events it reads, as any reader does.
     read_only = False
 
     @property
@@ -194,10 +197,6 @@ class Session:
         # ftop's own threads are left out of what it traces (set_event_notrace_pid,
         # set_ftrace_notrace_pid), as trace-cmd and perf leave themselves out.
         self.trace_self = False
-        # --readonly: nothing is written, not even the journal (like htop --readonly);
-        # every change is refused with the reason. Reading trace_pipe still consumes
-        # the events it reads, as any reader does.
-        self.readonly = False
         self.self_notrace_error: Optional[str] = None
         # The raw pages as read (a viewer's save as trace.dat); None until a raw stream.
         self.pages: Optional[PageRing] = None
@@ -327,7 +326,7 @@ class Session:
         with self._lock:
             if self._restored:
                 raise FtopError("tracing was already put back as it was: nothing changed")
-            if self.readonly and name is not None and name not in list_dir(self.top, "instances"):
+            if self.read_only and name is not None and name not in list_dir(self.top, "instances"):
                 raise FtopError(f"instance {name} does not exist, and {READONLY_REFUSAL}")
             was_streaming = self.reader is not None and self.reader.running
             self.stop_stream()
@@ -372,7 +371,7 @@ class Session:
         with self._lock:
             if self._restored:
                 raise FtopError("tracing was already put back as it was: nothing changed")
-            if self.readonly:
+            if self.read_only:
                 raise FtopError(READONLY_REFUSAL)
             return self._apply_locked(changes)
 
@@ -637,7 +636,7 @@ class Session:
         """Add ftop's threads to the notrace pid lists (journaled, restored on exit).
         A kernel without the files, or one that refuses, leaves ftop traced: the
         reason is kept in ``self_notrace_error``."""
-        if self.trace_self or self._restored or self.readonly:
+        if self.trace_self or self._restored or self.read_only:
             return
         try:
             tids = {int(t) for t in os.listdir("/proc/self/task")}

@@ -123,11 +123,9 @@ def _steady_threads(pid: int) -> int:
 # Textual's driver takes every SIGCONT for the end of its own Ctrl-Z suspend and starts
 # application mode again: a second input thread (and writer) beside the first, which
 # then races the exit (threading._shutdown waits for it: ftop hangs after restoring).
-# tui/app.py must resume only after a suspend (see docs/reliability.md).
-SIGCONT_FIX = "tui/app.py: resume application mode on SIGCONT only after a SIGTSTP"
+# tui/job_control.py makes it resume only after a suspend (see docs/reliability.md).
 
 
-@pytest.mark.xfail(reason=SIGCONT_FIX, strict=True)
 def test_sigstop_then_sigcont_redraws_and_answers_keys(demo: Callable[..., Demo]) -> None:
     d = demo("stop")
     before = _steady_threads(d.pid)

@@ -109,6 +109,17 @@ def noun(n: int, one: str, many: Optional[str] = None) -> str:
     return many if many is not None else one + "s"
 
 
+def span_text(seconds: float) -> str:
+    """A span of trace time: ``850 us``, ``2.41 s``, ``3 min 12 s``."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    if seconds < 120:
+        return f"{seconds:.2f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
 def plural(n: int, one: str, many: Optional[str] = None) -> str:
     """``n`` things, counted with thousands separators: "1 filter", "1,024 entries"."""
     return f"{n:,} {noun(n, one, many)}"
@@ -215,7 +226,15 @@ class StatusBand(Static):
             part(50, (f"{n_filt:,}", "bold"), " " + noun(n_filt, "filter"))
         else:
             part(90, "tracer ", (st.tracer, self._style("key")))
-        part(85, (human(snap.total_rate), "bold"), "/s")
+        if info.kind == "file":
+            # A saved trace has no "now": what it holds, over the time it covers.
+            part(85, (f"{snap.total:,}", "bold"), f" {noun(snap.total, 'event')} over ",
+                 (span_text(snap.span_s), "bold"))  # fmt: skip
+        else:
+            part(85, (human(snap.total_rate), "bold"), "/s")
+            if snap.sampled is not None:
+                # The decoder kept up with this share: the figures are scaled from it.
+                part(88, (f"sampled {snap.sampled * 100:.0f}%", self._style("lost")))
         if info.stream:
             part(40, (info.stream, self._style("dim")))
         if info.rendered_raw:
