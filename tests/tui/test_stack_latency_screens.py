@@ -217,3 +217,21 @@ async def test_over_a_saved_trace_latency_says_it_needs_a_live_tracefs(
         assert "is a saved trace" in note and "need a live tracefs" in note
         assert screen.check_action("reset", ()) is False
         assert not screen.loaded
+
+
+async def test_over_a_saved_trace_stack_says_it_needs_a_live_tracefs(
+    tmp_path: Path, demo: DemoSession
+) -> None:
+    """Regression: `ftop FILE` showed a blank Stack screen, and offered its keys."""
+    from pilot_util import show
+    from saved_trace_util import saved_trace_app
+
+    app = saved_trace_app(tmp_path, demo)
+    async with app.run_test(size=(120, 30)) as pilot:
+        from ftop.tui.screens.stack import StackScreen
+
+        screen = await show(app, pilot, "7", StackScreen)
+        note = text_of(screen.query_one("#saved-trace"))
+        assert "is a saved trace" in note and "deepest stack" in note
+        assert screen.check_action("reset", ()) is False
+        assert not screen.loaded

@@ -9,7 +9,7 @@ over time; when it changes the stack is read again (on a worker).
 
 from __future__ import annotations
 
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Tuple
 
 from ftop.engine.backend import Backend, tracefs_of
 from ftop.engine.errors import FtopError
@@ -23,7 +23,8 @@ from ftop.engine.ftrace.stack_tracer import (
     plan_enable,
     plan_reset_max,
 )
-from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
+from ftop.tui.registry import ScreenSpec, bindings_for, command, commands_for, register_screen
+from ftop.tui.screens.saved_trace import SavedTraceNote, is_saved_trace, saved_trace_allows
 from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, plural
 from ftop.tui.widgets.dialogs import EditDialog
 from ftop.tui.widgets.glyphs import Sparkline, glyphs
@@ -104,6 +105,9 @@ def _consistent(st: StackTrace) -> bool:
     return bool(st.frames) or not st.max_size
 
 
+_OWN_ACTIONS = tuple(c.action for c in commands_for(S))
+
+
 class StackScreen(ChangesMixin, FtopScreen):
     """stack_max_size over time and the deepest stack, frame by frame."""
 
@@ -131,6 +135,9 @@ class StackScreen(ChangesMixin, FtopScreen):
         self._last_size: Optional[int] = None
 
     def compose_body(self) -> Iterable[Widget]:
+        if is_saved_trace(self.backend):
+            yield SavedTraceNote(self.backend, "the stack tracer's deepest stack and its filter")
+            return
         yield Static(Text(GLOBAL_NOTE), id="note")
         yield Horizontal(
             Static(id="summary"),
@@ -145,6 +152,8 @@ class StackScreen(ChangesMixin, FtopScreen):
         yield table
 
     def on_mount(self) -> None:
+        if is_saved_trace(self.backend):
+            return  # nothing to read: the note says why
         table = self.query_one("#frames", DataTable)
         table.add_column("#", key="idx", width=3)
         table.add_column("depth", key="depth", width=6)
@@ -161,6 +170,12 @@ class StackScreen(ChangesMixin, FtopScreen):
         super().on_screen_resume()
         if self.loaded:
             self.reload()
+
+    def check_action(self, action: str, parameters: Tuple[object, ...]) -> Optional[bool]:
+        # Over a saved trace the screen's own keys are off (and out of the footer).
+        if not saved_trace_allows(self.backend, action, _OWN_ACTIONS):
+            return False
+        return super().check_action(action, parameters)
 
     # -- loading ---------------------------------------------------------------------
 
