@@ -150,6 +150,11 @@ class Backend(Protocol):
         """The raw pages kept so far as a trace.dat (FtopError where there are none)."""
         ...
 
+    def save_pages_text(self, path: str, tracer: str = "nop", cpus: int = 1) -> int:
+        """The raw pages kept so far rendered as text, all of them (what a sampled view
+        saves); FtopError where there are none."""
+        ...
+
 
 def tracefs_of(backend: Backend) -> Tracefs:
     """The source's tracefs.

@@ -405,6 +405,10 @@ class RawPipe:
         return stopped
 
     @property
+    def pages_skipped(self) -> int:
+        return self._behind.pages_skipped if self._behind is not None else 0
+
+    @property
     def sampled(self) -> Tuple[int, int]:
         """(pages decoded, pages skipped) by a live view's decoder; (0, 0) otherwise."""
         dec = self._behind

@@ -291,6 +291,9 @@ class FileSession:
     def write_marker(self, text: str) -> None:
         raise self._read_only()
 
+    def save_pages_text(self, path: str, tracer: str = "nop", cpus: int = 1) -> int:
+        raise FtopError(f"{self.path.name} holds no raw pages of this session")
+
     def save_tracedat(self, path: str) -> int:
         raise FtopError(
             f"{self.path.name} holds no raw pages of this session: save as text instead"

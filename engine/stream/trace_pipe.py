@@ -42,6 +42,11 @@ class LineReader(Protocol):
         ...
 
     @property
+    def pages_skipped(self) -> int:
+        """Raw pages a live view's decoder had no time for (kept, not shown); 0 for text."""
+        ...
+
+    @property
     def error(self) -> Optional[OSError]: ...
 
     @property
@@ -64,6 +69,7 @@ class TracePipeReader:
     # losses are the LOST lines in the text.
     rendered_raw = 0
     fell_behind = 0
+    pages_skipped = 0
 
     def __init__(
         self,

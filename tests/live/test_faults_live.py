@@ -123,3 +123,34 @@ def test_another_reader_of_the_same_buffer_is_named(
             cat.wait()
         sess.restore()
     assert name not in list_dir(tfs, "instances")
+
+
+def test_a_sampled_view_saves_every_event_its_pages_hold(
+    tfs: Tracefs, unchanged: object, journal_dir: Path, tmp_path: Path
+) -> None:
+    """The text save from the raw pages (what the live view uses once its decoder has
+    skipped pages) holds every marker written, in the kernel's text."""
+    import time
+
+    name = f"ftop-test-pages-{os.getpid()}"
+    sess = Session(tfs, journal_dir=journal_dir)
+    try:
+        sess.use_instance(name)
+        sess.start_stream()
+        assert sess.stream_kind == "raw", sess.raw_why
+        tokens = [f"ftop-page-save-{i}-{os.getpid()}" for i in range(50)]
+        for t in tokens:
+            sess.write_marker(t)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and (sess.pages is None or len(sess.pages) == 0):
+            time.sleep(0.05)
+        time.sleep(0.5)
+        out = tmp_path / "pages.txt"
+        n = sess.save_pages_text(str(out), tracer="nop", cpus=2)
+        text = out.read_text(errors="replace")
+        assert text.startswith("# tracer: nop"), text[:200]
+        assert n >= len(tokens)
+        assert all(f"tracing_mark_write: {t}" in text for t in tokens), text[-2000:]
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+    finally:
+        sess.restore()
