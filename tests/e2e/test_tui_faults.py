@@ -143,13 +143,13 @@ def test_sigstop_then_sigcont_redraws_and_answers_keys(demo: Callable[..., Demo]
         # It goes on drawing: the live view moves.
         d.t.wait_for(lambda s, f=frozen: s != f, timeout=5)  # type: ignore[misc]
     # ...and takes the key typed meanwhile, and the next ones.
-    d.t.wait_for(lambda s: "events enabled" in s, timeout=5)
+    d.t.wait_for(lambda s: "events enabled" in s, timeout=10)
     d.t.send("1")
-    d.t.wait_for(lambda s: len(_body(s)) > 5, timeout=5)
+    d.t.wait_for(lambda s: len(_body(s)) > 5, timeout=10)
     after = _steady_threads(d.pid)
     assert after <= before + 1, f"{after - before} more threads after 3 SIGCONTs"
     d.t.send("q")
-    assert d.rc(timeout=5) == 0, "ftop did not exit after q"
+    assert d.rc(timeout=15) == 0, "ftop did not exit after q"
     assert "Traceback" not in d.said()
 
 

@@ -37,7 +37,7 @@ def test_ftop_in_tmux_streams_filters_toggles_and_quit_restores(
     )
     try:
         screen = t.wait_for(lambda s: "sched_switch:" in s and "tracer" in s)
-        assert "● on" in screen and "1 events" in screen
+        assert "● on" in screen and "1 event " in screen
         assert (tracefs_root / "instances" / instance).is_dir()
         # Filter bar: narrows the view to CPU 0.
         t.send("f")
