@@ -20,13 +20,14 @@ from ftop.engine.ftrace.event_catalog import enabled_events
 from ftop.engine.stream.stats import NameRate
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
 from ftop.tui.screens.saved_trace import saved_trace_allows
-from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, human
+from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, human, plural
+from ftop.tui.widgets.glyphs import Sparkline
 from ftop.tui.widgets.printable import printable, shown
 from rich.text import Text
 from textual import on, work
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import DataTable, Label, Sparkline
+from textual.widgets import DataTable, Label
 
 __all__ = ["DashboardScreen"]
 
@@ -236,14 +237,16 @@ class DashboardScreen(FtopScreen):
             title.append(f"average {human(snap.total_rate)}", style="bold")
             if self.history:
                 title.append(f"  peak {human(max(self.history))}")
-            title.append(f"   {snap.total:,} events over {_span_text(snap.span_s)} of trace")
+            title.append(
+                f"   {plural(snap.total, 'event')} over {_span_text(snap.span_s)} of trace"
+            )
             return title
         span = len(self.history) * self.ftop.poll_interval if self.history else 0
         title.append(f"now {human(snap.total_rate)}", style="bold")
         if self.history:
             peak = max(max(self.history), snap.total_rate)
             title.append(f"  peak {human(peak)}  over the last {span:.0f} s")
-        title.append(f"   {snap.lifetime_events:,} events since start")
+        title.append(f"   {plural(snap.lifetime_events, 'event')} since start")
         return title
 
     def _show_replay_notes(self) -> None:
@@ -305,7 +308,7 @@ class DashboardScreen(FtopScreen):
         if self.exact_profiler:
             what.append("the function profiler")
         if self.exact_events:
-            what.append(f"hist triggers on {len(self.exact_events)} events")
+            what.append(f"hist triggers on {plural(len(self.exact_events), 'event')}")
         self.app.call_from_thread(
             self.app.notify, "counting in the kernel: " + " and ".join(what), title="Exact counts"
         )
@@ -390,9 +393,9 @@ class DashboardScreen(FtopScreen):
 
 
 def _span_text(seconds: float) -> str:
-    """A capture's span: ``850 µs``, ``2.41 s``, ``3 min 12 s``."""
+    """A capture's span: ``850 us``, ``2.41 s``, ``3 min 12 s``."""
     if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
+        return f"{seconds * 1e6:.0f} us"
     if seconds < 1:
         return f"{seconds * 1e3:.1f} ms"
     if seconds < 120:

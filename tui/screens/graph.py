@@ -35,7 +35,8 @@ from ftop.engine.stream.graph import (
     is_function,
 )
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
-from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors
+from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, plural
+from ftop.tui.widgets.glyphs import glyphs
 from ftop.tui.widgets.kit import ChangesMixin, RowList, fmt_us
 from ftop.tui.widgets.printable import printable
 from rich.text import Text
@@ -337,7 +338,9 @@ class GraphScreen(ChangesMixin, FtopScreen):
             # The sign that the tree is being built: keys still work meanwhile.
             what = "building call tree" if job.fresh else "adding lines to the call tree"
             group = "by CPU" if job.feed.graph.group_by == "cpu" else "by task"
-            t.append(f"{what} {group}… ", style=f"bold {tv.get('warning', 'yellow')}")
+            t.append(
+                f"{what} {group}{glyphs().ellipsis} ", style=f"bold {tv.get('warning', 'yellow')}"
+            )
             t.append(f"{job.done:,} / {max(job.total, job.done):,} lines", style="bold")
             t.append(" │ Esc stops", style=muted)
             if job.fresh and self.call_tree is not None:
@@ -348,14 +351,14 @@ class GraphScreen(ChangesMixin, FtopScreen):
         skipped = self.call_tree.skipped if self.call_tree is not None else 0
         t.append("call tree ", style="bold")
         t.append("by CPU" if g.group_by == "cpu" else "by task", style=tv.get("primary", "blue"))
-        t.append(f" │ {g.lines:,} lines │ {g.nodes:,} call paths", style=muted)
+        t.append(f" │ {plural(g.lines, 'line')} │ {plural(g.nodes, 'call path')}", style=muted)
         t.append(f" │ sort {self.sort_by}", style=muted)
         if g.lost_events or skipped:
             t.append(f" │ lost {g.lost_events + skipped:,}", style=f"bold {tv.get('error', 'red')}")
         if self.passed_over:
-            t.append(f" │ {self.passed_over:,} lines skipped (Esc)", style=muted)
+            t.append(f" │ {plural(self.passed_over, 'line')} skipped (Esc)", style=muted)
         if g.orphan_exits:
-            t.append(f" │ {g.orphan_exits:,} exits began before the trace", style=muted)
+            t.append(f" │ {plural(g.orphan_exits, 'exit')} began before the trace", style=muted)
         self.query_one("#head", Static).update(t)
         cols = Text(f"{'total':>9} {'self':>9} {'calls':>7} {'max':>9}  function")
         self.query_one("#cols", Static).update(cols)
@@ -371,12 +374,12 @@ class GraphScreen(ChangesMixin, FtopScreen):
         if node is not None and node.name in BREAKS and node.parent is not None:
             t.append(printable(node.name), style="bold")
             t.append(
-                f"\n{node.count:,} times the stream broke here: the callers of what follows"
+                f"\n{plural(node.count, 'time')} the stream broke here: the callers of what follows"
                 " are not in the trace",
                 style=tv.get("foreground-muted", ""),
             )
         elif node is not None and node.parent is not None:
-            path = " → ".join(node.path())
+            path = f" {glyphs().arrow} ".join(node.path())
             t.append(printable(path[-200:]), style="bold")
             t.append(
                 f"\navg {fmt_us(node.avg_us)}  max {fmt_us(node.max_us)}"
@@ -392,9 +395,14 @@ class GraphScreen(ChangesMixin, FtopScreen):
         elif node is not None:
             t.append(printable(node.name), style="bold")
             t.append(
-                f"\n{len(node.children)} top-level calls", style=tv.get("foreground-muted", "")
+                f"\n{plural(len(node.children), 'top-level call')}",
+                style=tv.get("foreground-muted", ""),
             )
         self.query_one("#detail", Static).update(t)
+
+    def _fold_mark(self, node: CallNode) -> str:
+        g = glyphs()
+        return f"{g.collapsed} " if id(node) in self.closed else f"{g.expanded} "
 
     def _render_node(self, node: CallNode, width: int) -> Text:
         lst = self.calls
@@ -402,7 +410,7 @@ class GraphScreen(ChangesMixin, FtopScreen):
         if node.parent is None:
             total = sum(total_of(c) for c in node.children)
             t.append(f"{fmt_us(total):>9} {'':>9} {'':>7} {'':>9}  ", style=lst.style_of("dim"))
-            arrow = "▸ " if id(node) in self.closed else "▾ "
+            arrow = self._fold_mark(node)
             t.append(arrow + printable(node.name), style=f"bold {lst.style_of('accent')}")
             return t
         if node.name in BREAKS:
@@ -411,7 +419,7 @@ class GraphScreen(ChangesMixin, FtopScreen):
             under = fmt_us(total_of(node))
             t.append(f"{under:>8}~ {'':>9} {node.count:>7,} {'':>9}  ", style=lst.style_of("dim"))
             t.append("  " * (node.depth + 1))
-            t.append("▸ " if id(node) in self.closed else "▾ ", style=lst.style_of("dim"))
+            t.append(self._fold_mark(node), style=lst.style_of("dim"))
             t.append(node.name, style=f"italic {lst.style_of('accent')}")
             return t
         part = "~" if node.partial else " "
@@ -421,10 +429,10 @@ class GraphScreen(ChangesMixin, FtopScreen):
         t.append(f"{own:>9} ", style=lst.style_of("dim"))
         t.append(f"{node.count:>7,} ")
         t.append(f"{fmt_us(node.max_us):>9}", style=lst.style_of("dim"))
-        t.append(" ▲" if node.slow else "  ", style=f"bold {lst.style_of('accent')}")
+        t.append(f" {glyphs().slow}" if node.slow else "  ", style=f"bold {lst.style_of('accent')}")
         t.append("  " * (node.depth + 1))
         if node.children:
-            t.append("▸ " if id(node) in self.closed else "▾ ", style=lst.style_of("dim"))
+            t.append(self._fold_mark(node), style=lst.style_of("dim"))
         else:
             t.append("  ")
         t.append(printable(node.name), style="bold" if node.slow else "")

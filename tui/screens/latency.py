@@ -28,7 +28,7 @@ from ftop.engine.ftrace.options import plan_option
 from ftop.engine.stream.parse import LatencyTrace
 from ftop.tui.registry import ScreenSpec, bindings_for, command, commands_for, register_screen
 from ftop.tui.screens.saved_trace import SavedTraceNote, is_saved_trace, saved_trace_allows
-from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors
+from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, noun, plural
 from ftop.tui.widgets.dialogs import EditDialog
 from ftop.tui.widgets.kit import ChangesMixin, ChoiceDialog, fmt_us
 from ftop.tui.widgets.printable import printable, shown
@@ -50,11 +50,19 @@ command(
 )
 command("latency.reset", "r", "reset", "Reset max", "reset tracing_max_latency: measure afresh")
 command(
-    "latency.thresh", "h", "edit_thresh", "Thresh", "set tracing_thresh (µs; 0: only new maxima)"
+    "latency.thresh", "h", "edit_thresh", "Thresh", "set tracing_thresh (us; 0: only new maxima)"
 )
 command(
     "latency.show", "enter", "show_entry", "Show", "show that maximum's report", key_display="⏎"
 )
+
+
+def _entries(shown: int, total: Optional[int]) -> str:
+    """The report header's ``#shown/total``, in words: "12 of 1,024 entries shown"."""
+    if total is None:
+        return f"{plural(shown, 'entry', 'entries')} shown"
+    return f"{shown:,} of {plural(total, 'entry', 'entries')} shown"
+
 
 _POLICIES = {0: "normal", 1: "FIFO", 2: "RR", 3: "batch", 5: "idle", 6: "deadline"}
 
@@ -224,10 +232,10 @@ class LatencyScreen(ChangesMixin, FtopScreen):
             t.append("0", style="bold")
             t.append("  (nothing measured yet)\n", style=muted)
         else:
-            t.append(f"{self.max_us:,} µs", style=f"bold {accent}")
+            t.append(f"{self.max_us:,} us", style=f"bold {accent}")
             t.append(f"  ({fmt_us(self.max_us)})\n", style=muted)
         t.append("tracing_thresh ", style=muted)
-        t.append("off (0)" if not self.thresh else f"{self.thresh:,} µs")
+        t.append("off (0)" if not self.thresh else f"{self.thresh:,} us")
         t.append("\n\n")
         rep = self.report
         if rep is None:
@@ -236,9 +244,9 @@ class LatencyScreen(ChangesMixin, FtopScreen):
             if self.shown is not None and self.shown is not self.monitor.history[-1:][0]:
                 t.append("(an earlier maximum)\n", style=muted)
             t.append("latency ", style=muted)
-            t.append(f"{rep.latency_us or 0:,} µs", style=f"bold {accent}")
+            t.append(f"{rep.latency_us or 0:,} us", style=f"bold {accent}")
             if rep.entries_shown is not None:
-                t.append(f"  #{rep.entries_shown}/{rep.entries_total}", style=muted)
+                t.append(f"  {_entries(rep.entries_shown, rep.entries_total)}", style=muted)
             t.append("\ntask    ", style=muted)
             t.append(
                 printable(f"{rep.task_comm}-{rep.task_pid}") if rep.task_comm else "?", style="bold"
@@ -251,7 +259,7 @@ class LatencyScreen(ChangesMixin, FtopScreen):
                 t.append("\nmodel   ", style=muted)
                 t.append(
                     f"{rep.preempt_model}"
-                    + (f", {rep.online_cpus} CPUs" if rep.online_cpus else "")
+                    + (f", {plural(rep.online_cpus, 'CPU')}" if rep.online_cpus else "")
                 )
             if rep.started_at:
                 t.append(f"\nfrom    {rep.started_at}\nto      {rep.ended_at}", style=muted)
@@ -269,7 +277,8 @@ class LatencyScreen(ChangesMixin, FtopScreen):
                 t.append(printable(frame) + "\n")
             if len(rep.stacks) > 1:
                 t.append(
-                    f"\n({len(rep.stacks) - 1} more stacks in the report)",
+                    f"\n({len(rep.stacks) - 1} more {noun(len(rep.stacks) - 1, 'stack')}"
+                    " in the report)",
                     style=tv.get("foreground-muted", ""),
                 )
         self.query_one("#stack", Static).update(t)
@@ -316,7 +325,7 @@ class LatencyScreen(ChangesMixin, FtopScreen):
 
         self.app.push_screen(
             EditDialog(
-                "tracing_thresh (µs)",
+                "tracing_thresh (us)",
                 str(self.thresh),
                 submit,
                 hints=["record every latency above this, not only new maxima; 0: off"],

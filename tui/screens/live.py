@@ -13,8 +13,9 @@ from ftop.engine.stream.lineview import Found, LineFilter, SearchPattern, search
 from ftop.engine.stream.parse import Record
 from ftop.engine.stream.save_text import save_text
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
-from ftop.tui.widgets.base import FtopScreen, ThemeColors
+from ftop.tui.widgets.base import FtopScreen, ThemeColors, noun, plural
 from ftop.tui.widgets.dialogs import FieldsDialog, SaveDialog
+from ftop.tui.widgets.glyphs import glyphs
 from ftop.tui.widgets.line_menu import EVENT, FIELDS, PID, TASK, LineMenu
 from ftop.tui.widgets.trace_view import TraceView
 from rich.text import Text
@@ -177,23 +178,25 @@ class LiveScreen(FtopScreen):
         else:
             t.append(f" row {min(v.cursor + 1, v.rows):,} of {v.rows:,} ", style="bold")
         if v.new_lines and not (v.follow and not v.paused):
-            t.append(f" ↓ {v.new_lines:,} new lines (End) ", style=f"bold {accent}")
+            t.append(
+                f" {glyphs().down} {plural(v.new_lines, 'new line')} (End) ", style=f"bold {accent}"
+            )
         ring = v.ring
-        t.append(f" {len(ring):,} lines in ring", style=muted)
+        t.append(f" {plural(len(ring), 'line')} in ring", style=muted)
         if ring.evicted:
             t.append(f" ({ring.evicted:,} rolled out)", style=muted)
         index = v.index
         if index is not None:
             t.append(" │ filter ", style=muted)
             t.append(str(v.filter), style=f"bold {tv.get('primary', 'blue')}")
-            t.append(f" {v.rows:,} lines match")
+            t.append(f" {plural(v.rows, 'line')} {noun(v.rows, 'matches', 'match')}")
             if v.scanning:
                 if time.monotonic() - index.started_at >= MOMENT:
                     pct = int(index.progress() * 100)
                     t.append(f" (scanning the ring {pct}%, Esc cancels)", style=accent)
             elif index.behind > 50_000:
                 # A flood: the scan keeps up over several ticks.
-                t.append(f" (scanning, {index.behind:,} lines to go)", style=accent)
+                t.append(f" (scanning, {plural(index.behind, 'line')} to go)", style=accent)
         if v.search is not None:
             t.append(" │ /", style=muted)
             t.append(v.search.text, style=f"bold {accent}")
@@ -205,15 +208,15 @@ class LiveScreen(FtopScreen):
             # Lines are cut at the right edge: say where the view is and how to move.
             x = int(v.scroll_x)
             where = f"col {x + 1:,} " if x else ""
-            t.append(f" │ {where}←→ wider lines", style=muted)
+            t.append(f" │ {where}{glyphs().sideways} wider lines", style=muted)
         if v.marks:
             delta = v.mark_delta()
             t.append(" │ ", style=tv.get("foreground-muted", ""))
             if delta is not None:
-                t.append(f"Δ {delta[0]:.6f} s", style=f"bold {accent}")
-                t.append(f" ({delta[1]:,} rows)")
+                t.append(f"{glyphs().delta} {delta[0]:.6f} s", style=f"bold {accent}")
+                t.append(f" ({plural(delta[1], 'row')})")
             else:
-                t.append(f"{len(v.marks)} mark" + ("s" if len(v.marks) > 1 else ""))
+                t.append(plural(len(v.marks), "mark"))
         if self.message:
             t.append(" │ " + self.message, style=f"bold {accent}")
         if t != self._last_info:
@@ -461,7 +464,9 @@ class LiveScreen(FtopScreen):
                 self.app.call_from_thread(self.app.notify, str(e).splitlines()[0], severity="error")
                 return
             self.app.call_from_thread(
-                self.app.notify, f"saved {n:,} raw pages to {path} (trace.dat)", title="Save"
+                self.app.notify,
+                f"saved {plural(n, 'raw page')} to {path} (trace.dat)",
+                title="Save",
             )
             return
         tracer = sess.status.tracer if sess.status.tracer != "?" else "nop"
@@ -472,7 +477,9 @@ class LiveScreen(FtopScreen):
         except FtopError as e:
             self.app.call_from_thread(self.app.notify, str(e).splitlines()[0], severity="error")
             return
-        self.app.call_from_thread(self.app.notify, f"saved {n:,} lines to {path}", title="Save")
+        self.app.call_from_thread(
+            self.app.notify, f"saved {plural(n, 'line')} to {path}", title="Save"
+        )
 
 
 register_screen(ScreenSpec(S, "Live", "1", LiveScreen, "the trace as it streams", order=10))

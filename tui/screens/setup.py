@@ -28,9 +28,11 @@ from ftop.engine.ftrace.options import (
 )
 from ftop.tui.registry import ScreenSpec, bindings_for, command, commands_for, register_screen
 from ftop.tui.screens.saved_trace import SavedTraceNote, is_saved_trace, saved_trace_allows
-from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors
+from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, plural
 from ftop.tui.widgets.dialogs import EditDialog
+from ftop.tui.widgets.glyphs import glyphs
 from ftop.tui.widgets.kit import ChangesMixin, ChoiceDialog, RowList
+from ftop.tui.widgets.printable import printable
 from rich.text import Text
 from textual import work
 from textual.containers import Horizontal, Vertical
@@ -267,7 +269,7 @@ class SetupScreen(ChangesMixin, FtopScreen):
         t.append(f"{o.name:<20}", style="bold" if o.enabled else "")
         if o.tracers and width > 50:
             t.append(
-                f" {','.join(o.tracers[:2])}{'…' if len(o.tracers) > 2 else ''}:",
+                f" {','.join(o.tracers[:2])}{glyphs().ellipsis if len(o.tracers) > 2 else ''}:",
                 style=lst.style_of("accent"),
             )
         t.append(f" {o.description}", style=lst.style_of("dim"))
@@ -299,7 +301,10 @@ class SetupScreen(ChangesMixin, FtopScreen):
         t.append(st.clock or "?", style="bold")
         others = [c for c in st.clocks if c != st.clock]
         if others:
-            t.append(f"  ({', '.join(others[:5])}{' …' if len(others) > 5 else ''})", style=muted)
+            t.append(
+                f"  ({', '.join(others[:5])}{' ' + glyphs().ellipsis if len(others) > 5 else ''})",
+                style=muted,
+            )
         t.append("\n")
         t.append("M ", style=key)
         t.append("tracing_cpumask ", style=muted)
@@ -307,7 +312,7 @@ class SetupScreen(ChangesMixin, FtopScreen):
             t.append("?\n")
         else:
             t.append(cpu_list(st.cpumask) or "none", style="bold")
-            t.append(f"  (of {st.ncpus} CPUs)\n" if st.ncpus else "\n", style=muted)
+            t.append(f"  (of {plural(st.ncpus, 'CPU')})\n" if st.ncpus else "\n", style=muted)
         t.append("\n")
         t.append("B ", style=key)
         t.append("instances", style="bold")
@@ -315,10 +320,11 @@ class SetupScreen(ChangesMixin, FtopScreen):
         if not st.instances:
             t.append("  none: B makes one, removed when ftop exits\n", style=muted)
         for inst in st.instances:
-            mark = "▸ " if inst.name == st.instance else "  "
-            t.append(mark + inst.name, style="bold" if inst.name == st.instance else "")
+            mark = f"{glyphs().collapsed} " if inst.name == st.instance else "  "
+            # Instance names are directories anyone with root made: escapes made visible.
+            t.append(mark + printable(inst.name), style="bold" if inst.name == st.instance else "")
             t.append(
-                f"  {inst.tracer}, {'on' if inst.tracing_on else 'off'}, {inst.events_enabled} events"
+                f"  {inst.tracer}, {'on' if inst.tracing_on else 'off'}, {plural(inst.events_enabled, 'event')}"
                 + (" (ftop's)" if inst.created_by_ftop else ""),
                 style=muted,
             )

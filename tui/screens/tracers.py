@@ -23,6 +23,7 @@ from ftop.tui.registry import ScreenSpec, bindings_for, command, commands_for, r
 from ftop.tui.screens.saved_trace import SavedTraceNote, is_saved_trace, saved_trace_allows
 from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors
 from ftop.tui.widgets.dialogs import EditDialog
+from ftop.tui.widgets.glyphs import glyphs
 from ftop.tui.widgets.kit import ChangesMixin, ChoiceDialog, RowList
 from rich.text import Text
 from textual import on, work
@@ -50,7 +51,7 @@ command(
     key_display="space",
 )
 command("tracers.depth", "d", "edit_depth", "Depth", "stage max_graph_depth (function_graph)")
-command("tracers.thresh", "h", "edit_thresh", "Thresh", "stage tracing_thresh in µs")
+command("tracers.thresh", "h", "edit_thresh", "Thresh", "stage tracing_thresh in us")
 command("tracers.filters", "f", "open_filters", "Filters", "open the function filter editor")
 command("tracers.pane", "tab", "other_pane", "Pane", "move between tracers and options", show=False)
 command("tracers.discard", "escape", "discard", "Discard", "drop the staged changes", show=False)
@@ -251,7 +252,7 @@ class TracersScreen(ChangesMixin, FtopScreen):
                 OptionRow(
                     "max_graph_depth",
                     str(data.depth),
-                    "levels below the traced entry (0: no limit); d edits",
+                    "call depth: 1 = only the entry function, 0 = no limit; d edits",
                     None if self.staged_depth is None else str(self.staged_depth),
                     "scalar",
                 )
@@ -261,7 +262,7 @@ class TracersScreen(ChangesMixin, FtopScreen):
                 OptionRow(
                     "tracing_thresh",
                     str(data.thresh),
-                    "µs: record only what lasts longer (0: off); h edits",
+                    "us: record only what lasts longer (0: off); h edits",
                     None if self.staged_thresh is None else str(self.staged_thresh),
                     "scalar",
                 )
@@ -308,7 +309,7 @@ class TracersScreen(ChangesMixin, FtopScreen):
             t.append(f"{row.name} is the current tracer", style="bold")
         elif row is not None and row.refusal is None:
             verb = "apply" if row.current else f"switch to {row.name}"
-            t.append("⏎ ", style="bold")
+            t.append(f"{glyphs().enter} ", style="bold")
             t.append(f"{verb}" + (" with the staged options" if n else ""))
             t.append(" (one transaction)", style=tv.get("foreground-muted", ""))
         if self.message:
@@ -321,9 +322,9 @@ class TracersScreen(ChangesMixin, FtopScreen):
         lst = self.tracer_list
         t = Text()
         if row.current:
-            t.append(" ● ", style=lst.style_of("mark"))
+            t.append(f" {glyphs().on} ", style=lst.style_of("mark"))
         elif row.refusal:
-            t.append(" ✗ ", style=lst.style_of("dim"))
+            t.append(f" {glyphs().refused} ", style=lst.style_of("dim"))
         else:
             t.append("   ")
         name_w = 16
@@ -416,7 +417,12 @@ class TracersScreen(ChangesMixin, FtopScreen):
             self.app.notify("max_graph_depth is not available here", severity="warning")
             return
         cur = self.staged_depth if self.staged_depth is not None else data.depth
-        self._edit_scalar("max_graph_depth", cur, "function_graph levels below the entry; 0: all")
+        self._edit_scalar(
+            "max_graph_depth",
+            cur,
+            "how deep function_graph follows calls: 1 = only the entry function,"
+            " 2 = it and its callees; 0 = no limit",
+        )
 
     def action_edit_thresh(self) -> None:
         data = self.loaded
@@ -425,7 +431,7 @@ class TracersScreen(ChangesMixin, FtopScreen):
             return
         cur = self.staged_thresh if self.staged_thresh is not None else data.thresh
         self._edit_scalar(
-            "tracing_thresh", cur, "µs; function_graph and latency tracers record only longer"
+            "tracing_thresh", cur, "us; function_graph and latency tracers record only longer"
         )
 
     def action_open_filters(self) -> None:

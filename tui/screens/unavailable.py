@@ -6,6 +6,7 @@ import os
 from typing import Optional
 
 from ftop.engine.control.tracefs import lockdown_mode
+from ftop.tui.widgets.glyphs import glyphs
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -50,7 +51,7 @@ def explain(error: str, euid: Optional[int] = None) -> Text:
     steps.append(("Check what decides it", "ftop doctor"))
     steps.append(("Or try the whole UI on recorded traces", "ftop --demo   (no root needed)"))
     for title, how in steps:
-        t.append(f"  • {title}\n", style="bold")
+        t.append(f"  {glyphs().bullet} {title}\n", style="bold")
         t.append(f"      {how}\n")
     return t
 

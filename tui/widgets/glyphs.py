@@ -35,6 +35,12 @@ class Glyphs:
         down: the Down key in a hint.
         enter: the Enter key in a hint or the footer.
         spark: a sparkline's bars, lowest to highest (8 characters).
+        refused: a tracer this kernel or instance refuses.
+        arrow: caller -> callee in a call path.
+        slow: a call slower than the rest.
+        delta: the time between two marks.
+        sideways: the Left and Right keys in a hint.
+        bullet: a list item.
     """
 
     on: str
@@ -48,6 +54,12 @@ class Glyphs:
     down: str
     enter: str
     spark: str
+    refused: str
+    arrow: str
+    slow: str
+    delta: str
+    sideways: str
+    bullet: str
 
 
 UNICODE = Glyphs(
@@ -62,6 +74,12 @@ UNICODE = Glyphs(
     down="↓",
     enter="⏎",
     spark="▁▂▃▄▅▆▇█",
+    refused="✗",
+    arrow="→",
+    slow="▲",
+    delta="Δ",
+    sideways="←→",
+    bullet="•",
 )
 
 # CP437 has the full block and the left half block only: under half a cell is
@@ -79,6 +97,12 @@ ASCII = Glyphs(
     enter="Enter",
     # CP437's lower half block and full block: three steps instead of eight.
     spark="__▄▄▄▄██",
+    refused="x",
+    arrow="->",
+    slow="^",
+    delta="dt",
+    sideways="Left/Right",
+    bullet="-",
 )
 
 _current = UNICODE

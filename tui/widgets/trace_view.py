@@ -237,8 +237,11 @@ class TraceView(ScrollView, can_focus=True):
     TraceView > .trace--header { color: $foreground-muted; }
     TraceView > .trace--mark { color: $trace-mark; text-style: bold; }
     TraceView > .trace--search { background: $trace-search; color: $background; text-style: bold; }
-    TraceView > .trace--cursor { background: $trace-cursor; }
-    TraceView > .trace--marked { background: $trace-marked; }
+    /* Not by colour alone: under NO_COLOR (the mono theme) no background survives, so the
+       cursor takes the theme's cursor style (reverse there) and a marked line is underlined
+       in every theme. */
+    TraceView > .trace--cursor { background: $trace-cursor; text-style: $trace-cursor-style; }
+    TraceView > .trace--marked { background: $trace-marked; text-style: underline; }
     """
 
     class Opened(Message):
