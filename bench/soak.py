@@ -224,7 +224,9 @@ def main() -> int:
     if ns.json:
         print(json.dumps(r))
     else:
-        print(f"soak: {r['seconds']:.0f} s, {r.get('steps', 0)} key steps, instance {r['instance']}")
+        print(
+            f"soak: {r['seconds']:.0f} s, {r.get('steps', 0)} key steps, instance {r['instance']}"
+        )
         if "rss_growth" in r:
             print(
                 f"  RSS {r['rss_mb_after_warmup']:.0f} MB after warm-up, {r['rss_mb_end']:.0f} MB "
