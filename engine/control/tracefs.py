@@ -130,7 +130,7 @@ class SlowWrites:
     of thousands, under stop_machine); on an emulated machine that can take a
     minute, and the write(2) cannot be interrupted: a signal waits for it. So the
     user is told what ftop is waiting for instead of a frozen screen. One daemon
-    thread, started with the first write once ``on_slow`` is set, looks at the
+    thread, started when ``on_slow`` is first set, looks at the
     write in flight every quarter second; ``on_slow(what, seconds)`` is called
     after ``after`` seconds and then every ``every`` seconds while it lasts.
     """
@@ -138,21 +138,31 @@ class SlowWrites:
     def __init__(self, after: float = 1.0, every: float = 10.0) -> None:
         self.after = after
         self.every = every
-        self.on_slow: Optional[Callable[[str, float], None]] = None
+        self._on_slow: Optional[Callable[[str, float], None]] = None
         self._what: Optional[str] = None
         self._since = 0.0
         self._told = 0.0
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
 
-    @contextlib.contextmanager
-    def watch(self, what: str) -> Iterator[None]:
-        if self.on_slow is None:
-            yield
-            return
-        if self._thread is None:
+    @property
+    def on_slow(self) -> Optional[Callable[[str, float], None]]:
+        return self._on_slow
+
+    @on_slow.setter
+    def on_slow(self, fn: Optional[Callable[[str, float], None]]) -> None:
+        # The watcher starts with the first listener: its thread is there from then on,
+        # not born in the middle of a session (a thread count stays steady).
+        self._on_slow = fn
+        if fn is not None and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="ftop-slow-writes", daemon=True)
             self._thread.start()
+
+    @contextlib.contextmanager
+    def watch(self, what: str) -> Iterator[None]:
+        if self._on_slow is None:
+            yield
+            return
         with self._lock:
             self._what, self._since, self._told = what, time.monotonic(), 0.0
         try:
@@ -174,7 +184,7 @@ class SlowWrites:
                 with self._lock:
                     if self._what == what:
                         self._told = now
-                cb = self.on_slow
+                cb = self._on_slow
                 if cb is not None:
                     cb(what, waited)
 

@@ -111,6 +111,15 @@ def _threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+def _names(pid: int) -> List[str]:
+    """The process's threads by name (Textual's input thread, ftop's workers...)."""
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            out.append(Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip())
+    return sorted(out)
+
+
 def _steady_threads(pid: int) -> int:
     """The thread count once workers come and go: the least of a second's samples."""
     samples = []
@@ -128,7 +137,10 @@ def _steady_threads(pid: int) -> int:
 
 def test_sigstop_then_sigcont_redraws_and_answers_keys(demo: Callable[..., Demo]) -> None:
     d = demo("stop")
+    # Counted once the app runs in full (the replay streams into the live view).
+    d.t.wait_for(lambda s: len(_body(s)) > 5, timeout=15)
     before = _steady_threads(d.pid)
+    names = _names(d.pid)
     for cycle in range(3):  # a debugger, `kill -STOP`: no SIGTSTP first
         os.kill(d.pid, signal.SIGSTOP)
         try:
@@ -147,7 +159,9 @@ def test_sigstop_then_sigcont_redraws_and_answers_keys(demo: Callable[..., Demo]
     d.t.send("1")
     d.t.wait_for(lambda s: len(_body(s)) > 5, timeout=10)
     after = _steady_threads(d.pid)
-    assert after <= before + 1, f"{after - before} more threads after 3 SIGCONTs"
+    assert after <= before + 1, (
+        f"{after - before} more threads after 3 SIGCONTs: {_names(d.pid)} (before: {names})"
+    )
     d.t.send("q")
     assert d.rc(timeout=15) == 0, "ftop did not exit after q"
     assert "Traceback" not in d.said()
