@@ -11,6 +11,10 @@ On every way out the session is restored: ``q``/F10/Ctrl-C/Ctrl-Q exit through
 the same :meth:`FtopApp.action_quit` and ``run()`` restores in ``finally``;
 SIGTERM and SIGHUP restore first, in the signal handler, before anything
 touches a terminal that may be gone.
+
+One piece on purpose (about 740 lines): the quit, restore and signal paths, the
+poll loop and the refresh tick share the app's state and its one exit; the screens
+and widgets, which need none of it, live in their own modules.
 """
 
 from __future__ import annotations

@@ -4,7 +4,12 @@
 ``set_event`` and the system's ``enable``, a bad event filter is refused with
 EINVAL and an ``error_log`` entry with its caret line); :class:`DemoTracefs` is the
 :class:`Tracefs` the engine drives over it, instances included; ``_build_tree``
-writes the static files. The ftrace-specific files are demo/ftrace.py's."""
+writes the static files. The ftrace-specific files are demo/ftrace.py's.
+
+One piece on purpose (about 640 lines): the simulated files' answers and the replay
+that follows them (what is enabled, filtered, narrowed) read one kernel state under
+one lock; the filter, trigger, probe and graph rules are their own modules.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,10 @@ A view over the ring is either every held line or the sequence numbers a
 text with one compiled multi-line regex (``finditer`` over a joined chunk,
 ``str.count`` to turn offsets into line numbers), so the per-line work is C,
 not a Python loop: a filtered view keeps up with the stream.
+
+One piece on purpose (about 680 lines): the filter grammar, the search, the index
+that follows the ring and its background scan share one chunked-regex engine; the
+oracle tests check all of them against parse.py line by line on real captures.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ million lines in the ring cost nothing to scroll. ``sync()`` (called once per
 refresh tick, never per batch) catches up with what arrived; a filtered view's
 scan of the ring runs on the index's own thread (``FilteredIndex.start``), and
 ``sync()`` only merges what it found, so no size of ring slows the event loop.
+
+One piece on purpose (about 680 lines): the Line API rendering, the strip cache,
+the cursor and marks and the sync with the index are one widget's state.
 """
 
 from __future__ import annotations
