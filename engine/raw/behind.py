@@ -53,9 +53,11 @@ class BehindDecoder:
         on_lines: gets each rendered batch (the session's ring and listeners).
         on_lost: gets (cpu, missed) for every flagged page, decoded or skipped.
         on_sampled: gets (decoded_bytes, skipped_bytes) after every take.
-        max_lag_s: at most this much decoding per take; the rest is skipped.
+        max_lag_s: at most this much decoding per take (by the measured speed); the
+            oldest pages beyond it are skipped.
         slice_pages: pages walked between two releases of the GIL.
         slice_items: items rendered between two releases of the GIL.
+        min_bytes: a take this small is always decoded whole.
         duty: the share of the time this thread may spend decoding; after each
             take it rests for the rest. The reader (whose lag loses events for
             good) and the UI (whose lag is felt) come first; this thread takes
@@ -74,6 +76,7 @@ class BehindDecoder:
         slice_pages: int = 16,
         slice_items: int = 250,
         duty: float = 0.3,
+        min_bytes: int = 256 * 1024,
     ) -> None:
         self.duty = duty
         self.layout = layout
@@ -90,9 +93,12 @@ class BehindDecoder:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
-        # Pages per second this thread renders (measured; the first guess is low
-        # on purpose, so a flood at start is sampled rather than late).
-        self.speed = 500.0
+        # Bytes of records per second this thread renders (measured; the first guess
+        # is about 140 k events/s). A take is cut to what it renders in max_lag_s,
+        # never below min_bytes: a trickle, or the backlog of a start, is never cut
+        # (pages read by partial reads are small: their number says nothing).
+        self.speed = 4e6
+        self.min_bytes = min_bytes
         self.pages_decoded = 0
         self.pages_skipped = 0
         self.events_skipped = 0
@@ -152,7 +158,7 @@ class BehindDecoder:
     def decode(self, take: Take) -> None:
         """Render one take (on this thread, or a test's)."""
         layout = self.layout
-        cap = max(self.slice_pages, int(self.speed * self.max_lag_s))
+        cap = max(self.min_bytes, int(self.speed * self.max_lag_s))
         ph = layout.page
         co, cs = ph.commit_offset, ph.commit_offset + ph.commit_size
         order: Literal["little", "big"] = "little" if layout.endian == "<" else "big"
@@ -161,10 +167,13 @@ class BehindDecoder:
         skipped_pages = 0
         flat: List[Tuple[int, int, int, bytes]] = []  # (page ts, cpu, size, page)
         for cpu, pages in take:
-            # A CPU's pages come in time order: only its newest ``cap`` can be among
-            # the take's newest. The others are looked at for their size and their
-            # loss flag only (one word each): in a flood that is most of them.
-            cut = max(0, len(pages) - cap)
+            # A CPU's pages come in time order: only its newest ``cap`` bytes can be
+            # among the take's newest. The others are looked at for their size and
+            # their loss flag only (one word each): in a flood that is most of them.
+            cut, room = len(pages), cap
+            while cut > 0 and room > 0:
+                cut -= 1
+                room -= int.from_bytes(pages[cut][co:cs], order) & mask
             for p in pages[:cut]:
                 commit = int.from_bytes(p[co:cs], order)
                 if commit & missed_bit:
@@ -179,8 +188,12 @@ class BehindDecoder:
                 flat.append((info.ts, cpu, info.size, p))
         # The newest pages (by their first time stamp) are what a live view shows.
         flat.sort(key=lambda t: (t[0], t[1]))
-        if len(flat) > cap:
-            old, flat = flat[:-cap], flat[-cap:]
+        keep, room = len(flat), cap
+        while keep > 0 and room >= flat[keep - 1][2]:
+            keep -= 1
+            room -= flat[keep][2]
+        if keep:
+            old, flat = flat[:keep], flat[keep:]
             skipped_bytes += sum(t[2] for t in old)
             skipped_pages += len(old)
         lines: List[str] = []
@@ -216,7 +229,7 @@ class BehindDecoder:
             self.on_lines(lines)
         if flat and work > 0:
             # A moving average: one slow take (a page fault, a GC) does not halve the cap.
-            self.speed = 0.7 * self.speed + 0.3 * (len(flat) / work)
+            self.speed = 0.7 * self.speed + 0.3 * (decoded_bytes / work)
         self.pages_decoded += len(flat)
         self.bytes_decoded += decoded_bytes
         self._measure(decoded_bytes, len(items))

@@ -56,12 +56,17 @@ def test_enabled_event_streams_into_ring_and_parses(
 
 
 def test_valid_event_filter_narrows_the_stream(tfs: Tracefs, unchanged, journal_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    # A task of ours that sleeps in a loop: switches away from it come whatever else
+    # the machine does (prev_pid == 0, the idle task, is rare on a busy machine).
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(0.01)"])
+    filt = f"prev_pid == {sleeper.pid}"
     sess = Session(tfs, journal_dir=journal_dir)
     try:
-        sess.apply_config(
-            TraceConfig(events=[EventSpec("sched", "sched_switch", filter="prev_pid == 0")])
-        )
-        assert tfs.read_value("events/sched/sched_switch/filter") == "prev_pid == 0"
+        sess.apply_config(TraceConfig(events=[EventSpec("sched", "sched_switch", filter=filt)]))
+        assert tfs.read_value("events/sched/sched_switch/filter") == filt
         sess.start_stream()
         # Lines still in the kernel's buffer from before the filter are not ours to judge:
         # look only after a marker written once the filter is in.
@@ -73,10 +78,12 @@ def test_valid_event_filter_narrows_the_stream(tfs: Tracefs, unchanged, journal_
             idx = next((i for i, ln in enumerate(lines) if token in ln), None)
             return [] if idx is None else [ln for ln in lines[idx:] if "sched_switch:" in ln]
 
-        assert _wait_for(lambda: len(after_marker()) >= 3)
+        assert _wait_for(lambda: len(after_marker()) >= 3, timeout=15)
         switch = after_marker()
-        assert all(" prev_pid=0 " in ln for ln in switch), switch[:3]
+        assert all(f" prev_pid={sleeper.pid} " in ln for ln in switch), switch[:3]
     finally:
+        sleeper.kill()
+        sleeper.wait()
         sess.restore()
 
 

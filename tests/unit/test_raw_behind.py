@@ -123,10 +123,11 @@ def test_behind_it_renders_the_newest_pages_and_says_what_it_skipped() -> None:
     layout, renderer, pages = _load()
     keep = 2
     sink = _Sink()
-    dec = _decoder(layout, renderer, sink, max_lag_s=1.0)
-    dec.speed = float(keep)  # a cap of two pages per take
-    dec.decode(_take(pages))
     newest = sorted(pages, key=lambda cp: (page_info(cp[1], layout).ts, cp[0]))[-keep:]
+    dec = _decoder(layout, renderer, sink, max_lag_s=1.0, min_bytes=0)
+    # a decoder that renders the two newest pages' bytes in a second: cut to them
+    dec.speed = float(sum(page_info(p, layout).size for _, p in newest))
+    dec.decode(_take(pages))
     assert sink.lines[0].startswith("[ftop: about ")
     assert f"({len(pages) - keep:,} pages) not decoded" in sink.lines[0]
     assert sink.lines[1:] == _direct(layout, renderer, newest)
@@ -135,6 +136,19 @@ def test_behind_it_renders_the_newest_pages_and_says_what_it_skipped() -> None:
     assert decoded == sum(sizes[id(p)] for _, p in newest)
     assert decoded + skipped == sum(sizes.values()) and skipped > 0
     assert dec.pages_skipped == len(pages) - keep and dec.events_skipped > 0
+
+
+def test_a_small_backlog_is_decoded_whole_whatever_its_page_count() -> None:
+    """Regression: the cut counted pages, and a start's backlog of small pages (partial
+    reads of a quiet buffer) lost its oldest, a marker written at the start with them."""
+    layout, renderer, pages = _load()
+    pages = pages + pages  # more pages than the old cut kept (16), still few bytes
+    assert len(pages) > 16
+    sink = _Sink()
+    dec = _decoder(layout, renderer, sink)  # the first guess of speed, as at a start
+    dec.decode(_take(pages))
+    assert dec.pages_skipped == 0
+    assert sink.lines == _direct(layout, renderer, pages)
 
 
 def _flag_missed(page: bytes, layout: Layout) -> bytes:
@@ -150,7 +164,7 @@ def test_the_kernels_loss_is_counted_on_skipped_pages_too() -> None:
     oldest_cpu, oldest = by_ts[0]
     flagged = [(c, _flag_missed(p, layout) if p is oldest else p) for c, p in pages]
     sink = _Sink()
-    dec = _decoder(layout, renderer, sink, max_lag_s=1.0)
+    dec = _decoder(layout, renderer, sink, max_lag_s=1.0, min_bytes=0)
     dec.speed = 1.0
     dec.decode(_take(flagged))
     # the oldest page was skipped, and its loss (count not stored: -1) still counted
