@@ -43,7 +43,7 @@ async def test_latency_screen_parses_the_wakeup_rt_report_and_quit_restores(
         assert rep.policy is not None and rep.rt_prio is not None
         assert rep.preempt_model == "preempt_rt" and rep.stacks and rep.stacks[0]
         header = text_of(screen.query_one("#header"))
-        assert f"latency {rep.latency_us:,} µs" in header
+        assert f"latency {rep.latency_us:,} us" in header
         assert f"{rep.task_comm}-{rep.task_pid}" in header
         stack = text_of(screen.query_one("#stack"))
         assert rep.stacks[0][0] in stack
