@@ -33,6 +33,7 @@ from ftop.engine.control.tracefs import Tracefs, find_tracefs, list_dir, other_r
 from ftop.engine.control.transaction import Change, TransactionResult
 from ftop.engine.control.transaction import apply as apply_changes
 from ftop.engine.errors import FtopError, JournalError, TracefsError
+from ftop.engine.stream.predates import PreSessionSplit, StartMark, note_start, unmarked_line
 from ftop.engine.stream.ring import Ring
 from ftop.engine.stream.stats import Aggregates, parse_cpu_stats
 from ftop.engine.stream.trace_pipe import BATCH_BYTES, LineReader, TracePipeReader
@@ -224,6 +225,13 @@ class Session:
         self.initial_state: Optional[State] = None
         self.foreign: List[str] = []
         self.last_error: Optional[FtopError] = None
+        # When ftop started reading each buffer (by its folder), and the split of that
+        # buffer's head into what was there before and what is live. A restart of the
+        # stream in the same buffer (a tracer switch, raw to text) is not a new start:
+        # what it reads was left there during the session.
+        self.start_marks: Dict[str, StartMark] = {}
+        self._splits: Dict[str, PreSessionSplit] = {}
+        self._split: Optional[PreSessionSplit] = None
 
     # -- opening -------------------------------------------------------------------
 
@@ -533,10 +541,62 @@ class Session:
 
     def _on_batch(self, lines: Sequence[str]) -> None:
         if self.keep_ring:
-            self.ring.extend(lines)
-            self.aggregates.ingest(lines, time.time())
+            split = self._split
+            if split is not None and split.open:
+                # The head of the stream: what the buffer held before ftop started is
+                # shown (with ftop's line where it ends) but not counted as live.
+                cut = split.split(lines)
+                lines = cut.lines
+                self.ring.extend(lines)
+                if cut.predates:
+                    self.aggregates.note_predates(cut.predates)
+                if split.why_closed is not None:
+                    self.aggregates.note_predates_unknown(split.why_closed)
+                self.aggregates.ingest(cut.live, time.time())
+            else:
+                self.ring.extend(lines)
+                self.aggregates.ingest(lines, time.time())
         for fn in self.listeners:
             fn(lines)
+
+    def _on_sampled(self, decoded_bytes: int, skipped_bytes: int) -> None:
+        # A skipped span that predates the start is not part of the live sample.
+        split = self._split
+        if split is not None and split.take_skipped():
+            skipped_bytes = 0
+        self.aggregates.note_sampled(decoded_bytes, skipped_bytes)
+
+    def _mark_start(self) -> None:
+        """Note when ftop starts reading this buffer (the first time only): the buffer
+        clock's "now" per CPU, the wall time, and the loss so far (see
+        :mod:`ftop.engine.stream.predates`). A view's stream only: a headless one
+        passes the kernel's text on untouched."""
+        where = str(self.tfs.path)
+        if not self.keep_ring:
+            self._split = None
+            return
+        if where in self.start_marks:
+            self._split = self._splits[where]
+            return
+        t = self.tfs
+        stats = {}
+        for cpu_dir in list_dir(t, "per_cpu"):
+            text = t.read_or(f"per_cpu/{cpu_dir}/stats")
+            if text is not None and cpu_dir.startswith("cpu") and cpu_dir[3:].isdigit():
+                stats[int(cpu_dir[3:])] = parse_cpu_stats(text)
+        clock = t.read_or("trace_clock") or ""
+        mark = note_start(
+            stats,
+            state_mod._selected(clock) if clock else "",
+            (t.read_or("current_tracer") or "").strip(),
+            lambda name: t.read_or(f"options/{name}"),
+        )
+        self.start_marks[where] = mark
+        self.aggregates.mark_start(mark.wall, mark.stats)
+        self._split = self._splits[where] = PreSessionSplit(mark)
+        if mark.entries and mark.why_unmarked is not None:
+            self.aggregates.note_predates_unknown(mark.why_unmarked)
+            self.ring.extend([unmarked_line(mark)])
 
     def start_stream(self) -> None:
         """Stream into the ring on a reader thread: ``trace_pipe_raw`` decoded to the
@@ -551,6 +611,7 @@ class Session:
         wants_lines = self.keep_ring or bool(self.listeners)
         on_bytes = self._on_bytes if self.byte_listeners else None
         on_batch = self._on_batch if wants_lines else None
+        self._mark_start()
         if self.stream_mode != "text":
             why = self._start_raw(on_batch, on_bytes)
             if why is None:
@@ -660,14 +721,15 @@ class Session:
                 changes.append(Change(rel, " ".join(str(p) for p in sorted(current - tids))))
         self.apply(changes)
 
-    def leave_self_out(self) -> None:
-        """Add ftop's threads to the notrace pid lists (journaled, restored on exit).
-        A kernel without the files, or one that refuses, leaves ftop traced: the
-        reason is kept in ``self_notrace_error``."""
+    def leave_self_out(self, also: Sequence[int] = ()) -> None:
+        """Add ftop's threads, and the processes ``also`` (``ftop stream``'s renderer),
+        to the notrace pid lists (journaled, restored on exit). A kernel without the
+        files, or one that refuses, leaves ftop traced: the reason is kept in
+        ``self_notrace_error``."""
         if self.trace_self or self._restored or self.read_only:
             return
         try:
-            tids = {int(t) for t in os.listdir("/proc/self/task")}
+            tids = {int(t) for t in os.listdir("/proc/self/task")} | set(also)
         except OSError:
             return
         for rel in ("set_event_notrace_pid", "set_ftrace_notrace_pid"):
@@ -721,7 +783,7 @@ class Session:
                 # A view decodes behind the reader and samples in a flood; a headless
                 # stream (bytes out) renders every record.
                 behind=self.keep_ring,
-                on_sampled=self.aggregates.note_sampled if self.keep_ring else None,
+                on_sampled=self._on_sampled if self.keep_ring else None,
             )
             pipe.start()
         except FormatError as e:

@@ -163,8 +163,9 @@ class CpuLoss:
 
     ``markers`` sums the ``CPU:N [LOST M EVENTS]`` lines the reader saw;
     ``overrun``, ``commit_overrun`` and ``dropped`` are growths of the
-    ``per_cpu/cpuN/stats`` counters since the first sample (resets of the
-    buffer are bridged). Markers and ``overrun`` describe the same overwritten
+    ``per_cpu/cpuN/stats`` counters since the first sample, or since the
+    session's start mark (``Aggregates.mark_start``) when there is one (resets
+    of the buffer are bridged). Markers and ``overrun`` describe the same overwritten
     events seen from two sides, so ``total`` takes the larger, not the sum.
     """
 
@@ -193,7 +194,8 @@ class AggregateSnapshot:
         top_functions: most frequent functions (function and function_graph).
         top_tasks: most frequent tasks ("comm-pid") of lines with the default
             context (not function_graph's, which names no task by default).
-        lost_per_cpu: loss per CPU since the aggregates started.
+        lost_per_cpu: loss per CPU since the aggregates started (since
+            ``loss_since`` when a start was marked).
         lost_total: sum of ``CpuLoss.total`` over the CPUs.
         series: events per bucket, oldest first, ``window_s / bucket_s`` long;
             the last bucket is the one still filling.
@@ -204,6 +206,16 @@ class AggregateSnapshot:
             ``note_sampled``), the fraction of the window's bytes it decoded; the
             counts and rates above are then scaled up from that sample. None when
             every record was counted.
+        predates: events that were in the buffer before ftop started reading it
+            (``note_predates``): shown, never counted in the rates or totals above.
+        predates_unknown: why what predates the start could not be told apart (it
+            is then counted as live); None when it could, or nothing predated.
+        loss_since: wall time from which ``lost_*`` count (the start of the
+            session's reading, ``mark_start``); None when no start was marked (a
+            demo, a saved file: their loss is what they replay or hold).
+        lost_before: events the buffer had lost before ``loss_since`` (its
+            ``overrun`` and ``dropped events`` at the mark), per CPU in
+            ``lost_before_per_cpu``; never part of ``lost_total``.
     """
 
     now: float
@@ -222,6 +234,11 @@ class AggregateSnapshot:
     cpu_stats: Dict[int, Dict[str, Union[int, float]]] = field(default_factory=dict)
     sampled: Optional[float] = None
     top_tasks: List[NameRate] = field(default_factory=list)
+    predates: int = 0
+    predates_unknown: Optional[str] = None
+    loss_since: Optional[float] = None
+    lost_before: int = 0
+    lost_before_per_cpu: Dict[int, int] = field(default_factory=dict)
 
 
 class _Bucket:
@@ -279,6 +296,11 @@ class Aggregates:
         self._cpu_stats: Dict[int, Dict[str, Union[int, float]]] = {}
         # pid (bytes, as matched) -> the task name last seen with it.
         self._comms: Dict[bytes, str] = {}
+        # What predates the session's start (ftop.engine.stream.predates).
+        self._predates = 0
+        self._predates_unknown: Optional[str] = None
+        self._loss_since: Optional[float] = None
+        self._lost_before: Dict[int, int] = {}
         self._lock = threading.Lock()
 
     # -- feeding ------------------------------------------------------------------
@@ -389,6 +411,41 @@ class Aggregates:
                     track.base[key] = 0
                 track.last[key] = v
 
+    def mark_start(self, wall: float, stats: Dict[int, Dict[str, Union[int, float]]]) -> None:
+        """The session starts reading a buffer whose per-CPU stats are ``stats``: loss
+        counts from them (what the buffer had lost before is ``lost_before``, not loss
+        of this session), from ``wall`` on. A second mark (another buffer) keeps what
+        was counted so far and the first mark's time."""
+        with self._lock:
+            if self._loss_since is None:
+                self._loss_since = wall
+            self._lost_before = {}
+            for cpu, parsed in stats.items():
+                self._cpu_stats[cpu] = dict(parsed)
+                track = self._stats.setdefault(cpu, _StatsTrack())
+                for key in _STAT_KEYS:
+                    value = parsed.get(key)
+                    if value is None:
+                        continue
+                    if key in track.base:
+                        track.carried[key] = (
+                            track.carried.get(key, 0) + track.last[key] - track.base[key]
+                        )
+                    track.base[key] = track.last[key] = int(value)
+                self._lost_before[cpu] = int(parsed.get("overrun", 0)) + int(
+                    parsed.get("dropped events", 0)
+                )
+
+    def note_predates(self, events: int) -> None:
+        """``events`` more were in the buffer before the session started (not ingested)."""
+        with self._lock:
+            self._predates += events
+
+    def note_predates_unknown(self, why: str) -> None:
+        """What predates the start cannot be told from live events, because ``why``."""
+        with self._lock:
+            self._predates_unknown = why
+
     def reset(self) -> None:
         """Forget everything counted so far."""
         with self._lock:
@@ -398,6 +455,10 @@ class Aggregates:
             self._markers.clear()
             self._stats.clear()
             self._cpu_stats.clear()
+            self._predates = 0
+            self._predates_unknown = None
+            self._loss_since = None
+            self._lost_before = {}
 
     # -- reading ------------------------------------------------------------------
 
@@ -428,6 +489,8 @@ class Aggregates:
             lifetime = self._lifetime
             losses = self._losses_locked()
             cpu_stats = {c: dict(st) for c, st in self._cpu_stats.items()}
+            predates, predates_unknown = self._predates, self._predates_unknown
+            loss_since, lost_before = self._loss_since, dict(sorted(self._lost_before.items()))
 
         series = [0] * self._nbuckets
         total = 0
@@ -499,6 +562,11 @@ class Aggregates:
                 NameRate(f"{self._comms.get(k, '?')}-{k.decode()}", c, rate(c))
                 for k, c in tasks.most_common(n)
             ],
+            predates=predates,
+            predates_unknown=predates_unknown,
+            loss_since=loss_since,
+            lost_before=sum(lost_before.values()),
+            lost_before_per_cpu=lost_before,
         )
 
     # -- internals (lock held) ----------------------------------------------------

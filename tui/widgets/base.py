@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import platform
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import (
@@ -155,6 +156,17 @@ class StatusInfo:
     rendered_raw: int = 0
 
 
+def _loss_period(kind: str, snap: AggregateSnapshot) -> str:
+    """What the band's loss figure counts over: since ftop started reading (a live
+    session; the buffer's loss before that is not ftop's), or what a saved file holds.
+    The demo replays its own loss: no period, as before."""
+    if kind == "file":
+        return " in file"
+    if snap.loss_since is not None:
+        return " since " + time.strftime("%H:%M", time.localtime(snap.loss_since))
+    return ""
+
+
 class StatusBand(Static):
     """One line: kernel, tracefs, tracer, tracing on/off, events, filters, events/s, loss."""
 
@@ -240,10 +252,11 @@ class StatusBand(Static):
         if info.rendered_raw:
             part(45, (f"{info.rendered_raw:,}", "bold"), " rendered raw")
         lost = snap.lost_total
+        period = _loss_period(info.kind, snap)
         if lost > 0:
-            part(99, (f" lost {lost:,} ", self._style("lost")))
+            part(99, (f" lost {lost:,}{period} ", self._style("lost")))
         else:
-            part(70, "lost ", ("0", "bold"))
+            part(70, "lost ", ("0", "bold"), period)
         if info.error:
             part(98, (f" {info.error} ", self._style("lost")))
 
