@@ -46,6 +46,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import select
 import shlex
 import shutil
@@ -79,6 +80,10 @@ RAW_TARGET, RAW_LOSS_POINTS = 0.8, 2.0
 TUI_TARGET, FPS_TARGET, LAG_TARGET_MS = 2.0, 20.0, 50.0
 WARMUP_S = 1.0
 START_TIMEOUT_S = 30.0
+# ftop stream prints what it read after the stop: how long that may take at most.
+DRAIN_TIMEOUT_S = 600.0
+# ... and all of it: lines printed per event taken from the kernel.
+PRINTED_MIN = 0.999
 HZ = os.sysconf("SC_CLK_TCK")
 
 
@@ -300,10 +305,14 @@ class Bench:
         out = spool / "bench.dat"
         pin = ["taskset", "-c", str(READER_CPU)]
         err = self.workdir / f"{row}.err"
+        env = dict(self.env, TMPDIR=os.environ.get("BENCH_TMPDIR", str(spool)))
+        # ftop stream says how many lines it printed (its renderer, at the end): every
+        # event it took from the kernel must be printed, after the stop if need be.
+        counted = row == "stream"
+        start = self.counters()["read"]
         with open(os.devnull, "wb") as null, open(err, "wb") as errf:
-            proc = subprocess.Popen(
-                pin + self.command(row, out), stdout=null, stderr=errf, env=self.env
-            )
+            proc = subprocess.Popen(pin + self.command(row, out), stdout=null, stderr=errf, env=env)
+            stopped_at = 0.0
             try:
                 self.wait_delivering(lambda: proc.poll() is None, LABELS[row])
                 size = (lambda: dir_bytes(spool)) if row == "record" else None
@@ -313,11 +322,17 @@ class Bench:
                 proc.send_signal(
                     signal.SIGINT if row in ("text", "stream", "record") else signal.SIGTERM
                 )
+                stopped_at = time.monotonic()
                 try:
-                    rc = proc.wait(timeout=30)
+                    rc = proc.wait(timeout=DRAIN_TIMEOUT_S if counted else 30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     rc = proc.wait()
+            if counted:
+                took = self.counters()["read"] - start
+                said = re.findall(r"ftop: (\d+) lines printed", err.read_text(errors="replace"))
+                res.extra["drain_s"] = time.monotonic() - stopped_at
+                res.extra["printed"] = int(said[-1]) / took if said and took else 0.0
         if row == "record":
             if out.exists():
                 res.mb = out.stat().st_size / 1e6
@@ -471,6 +486,7 @@ def verdict(
         if ref is None or ref.error or not ref.rate:
             return "n/a (no ref)"
         ok = r.rate >= RAW_TARGET * ref.rate and (r.loss - ref.loss) * 100 <= RAW_LOSS_POINTS
+        ok = ok and r.extra.get("printed", 1.0) >= PRINTED_MIN
         return "PASS" if ok else "FAIL"
     # the TUI: rate against cat; refreshes and lag from the pilot row
     if cat is None or cat.error or not cat.rate:
@@ -489,6 +505,11 @@ def describe(r: Result) -> str:
     bits = [f"cpu {r.cpu * 100:.0f}%"]
     if r.mb is not None:
         bits.append(f"{r.mb:.0f} MB written ({r.mb_s or 0:.1f} MB/s)")
+    if "printed" in r.extra:
+        bits.append(
+            f"printed {r.extra['printed'] * 100:.1f}% of the events it read, "
+            f"the last {r.extra['drain_s']:.0f} s after the stop"
+        )
     if "fps" in r.extra:
         e = r.extra
         bits.append(

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     pass
 
 SUBCOMMANDS = ("doctor", "stream", "record", "restore", "reset")
+# `ftop stream`'s bound on pages read and not printed yet (ftop.stream_spool).
+DEFAULT_SPOOL_MIB = 1024
 
 
 class _EventAction(argparse.Action):
@@ -258,6 +260,19 @@ def build_parser(sub: Optional[str]) -> argparse.ArgumentParser:
             "--raw",
             action="store_true",
             help="read the raw pages even when decoding falls behind (no switch to text)",
+        )
+        p.add_argument(
+            "--spool-size",
+            type=int,
+            default=DEFAULT_SPOOL_MIB,
+            metavar="MIB",
+            help="pages read and not printed yet, at most (default %(default)s MiB, on "
+            "disk in --spool-dir); 0: render on the reader's thread, no spool",
+        )
+        p.add_argument(
+            "--spool-dir",
+            metavar="DIR",
+            help="where the spool goes (default $TMPDIR, else /var/tmp)",
         )
         return p
     if sub == "record":

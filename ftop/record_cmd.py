@@ -19,6 +19,7 @@ def cmd_record(ns: argparse.Namespace) -> int:
     trace.dat until the duration ends, the command exits or Ctrl-C, restore."""
     import subprocess
 
+    from ftop.engine.control.recovery_text import recovery_notes
     from ftop.engine.control.session import Session
     from ftop.engine.errors import ConfigError, FtopError
     from ftop.engine.tracedat.common import TraceDatError
@@ -35,11 +36,8 @@ def cmd_record(ns: argparse.Namespace) -> int:
     except (ConfigError, FtopError) as e:
         return _err(str(e))
     sess.install_signal_handlers()
-    for rec in sess.recover():
-        if rec.journal.problem:
-            _say(f"ftop: {rec.journal.problem}", sys.stderr)
-            continue
-        _say(f"ftop: restored the state left by ftop pid {rec.journal.pid}", sys.stderr)
+    for note in recovery_notes(sess.recover()):
+        _say(f"ftop: {note}", sys.stderr)
     try:
         sess.validate(cfg)
     except (ConfigError, FtopError) as e:

@@ -7,11 +7,13 @@ import json
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Sequence, TextIO
 
 from ftop.cli import _err, _say, config_from
 
 if TYPE_CHECKING:
+    from ftop.engine.control.config import TraceConfig
     from ftop.engine.control.session import Session
 
 
@@ -183,6 +185,7 @@ def _stream_tracedat(path: str, printer: _Printer) -> int:
 
 
 def cmd_stream(ns: argparse.Namespace) -> int:
+    from ftop.engine.control.recovery_text import recovery_notes
     from ftop.engine.control.session import Session
     from ftop.engine.errors import ConfigError, FtopError
 
@@ -204,17 +207,8 @@ def cmd_stream(ns: argparse.Namespace) -> int:
         sess.stream_mode = "text"
     elif ns.raw:
         sess.stream_mode = "raw"
-    for rec in [] if sess.read_only else sess.recover():
-        if rec.journal.problem:
-            _say(f"ftop: {rec.journal.problem}", sys.stderr)
-            continue
-        _say(
-            f"ftop: restored the state left by ftop pid {rec.journal.pid} "
-            f"({len(rec.report.writes)} writes)",
-            file=sys.stderr,
-        )
-        for err in rec.report.errors:
-            _say(f"ftop: could not put back: {err} (journal kept)", sys.stderr)
+    for note in [] if sess.read_only else recovery_notes(sess.recover()):
+        _say(f"ftop: {note}", sys.stderr)
     try:
         sess.validate(cfg)
     except (ConfigError, FtopError) as e:
@@ -222,6 +216,8 @@ def cmd_stream(ns: argparse.Namespace) -> int:
     if not cfg.is_empty() or cfg.instance:
         for note in sess.detect_foreign():
             _say(f"ftop: note: already set before us: {note} (left alone)", sys.stderr)
+    if _spools(ns, sess):
+        return _stream_spooled(ns, sess, cfg)
     done = threading.Event()
     # Default SIGINT raises KeyboardInterrupt in the main thread: restore runs in finally.
     try:
@@ -265,16 +261,85 @@ def cmd_stream(ns: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        report = sess.restore()
-        if report is not None and not report.ok:
-            for err in report.errors:
-                _say(f"ftop: restore: {err}", sys.stderr)
+        _restore(sess)
     if ns.json:
         _say(
             f"ftop: {printer.lines} lines, {printer.unparsed} not parsed (kept raw)",
             file=sys.stderr,
         )
     return 0
+
+
+def _restore(sess: Session) -> None:
+    report = sess.restore()
+    if report is not None and not report.ok:
+        for err in report.errors:
+            _say(f"ftop: restore: {err}", sys.stderr)
+
+
+def _spools(ns: argparse.Namespace, sess: Session) -> bool:
+    """The raw path with a renderer process behind a spool (ftop.stream_spool):
+    unless --text, --spool-size 0, or a kernel whose pages cannot be read raw (then
+    the session's own path says why and reads text)."""
+    from ftop.engine.raw.stream import raw_unavailable
+
+    if ns.text or not getattr(ns, "spool_size", 0):
+        return False
+    return raw_unavailable(sess.top.path / "events", sess.tfs.path / "per_cpu") is None
+
+
+def _stream_spooled(ns: argparse.Namespace, sess: Session, cfg: TraceConfig) -> int:
+    from ftop.engine.errors import ConfigError, FtopError
+    from ftop.stream_spool import SpooledStream
+
+    spooled = SpooledStream(
+        sess,
+        as_json=ns.json,
+        count=ns.count,
+        max_bytes=ns.spool_size << 20,
+        base=Path(ns.spool_dir) if getattr(ns, "spool_dir", None) else None,
+    )
+    rc = 0
+    hung_up = False
+    try:
+        try:
+            if not cfg.is_empty() or cfg.instance:
+                sess.apply_config(cfg)
+            spooled.start()
+        except (ConfigError, FtopError) as e:
+            return _err(str(e))
+        except OSError as e:
+            return _err(f"cannot start the stream: {e.strerror or e}")
+        sess.leave_self_out(also=spooled.pids)
+        deadline = time.monotonic() + ns.duration if ns.duration else None
+        polled = time.monotonic()
+        readers: List[str] = []
+        while spooled.running:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+            for note in spooled.notes():
+                _say(f"ftop: {note}", sys.stderr)
+            if time.monotonic() - polled >= 1.0:
+                polled = time.monotonic()
+                readers = _tell_others(sess, readers)
+        if spooled.error is not None and spooled.child is not None:
+            if spooled.child.poll() is None:  # not the renderer's own stop (--count)
+                _say(f"ftop: {spooled.error}", sys.stderr)
+                rc = 1
+    except KeyboardInterrupt:
+        pass
+    except SystemExit:
+        hung_up = True  # SIGTERM, SIGHUP: no one to print for
+        raise
+    finally:
+        spooled.stop_reading()
+        try:
+            _restore(sess)
+        finally:
+            if hung_up:
+                spooled.kill()
+    return spooled.finish() or rc
 
 
 # -- record ------------------------------------------------------------------------

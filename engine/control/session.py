@@ -652,29 +652,24 @@ class Session:
         """Every raw page kept, rendered to the kernel's text in ``path`` (all or
         nothing); the number of lines. What a sampled view saves: all the events it
         holds, not only those it had time to decode. FtopError when there are no pages."""
-        from ftop.engine.raw.stream import page_items, render_items
+        from ftop.engine.raw.page_text import page_items, render_items, render_pages
         from ftop.engine.stream.save_text import save_text_batches
 
         src = self._raw_source
         if self.pages is None or src is None or not len(self.pages):
             raise FtopError(f"no raw pages kept ({self.raw_why or 'nothing read yet'})")
-        pages = self.pages.snapshot()
         renderer = src.renderer()  # its own: the live decoder's stays on its thread
         graph = src.graph(renderer)
         layout = src.layout
-
-        def batches() -> Iterator[List[str]]:
-            # A reader's pass (all CPUs) merges by time as trace_pipe does; pages of a
-            # CPU are in order, so a window of pages is merged at a time.
-            step = 256
-            for i in range(0, len(pages), step):
-                items = []
-                for cpu, page in pages[i : i + step]:
-                    items.extend(page_items([page], layout, cpu))
-                items.sort(key=lambda t: (t[0], t[1], t[2]))
-                yield render_items(renderer, graph, items)
-
-        return save_text_batches(path, batches(), tracer=tracer, cpus=cpus)
+        # A reader's pass (all CPUs) merges by time as trace_pipe does; pages of a
+        # CPU are in order, so a window of pages is merged at a time.
+        batches = render_pages(
+            self.pages.snapshot(),
+            lambda cpu, pages: page_items(pages, layout, cpu),
+            lambda items: render_items(renderer, graph, items),
+            window=256,
+        )
+        return save_text_batches(path, (b.lines for b in batches), tracer=tracer, cpus=cpus)
 
     def check_stream(self) -> Optional[str]:
         """In "auto" mode, go over to trace_pipe's text when the raw decoder falls

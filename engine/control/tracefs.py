@@ -9,7 +9,7 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List, NamedTuple, Optional
 
 from ftop.engine.errors import TracefsError, TracefsNotFound, error_class
 
@@ -101,26 +101,56 @@ def lockdown_mode() -> Optional[str]:
     return None
 
 
+class OpenFile(NamedTuple):
+    """A file another process has open, as ``/proc/PID/fd`` shows it."""
+
+    pid: int
+    comm: str
+    target: str
+
+
+def open_files(match: Callable[[str], bool], proc: str = "/proc") -> List[OpenFile]:
+    """The first open file of each other process whose path ``match`` accepts: one pass
+    over ``proc``, reading the links in ``PID/fd``.
+
+    Never raises: processes and their fds come and go during the walk, another user's
+    fd folder is refused (EACCES without root) and ``proc`` may be unreadable; all of
+    these are passed over. ``comm`` is the kernel's bytes, undecodable ones kept as
+    surrogates (a task may name itself anything; the UI escapes it when shown).
+    """
+    found: List[OpenFile] = []
+    me = os.getpid()
+    try:
+        with os.scandir(proc) as procs:
+            pids = [int(e.name) for e in procs if e.name.isdigit() and int(e.name) != me]
+    except OSError:
+        return found
+    for pid in pids:
+        base = os.path.join(proc, str(pid))
+        try:
+            with os.scandir(os.path.join(base, "fd")) as fds:
+                for fd in fds:
+                    try:
+                        target = os.readlink(fd.path)
+                    except OSError:
+                        continue  # closed since the folder was listed
+                    if match(target):
+                        with open(os.path.join(base, "comm"), "rb") as f:
+                            raw = f.read()
+                        comm = raw.decode("utf-8", "surrogateescape").strip()
+                        found.append(OpenFile(pid, comm, target))
+                        break
+        except OSError:
+            continue  # the process exited, or its fds are not ours to see
+    return found
+
+
 def holders(prefix: str) -> List[str]:
     """Processes with a file under ``prefix`` open, as ``comm (pid N)``: who may hold an EBUSY."""
-    found = []
-    me = os.getpid()
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        try:
-            for fd in os.scandir(f"/proc/{entry.name}/fd"):
-                try:
-                    target = os.readlink(fd.path)
-                except OSError:
-                    continue
-                if target.startswith(prefix):
-                    comm = Path(f"/proc/{entry.name}/comm").read_text().strip()
-                    found.append(f"{comm} (pid {entry.name}) has {target} open")
-                    break
-        except OSError:
-            continue
-    return found
+    return [
+        f"{o.comm} (pid {o.pid}) has {o.target} open"
+        for o in open_files(lambda target: target.startswith(prefix))
+    ]
 
 
 class SlowWrites:
@@ -215,27 +245,13 @@ def other_readers(path: Path) -> List[str]:
         tail = ""
         top = True
     pattern = re.compile(r"(?:^|/)" + tail + r"(?:per_cpu/cpu\d+/)?trace_pipe(?:_raw)?$")
-    found = []
-    me = os.getpid()
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        try:
-            for fd in os.scandir(f"/proc/{entry.name}/fd"):
-                try:
-                    target = os.readlink(fd.path)
-                except OSError:
-                    continue
-                if not target.endswith(("trace_pipe", "trace_pipe_raw")):
-                    continue
-                if (top and "/instances/" in target) or not pattern.search(target):
-                    continue
-                comm = Path(f"/proc/{entry.name}/comm").read_text().strip()
-                found.append(f"{comm} (pid {entry.name})")
-                break
-        except OSError:
-            continue
-    return found
+
+    def match(target: str) -> bool:
+        if not target.endswith(("trace_pipe", "trace_pipe_raw")):
+            return False
+        return not (top and "/instances/" in target) and pattern.search(target) is not None
+
+    return [f"{o.comm} (pid {o.pid})" for o in open_files(match)]
 
 
 class Tracefs:

@@ -22,19 +22,16 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, Callable, List, Literal, Optional, Sequence, Tuple
+from typing import Callable, List, Literal, Optional, Tuple
 
 from ftop.engine.raw.format import PageHeader
 from ftop.engine.raw.page import Layout, page_info
+from ftop.engine.raw.page_text import RenderItems, WalkPages, render_pages
 
 __all__ = ["BehindDecoder", "skipped_line"]
 
 # (cpu, pages) as the reader handed them over.
 Take = List[Tuple[int, List[bytes]]]
-# The records (and LOST notes) of some pages of one CPU, as sortable items.
-WalkPages = Callable[[int, Sequence[bytes]], List[Any]]
-# Renders items already in time order to text lines.
-RenderItems = Callable[[Sequence[Any]], List[str]]
 
 
 def skipped_line(pages: int, events: int) -> str:
@@ -205,26 +202,31 @@ class BehindDecoder:
         decoded_bytes = sum(t[2] for t in flat)
         work = 0.0
         t0 = time.perf_counter()
-        items: List[Any] = []
-        n = self.slice_pages
-        for i in range(0, len(flat), n):
-            for _, cpu, _, p in flat[i : i + n]:
-                items.extend(self.walk(cpu, (p,)))
+
+        def rest() -> None:
+            nonlocal work, t0
             work += self._rest(t0)
             t0 = time.perf_counter()
-        # Records merge by time stamp across CPUs, as trace_pipe merges them.
-        items.sort(key=lambda t: (t[0], t[1], t[2]))
-        m = self.slice_items
-        for i in range(0, len(items), m):
-            if self._stop.is_set():
-                break
-            lines.extend(self.render(items[i : i + m]))
+
+        items = 0
+        batches = render_pages(
+            [(cpu, p) for _, cpu, _, p in flat],
+            self.walk,
+            self.render,
+            slice_items=self.slice_items,
+            walk_slice=self.slice_pages,
+            pause=rest,
+        )
+        for batch in batches:
+            lines.extend(batch.lines)
+            items += batch.items
             # Each slice is handed over as it is done: a view refreshes evenly,
             # not in bursts a take apart.
             self.on_lines(lines)
             lines = []
-            work += self._rest(t0)
-            t0 = time.perf_counter()
+            rest()
+            if self._stop.is_set():
+                break
         if lines:  # nothing decoded: the skipped line alone
             self.on_lines(lines)
         if flat and work > 0:
@@ -232,7 +234,7 @@ class BehindDecoder:
             self.speed = 0.7 * self.speed + 0.3 * (decoded_bytes / work)
         self.pages_decoded += len(flat)
         self.bytes_decoded += decoded_bytes
-        self._measure(decoded_bytes, len(items))
+        self._measure(decoded_bytes, items)
         if self.on_sampled is not None:
             self.on_sampled(decoded_bytes, skipped_bytes)
 

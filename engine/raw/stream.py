@@ -31,8 +31,9 @@ from ftop.engine.raw.format import (
     parse_header_page,
 )
 from ftop.engine.raw.graph import GraphOptions, GraphRenderer
-from ftop.engine.raw.page import Layout, Record, page_info, records
+from ftop.engine.raw.page import Layout
 from ftop.engine.raw.page_ring import PageRing
+from ftop.engine.raw.page_text import Item, page_items, render_items, render_pages
 from ftop.engine.raw.render import (
     FlagStyle,
     Renderer,
@@ -44,7 +45,9 @@ from ftop.engine.raw.render import (
 from ftop.engine.raw.symbols import Kallsyms, PrintkFormats, Tasks
 from ftop.engine.raw.trace_pipe_raw import RawReader, online_cpus
 
-__all__ = ["RawPipe", "RawSource", "raw_unavailable"]
+# Item, page_items and render_items live in page_text; named here too for the callers
+# that read pages with a RawSource (trace.dat text, the oracle tests).
+__all__ = ["Item", "RawPipe", "RawSource", "page_items", "raw_unavailable", "render_items"]
 
 BatchHandler = Callable[[Sequence[str]], None]
 
@@ -221,60 +224,6 @@ def usable_kallsyms(text: str, top: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def lost_line(cpu: int, missed: int) -> str:
-    return f"CPU:{cpu} [LOST EVENTS]" if missed < 0 else f"CPU:{cpu} [LOST {missed} EVENTS]"
-
-
-# (time stamp, cpu, 0 for a LOST note / 1 for a record, record, note): sorting
-# these merges CPUs as trace_pipe does, a page's LOST note before its records.
-Item = Tuple[int, int, int, Optional[Record], Optional[str]]
-
-
-def page_items(
-    pages: Sequence[bytes],
-    layout: Layout,
-    cpu: int,
-    on_lost: Optional[Callable[[int, int], None]] = None,
-) -> List[Item]:
-    out: List[Item] = []
-    for p in pages:
-        info = page_info(p, layout)
-        first = True
-        for rec in records(p, layout, cpu):
-            if first and info.missed is not None:
-                out.append((rec.ts, cpu, 0, None, lost_line(cpu, info.missed)))
-                if on_lost is not None:
-                    on_lost(cpu, info.missed)
-            first = False
-            out.append((rec.ts, cpu, 1, rec, None))
-        if first and info.missed is not None:
-            out.append((info.ts, cpu, 0, None, lost_line(cpu, info.missed)))
-            if on_lost is not None:
-                on_lost(cpu, info.missed)
-    return out
-
-
-def render_items(
-    renderer: Renderer, graph: Optional[GraphRenderer], items: Sequence[Item]
-) -> List[str]:
-    """The text lines of items already in time order."""
-    seq = [rec if rec is not None else (note or "") for _, _, _, rec, note in items]
-    if graph is not None:
-        return graph.lines(seq)
-    text = renderer.text
-    lines: List[str] = []
-    for it in seq:
-        if isinstance(it, str):
-            lines.append(it)
-            continue
-        out = text(it)
-        if "\n" in out:
-            lines.extend(out.split("\n"))
-        else:
-            lines.append(out)
-    return lines
-
-
 class RawPipe:
     """Reads ``trace_pipe_raw`` and hands over the kernel's text, like TracePipeReader."""
 
@@ -317,7 +266,8 @@ class RawPipe:
         if layout is None:
             layout = source.layout if source is not None else self._layout_of(top)
         self.layout = layout
-        self._pending: List[Tuple[int, int, int, Optional[Record], Optional[str]]] = []
+        # The pages of the pass under way, (cpu, page), rendered at its end.
+        self._pending: List[Tuple[int, bytes]] = []
         self._tasks_at = 0.0
         self.tasks_refresh_s = tasks_refresh_s
         self.lines_read = 0
@@ -432,7 +382,7 @@ class RawPipe:
         if self._behind is not None:
             self._behind.put(cpu, pages)
             return
-        self._pending.extend(page_items(pages, self.layout, cpu, self._count_lost))
+        self._pending.extend((cpu, p) for p in pages)
 
     def _count_lost(self, cpu: int, missed: int) -> None:
         if missed < 0:
@@ -456,20 +406,28 @@ class RawPipe:
             self.renderer.tasks_changed()
 
     def _flush(self) -> None:
-        self._passes += 1
         if self._behind is not None:
+            self._passes += 1
             self._behind.cycle()
             return
         self._refresh_tasks()
-        pend = self._pending
-        if not pend:
-            return
-        self._pending = []
-        pend.sort(key=lambda t: (t[0], t[1], t[2]))
-        self.records_read += sum(t[2] for t in pend)
-        self._emit(render_items(self.renderer, self._graph, pend))
+        pend, self._pending = self._pending, []
+        if pend:
+            # One batch: the whole pass merged by time, as trace_pipe merges it.
+            for batch in render_pages(pend, self._walk_counting, self._render):
+                self.records_read += batch.records
+                self._emit(batch.lines)
+        # After the walk, as when pages were walked on arrival: _count_lost judges this
+        # pass's loss flags by the passes before it.
+        self._passes += 1
 
-    # The behind decoder's three steps (on its thread).
+    def _walk_counting(self, cpu: int, pages: Sequence[bytes]) -> List[Item]:
+        return page_items(pages, self.layout, cpu, self._count_lost)
+
+    def _render(self, items: Sequence[Item]) -> List[str]:
+        return render_items(self.renderer, self._graph, items)
+
+    # The behind decoder's two steps (on its thread).
     def _walk(self, cpu: int, pages: Sequence[bytes]) -> List[Item]:
         # Its loss flags were counted by the decoder, decoded or not.
         return page_items(pages, self.layout, cpu)
@@ -477,7 +435,7 @@ class RawPipe:
     def _render_behind(self, items: Sequence[Item]) -> List[str]:
         self._refresh_tasks()
         self.records_read += sum(t[2] for t in items)
-        return render_items(self.renderer, self._graph, items)
+        return self._render(items)
 
     def _emit(self, lines: List[str]) -> None:
         self.lines_read += len(lines)

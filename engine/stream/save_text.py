@@ -39,7 +39,7 @@ def save_text(
     tmp = ""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w") as out:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
             n = save_lines(out, ring, seqs=seqs, tracer=tracer, cpus=cpus)
             out.flush()
             os.fsync(out.fileno())
@@ -71,14 +71,14 @@ def save_text_batches(
     n = 0
     try:
         fd, body = tempfile.mkstemp(prefix=f".{base}.", suffix=".body", dir=folder)
-        with os.fdopen(fd, "w+") as b:
+        with os.fdopen(fd, "w+", encoding="utf-8", errors="surrogateescape") as b:
             for lines in batches:
                 if lines:
                     b.write("\n".join(lines) + "\n")
                     n += len(lines)
             b.seek(0)
             fd2, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
-            with os.fdopen(fd2, "w") as out:
+            with os.fdopen(fd2, "w", encoding="utf-8", errors="surrogateescape") as out:
                 out.write(ftrace_header(tracer, n, n, cpus))
                 while True:
                     chunk = b.read(1 << 20)

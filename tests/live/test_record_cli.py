@@ -112,34 +112,68 @@ def test_stream_reads_raw_by_default_and_text_on_request(
     assert not (tracefs_root / "instances" / inst).exists()
 
 
-def test_stream_goes_over_to_text_when_the_raw_decoder_falls_behind(
-    tracefs_root: Path, unchanged: object, journal_dir: Path
-) -> None:
-    """A flood (dd writing one byte at a time: millions of syscalls a second) outruns
-    the Python decoder; in auto mode ftop says so and reads trace_pipe's text, and
-    the lines keep coming in the kernel's format."""
+def _flood(root: Path, *args: str) -> Tuple[subprocess.CompletedProcess[str], int]:
+    """``ftop stream`` on a private instance while dd writes one byte at a time
+    (millions of syscalls a second, far more than Python renders): the result with
+    stdout's last 200 lines, and dd's pid."""
     dd = subprocess.Popen(
         ["taskset", "-c", "0", "dd", "if=/dev/zero", "of=/dev/null", "bs=1"],
         stderr=subprocess.DEVNULL,
     )
     try:
         inst = f"ftop_flood_{uuid.uuid4().hex[:6]}"
-        r = _ftop(
-            "stream",
-            "-B",
-            inst,
-            "-e",
-            "syscalls:sys_enter_write",
-            "-P",
-            str(dd.pid),
-            "--duration",
-            "4",
-        )
+        proc = subprocess.Popen(
+            [*FTOP, "stream", "-B", inst, "-e", "syscalls:sys_enter_write", "-P", str(dd.pid),
+             *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None and proc.stderr is not None
+        # Read as it comes (hundreds of MB), keeping only the count and the tail.
+        count, tail = 0, []
+        for raw in proc.stdout:
+            count += 1
+            tail.append(raw)
+            if len(tail) > 400:
+                del tail[:200]
+        err = proc.stderr.read().decode(errors="replace")
+        rc = proc.wait(timeout=300)
     finally:
         dd.kill()
         dd.wait()
+    out = f"{count}\n" + b"".join(tail[-200:]).decode(errors="replace")
+    assert not (root / "instances" / inst).exists()
+    return subprocess.CompletedProcess(proc.args, rc, out, err), dd.pid
+
+
+def test_stream_under_a_flood_prints_every_event_it_took(
+    tracefs_root: Path, unchanged: object
+) -> None:
+    """The reader only copies pages into the spool; the renderer prints them behind
+    it, all of them (the count it says is the count that came out), in the kernel's
+    format, and the kernel lost few: the reader kept up."""
+    r, dd_pid = _flood(tracefs_root, "--duration", "2")
+    assert r.returncode == 0, r.stderr
+    count = int(r.stdout.split("\n", 1)[0])
+    said = re.findall(r"ftop: (\d+) lines printed", r.stderr)
+    assert said and int(said[-1]) == count, r.stderr
+    lines = r.stdout.split("\n")[1:]
+    dd_lines = [ln for ln in lines if "sys_write(" in ln]
+    assert dd_lines and all(f"dd-{dd_pid}" in ln for ln in dd_lines), lines[:3]
+    lost = sum(int(n) for n in re.findall(r"\[LOST (\d+) EVENTS\]", "\n".join(lines)))
+    assert count > 100_000, f"only {count} lines in 2 s of a flood"
+    assert "fell behind" not in r.stderr, r.stderr
+    assert lost < count, (lost, count)
+
+
+def test_stream_without_a_spool_goes_over_to_text_when_the_decoder_falls_behind(
+    tracefs_root: Path, unchanged: object
+) -> None:
+    """--spool-size 0 renders on the reader's thread: in a flood the kernel overwrites
+    pages it had not taken; in auto mode ftop says so and reads trace_pipe's text,
+    and the lines keep coming in the kernel's format."""
+    r, dd_pid = _flood(tracefs_root, "--duration", "4", "--spool-size", "0")
     assert r.returncode == 0, r.stderr
     assert "the raw decoder fell behind" in r.stderr, r.stderr
     tail = [ln for ln in r.stdout.splitlines()[-50:] if "sys_write(" in ln]
-    assert tail and all(f"dd-{dd.pid}" in ln for ln in tail), tail[:3]
-    assert not (tracefs_root / "instances" / inst).exists()
+    assert tail and all(f"dd-{dd_pid}" in ln for ln in tail), tail[:3]

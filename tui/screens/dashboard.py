@@ -20,7 +20,7 @@ from ftop.engine.ftrace.event_catalog import enabled_events
 from ftop.engine.stream.stats import NameRate
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
 from ftop.tui.screens.saved_trace import saved_trace_allows
-from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, human, plural
+from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, human, plural, span_text
 from ftop.tui.widgets.glyphs import Sparkline
 from ftop.tui.widgets.printable import printable, shown
 from rich.text import Text
@@ -237,9 +237,7 @@ class DashboardScreen(FtopScreen):
             title.append(f"average {human(snap.total_rate)}", style="bold")
             if self.history:
                 title.append(f"  peak {human(max(self.history))}")
-            title.append(
-                f"   {plural(snap.total, 'event')} over {_span_text(snap.span_s)} of trace"
-            )
+            title.append(f"   {plural(snap.total, 'event')} over {span_text(snap.span_s)} of trace")
             return title
         span = len(self.history) * self.ftop.poll_interval if self.history else 0
         title.append(f"now {human(snap.total_rate)}", style="bold")
@@ -390,17 +388,6 @@ class DashboardScreen(FtopScreen):
     def _selected(self, event: DataTable.RowSelected) -> None:
         if isinstance(event.data_table, NameTable):
             self.action_drill()
-
-
-def _span_text(seconds: float) -> str:
-    """A capture's span: ``850 us``, ``2.41 s``, ``3 min 12 s``."""
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} us"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    if seconds < 120:
-        return f"{seconds:.2f} s"
-    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
 
 
 register_screen(

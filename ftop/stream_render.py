@@ -1,0 +1,154 @@
+"""The renderer process of `ftop stream` (see :mod:`ftop.stream_spool`): the spooled
+pages to the kernel's text on stdout. Not a command for users; started by
+``ftop stream`` with the spool's folder and the pipe its reader tells it through.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import select
+import shutil
+import signal
+import stat
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import List, Optional, TextIO, cast
+
+__all__ = ["OutputBlocked", "main"]
+
+# After the reader stopped (SIGUSR1), output that takes nothing for this long is
+# given up: nobody reads it (a pipe never read, a pager left stopped).
+PATIENCE_S = 2.0
+PIPE_BUF = select.PIPE_BUF
+
+
+class OutputBlocked(Exception):
+    pass
+
+
+class _Bytes:
+    """stdout's bytes, written so that a stop can give up on a reader that reads
+    nothing (a blocking write would wait for ever)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.stopped = False
+        # A file never keeps a write waiting; a pipe or a terminal can. (The fd is
+        # not made non-blocking: its file description is shared with the shell's.)
+        self.file = stat.S_ISREG(os.fstat(fd).st_mode)
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        waited_from = 0.0
+        while view:
+            if not self.file:
+                _, ready, _ = select.select([], [self.fd], [], 0.2)
+                if not ready:
+                    if self.stopped:
+                        waited_from = waited_from or time.monotonic()
+                        if time.monotonic() - waited_from >= PATIENCE_S:
+                            raise OutputBlocked()
+                    continue
+                waited_from = 0.0
+            # Writable: a pipe takes PIPE_BUF bytes without blocking.
+            n = os.write(self.fd, view if self.file else view[:PIPE_BUF])
+            view = view[n:]
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+class _Out:
+    """What the stream's printer writes to: text and ``buffer`` (bytes)."""
+
+    def __init__(self, fd: int) -> None:
+        self.buffer = _Bytes(fd)
+
+    def write(self, text: str) -> int:
+        self.buffer.write(text.encode("utf-8", "surrogateescape"))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return os.isatty(self.buffer.fd)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    # The reader decides when to stop (it restores first, then lets us finish).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The reader comes first: a CPU both want goes to the one taking pages from the
+    # kernel (what it does not take in time is overwritten); this prints them later.
+    with contextlib.suppress(OSError):
+        os.nice(10)
+    # Named in ps, top and the trace itself for what it is, not "python".
+    with contextlib.suppress(OSError):
+        Path("/proc/self/comm").write_text("ftop-render")
+    p = argparse.ArgumentParser(prog="ftop.stream_render")
+    p.add_argument("--top", required=True)
+    p.add_argument("--where", required=True)
+    p.add_argument("--release", default="")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--fd", type=int, required=True)
+    p.add_argument("--page-size", type=int, required=True)
+    p.add_argument("--segment-bytes", type=int, required=True)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--count", type=int, default=0)
+    ns = p.parse_args(argv)
+
+    from ftop.engine.raw.spool import SpoolReader, spool_text
+    from ftop.engine.raw.stream import RawSource
+    from ftop.stream_cmd import _Printer
+
+    out = _Out(sys.stdout.fileno())
+
+    def stopped(signum: int, frame: Optional[FrameType]) -> None:
+        out.buffer.stopped = True
+
+    # The reader tells us it stopped: from now on, output nobody reads is given up.
+    signal.signal(signal.SIGUSR1, stopped)
+    top = Path(ns.top)
+    source = RawSource.from_tracefs(top, Path(ns.where), release=ns.release)
+    reader = SpoolReader(Path(ns.dir), ns.page_size, ns.fd, ns.segment_bytes)
+    printer = _Printer(cast(TextIO, out), ns.json)  # the part of TextIO it uses
+    early = False
+    try:
+        for lines in spool_text(reader, source, tasks_from=top):
+            if ns.count:
+                lines = lines[: max(0, ns.count - printer.lines)]
+            if ns.json:
+                printer(lines)
+            elif lines:
+                printer.raw(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+            if printer.broken.is_set() or (ns.count and printer.lines >= ns.count):
+                early = True  # the reader sees us gone, stops and clears the spool
+                break
+    except OutputBlocked:
+        early = True
+        print(
+            f"ftop: the output took nothing for {PATIENCE_S:.0f} s after the stop: "
+            "the rest of the pages read was not printed",
+            file=sys.stderr,
+        )
+    if not early and not reader.ended:
+        # The pipe closed without the end mark: the reader died (kill -9). Nobody
+        # else will clear the spool.
+        shutil.rmtree(ns.dir, ignore_errors=True)
+    # Always said: the reader stopped long ago, this is what it read (bench/ingest.py
+    # checks it against the kernel's count of events read).
+    print(
+        f"ftop: {printer.lines} lines printed"
+        + (f", {printer.unparsed} not parsed (kept raw)" if ns.json else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
