@@ -35,7 +35,7 @@ from ftop.engine.raw.trace_pipe_raw import RawReader, online_cpus
 if TYPE_CHECKING:
     from ftop.engine.control.session import Session
 
-__all__ = ["DEFAULT_SPOOL_MIB", "SpooledStream", "spool_base", "sweep_spools"]
+__all__ = ["SpooledStream", "make_spool", "room", "spool_bases", "sweep_spools"]
 
 PREFIX = "ftop-spool-"
 # Pages waiting before stderr says the text lags the trace; then every NOTE_EVERY_S.
@@ -43,9 +43,35 @@ NOTE_BYTES = 64 << 20
 NOTE_EVERY_S = 10.0
 
 
-def spool_base() -> Path:
-    """Where spools go: $TMPDIR, else /var/tmp (on disk on Debian; /tmp may be RAM)."""
-    return Path(os.environ.get("TMPDIR") or "/var/tmp")
+def spool_bases() -> List[Path]:
+    """Where spools may go, in order: $TMPDIR, /var/tmp (on disk on Debian; /tmp may
+    be RAM), /tmp, /dev/shm (a box whose disk is read-only: a rescue shell, the
+    kernel lab's guest)."""
+    env = os.environ.get("TMPDIR")
+    out = [Path(env)] if env else []
+    return out + [Path(p) for p in ("/var/tmp", "/tmp", "/dev/shm") if Path(p) not in out]
+
+
+def make_spool(bases: List[Path]) -> Path:
+    """A private folder in the first base that takes one; OSError (the last) if none."""
+    last: Optional[OSError] = None
+    for base in bases:
+        try:
+            sweep_spools(base)
+            return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
+        except OSError as e:
+            last = e
+    raise last or OSError("no folder for the spool")
+
+
+def room(path: Path, want: int) -> int:
+    """``want`` bytes, or half the free space of ``path``'s filesystem if less: the
+    spool must not fill the disk (or, on tmpfs, the memory) of the box it watches."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return want
+    return max(1 << 20, min(want, st.f_bavail * st.f_frsize // 2))
 
 
 def _alive(pid: int) -> bool:
@@ -84,7 +110,7 @@ class SpooledStream:
         self.as_json = as_json
         self.count = count
         self.max_bytes = max_bytes
-        self.base = base or spool_base()
+        self.bases = [base] if base is not None else spool_bases()
         self.stopping = threading.Event()
         self.dir: Optional[Path] = None
         self.child: Optional[subprocess.Popen[bytes]] = None
@@ -101,8 +127,8 @@ class SpooledStream:
         top, where = self.sess.top.path, self.sess.tfs.path
         layout: Layout = RawPipe._layout_of(top)
         cpus = online_cpus(where / "per_cpu")
-        sweep_spools(self.base)
-        self.dir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=self.base))
+        self.dir = make_spool(self.bases)
+        self.max_bytes = room(self.dir, self.max_bytes)
         r, w = os.pipe2(os.O_CLOEXEC)
         writer = SpoolWriter(
             self.dir, layout.page_size, w, self.max_bytes, len(cpus), stopping=self.stopping
