@@ -33,7 +33,11 @@ __all__ = [
 ]
 
 #: Every value ``Record.kind`` takes.
-KINDS = ("function", "event", "graph", "lost", "stack", "marker", "header", "other")
+KINDS = ("function", "event", "graph", "lost", "stack", "marker", "header", "note", "other")
+
+#: How ftop's own lines in a stream begin (a span not decoded, what predates the
+#: start): ``[ftop: ...]``, never the kernel's.
+NOTE_PREFIX = "[ftop: "
 
 #: Every value ``Record.graph_kind`` takes (``None`` outside function_graph output).
 GRAPH_KINDS = ("entry", "exit", "leaf", "comment", "switch", "irq_entry", "irq_exit", "overrun")
@@ -405,6 +409,11 @@ def _parse(raw: str) -> Record:
         return _rec("stack", raw, name=_frame_symbol(loc), depth=int(m.group("idx")), fields=loc)
     if _STACK_TRACE_HEAD.match(raw):
         return _rec("header", raw)
+
+    # ftop's own note, last: a task can name itself "[ftop: ..." and its lines must
+    # still parse as what they are (the context matched above).
+    if raw.startswith(NOTE_PREFIX) and raw.endswith("]"):
+        return _rec("note", raw)
 
     # Lines printed with the context-info option off: just the body.
     kind, name, parent, fields = _classify(stripped, True)

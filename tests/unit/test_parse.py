@@ -655,9 +655,28 @@ def test_kind_and_graph_kind_vocabularies() -> None:
         "stack",
         "marker",
         "header",
+        "note",
         "other",
     }
     assert {"entry", "exit", "leaf", "comment", "switch"} <= set(GRAPH_KINDS)
+
+
+def test_ftops_own_lines_are_notes_and_a_task_cannot_fake_one() -> None:
+    from ftop.engine.raw.behind import skipped_line
+    from ftop.engine.stream.predates import separator_line
+
+    for line in (
+        skipped_line(3, 120),
+        separator_line(40, 0, 1_700_000_000.0),
+        separator_line(40, 12, 1_700_000_000.0),
+    ):
+        r = parse_line(line)
+        assert r.kind == "note" and not is_unparsed(r)
+    # A task named "[ftop: x" (15 characters fit) prints a line of the kernel's shape:
+    # it is that task's event, not a note.
+    fake = "[ftop: fakenote-1234    [000] ..... 100.000001: tracing_mark_write: hi]"
+    r = parse_line(fake)
+    assert r.kind == "marker" and r.pid == 1234 and r.comm == "[ftop: fakenote"
 
 
 # --------------------------------------------------------------------------
