@@ -232,24 +232,41 @@ def slow_hint(what: str) -> str:
     return ""
 
 
-def other_readers(path: Path) -> List[str]:
+def tracefs_roots(proc_mounts: str = "/proc/mounts") -> List[str]:
+    """Every place this kernel's tracefs is reachable: its mounts, and debugfs's
+    ``tracing`` automount."""
+    out = []
+    for point, fs in _mounts(proc_mounts):
+        if fs == "tracefs":
+            out.append(point)
+        elif fs == "debugfs":
+            out.append(point.rstrip("/") + "/tracing")
+    return out
+
+
+def other_readers(path: Path, proc_mounts: str = "/proc/mounts") -> List[str]:
     """Other processes with this buffer's ``trace_pipe`` or a ``trace_pipe_raw`` open, as
     ``comm (pid N)``: reads consume, so they and ftop each get part of the events.
-    ``path`` is a tracefs top level or an instance; the match is on the path's tail,
-    so the same buffer opened through another mount (/sys/kernel/debug/tracing) counts.
+    ``path`` is a tracefs top level or an instance. Where it is on a real tracefs, the
+    same buffer opened through another mount (/sys/kernel/debug/tracing) counts; a
+    folder that is no tracefs (the demo's, a test's) matches only itself, so that the
+    machine's own readers are never reported for it.
     """
     if path.parent.name == "instances":
-        tail = re.escape(f"instances/{path.name}/")
-        top = False
+        top_dir, inner = path.parent.parent, f"instances/{re.escape(path.name)}/"
     else:
-        tail = ""
-        top = True
-    pattern = re.compile(r"(?:^|/)" + tail + r"(?:per_cpu/cpu\d+/)?trace_pipe(?:_raw)?$")
+        top_dir, inner = path, ""
+    roots = {str(top_dir).rstrip("/")}
+    mounts = tracefs_roots(proc_mounts)
+    if str(top_dir).rstrip("/") in mounts:
+        roots.update(m.rstrip("/") for m in mounts)
+    pattern = re.compile(
+        "^(?:" + "|".join(re.escape(r) for r in sorted(roots)) + ")/" + inner
+        + r"(?:per_cpu/cpu\d+/)?trace_pipe(?:_raw)?$"
+    )  # fmt: skip
 
     def match(target: str) -> bool:
-        if not target.endswith(("trace_pipe", "trace_pipe_raw")):
-            return False
-        return not (top and "/instances/" in target) and pattern.search(target) is not None
+        return target.endswith(("trace_pipe", "trace_pipe_raw")) and bool(pattern.match(target))
 
     return [f"{o.comm} (pid {o.pid})" for o in open_files(match)]
 

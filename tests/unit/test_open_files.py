@@ -123,7 +123,20 @@ def test_holders_and_other_readers_say_who_from_the_same_walk(
         "cat (pid 60) has /sys/kernel/tracing/instances/a/trace_pipe open"
     ]
     top = Path("/sys/kernel/tracing")
+    mounts = proc.parent / "mounts"
+    mounts.write_text(
+        "tracefs /sys/kernel/tracing tracefs rw,nosuid,nodev,noexec,relatime 0 0\n"
+        "debugfs /sys/kernel/debug debugfs rw,nosuid,nodev,noexec,relatime 0 0\n"
+    )
+    m = str(mounts)
     # The top level's readers, through either mount; an instance's, by its tail.
-    assert tracefs_mod.other_readers(top) == ["perf (pid 61)"]
-    assert tracefs_mod.other_readers(top / "instances" / "a") == ["cat (pid 60)"]
-    assert tracefs_mod.other_readers(top / "instances" / "b") == []
+    assert tracefs_mod.other_readers(top, m) == ["perf (pid 61)"]
+    assert tracefs_mod.other_readers(top / "instances" / "a", m) == ["cat (pid 60)"]
+    assert tracefs_mod.other_readers(top / "instances" / "b", m) == []
+    # A folder that is no tracefs (the demo's tree) is nobody's buffer but its own:
+    # the machine's readers are not its readers.
+    fake = proc.parent / "demo-tracefs"
+    assert tracefs_mod.other_readers(fake, m) == []
+    assert tracefs_mod.other_readers(fake / "instances" / "a", m) == []
+    proc_entry(proc, 62, b"tail", {"4": f"{fake}/trace_pipe"})
+    assert tracefs_mod.other_readers(fake, m) == ["tail (pid 62)"]
