@@ -41,6 +41,7 @@ from typing import Any, Dict, List, Optional
 
 FTOP = Path(sys.executable).with_name("ftop")
 LAG_TARGET_MS = 50.0
+LAG_INTERVAL_S = 5.0  # tui/lag_probe.py's
 RSS_GROWTH_MAX = 0.10
 
 # (keys, literal text) steps; one step every STEP_S seconds, cycling.
@@ -59,6 +60,8 @@ CYCLE: List[List[str]] = [
     ["1"],
 ]
 STEP_S = 3.0
+ESCAPE_GAP_S = 0.6
+QUIT_S = 60.0  # from `q` to the process gone (the restore included)
 
 
 class Tmux:
@@ -87,7 +90,10 @@ class Tmux:
                 self.run("send-keys", "-t", "t", "-l", k[1:])
             else:
                 self.run("send-keys", "-t", "t", k)
-            time.sleep(0.1)
+            # A lone ESC and the next key within the terminal's escape delay read as
+            # one Alt+key (Textual waits 0.1 s; a loaded machine reads late): wait
+            # well past it, as a person does.
+            time.sleep(ESCAPE_GAP_S if k == "Escape" else 0.1)
 
     def screen(self) -> str:
         return self.run("capture-pane", "-t", "t", "-p", check=False)
@@ -118,7 +124,7 @@ def rss_kb(pid: int) -> Optional[int]:
     return None
 
 
-def soak(seconds: float) -> Dict[str, Any]:
+def soak(seconds: float, ring: int = 0) -> Dict[str, Any]:
     from ftop.engine.control.state import differences, snapshot
     from ftop.engine.control.tracefs import Tracefs, find_tracefs
 
@@ -139,8 +145,10 @@ def soak(seconds: float) -> Dict[str, Any]:
     result: Dict[str, Any] = {"seconds": seconds, "instance": instance}
     rss: List[tuple[float, int]] = []
     crashed = ""
+    pid = 0
     try:
-        tmux.start(f"{FTOP} -B {instance} -e all", env)
+        ring_flag = f" --ring {ring}" if ring else ""
+        tmux.start(f"{FTOP} -B {instance} -e all{ring_flag}", env)
         pid = tmux.pid()
         t0 = time.monotonic()
         step_at = t0 + 5.0  # let the first frame come
@@ -161,29 +169,31 @@ def soak(seconds: float) -> Dict[str, Any]:
         if "Traceback" in screen:
             crashed = "a traceback on the screen"
         result["steps"] = i
-        tmux.keys(["Escape", "1", "q"])
-        end = time.monotonic() + 60
-        while not tmux.dead() and time.monotonic() < end:
+        # Back to the live view first (the events screen types q into its search).
+        tmux.keys(["Escape", "Escape", "1"])
+        seen = time.monotonic() + 10
+        while "in ring" not in tmux.screen() and time.monotonic() < seen:
+            time.sleep(0.2)
+        q_at = time.monotonic()
+        tmux.keys(["q"])
+        while not tmux.dead() and time.monotonic() < q_at + QUIT_S:
             time.sleep(0.2)
         result["quit"] = tmux.dead()
+        result["quit_s"] = time.monotonic() - q_at
+        if not result["quit"]:
+            result["quit_screen"] = tmux.screen()[-2000:]
     finally:
         tmux.kill()
-    time.sleep(0.5)
+    # The process itself gone (after a SIGHUP from the kill, its restore runs first).
+    gone = time.monotonic() + 60
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < gone:
+        time.sleep(0.1)
     after = snapshot(tfs)
     diff = differences(before, after)
     result["restore_exact"] = not diff and instance not in (after.instances or [])
     result["differences"] = [str(d) for d in diff][:10]
     result["journals_left"] = sorted(p.name for p in journal.glob("*")) if journal.exists() else []
     result["crash"] = crashed
-    # RSS: the median of the minute after warm-up against the last minute's.
-    warm = max(10.0, seconds / 10)
-    first = [r for t, r in rss if warm <= t < warm + 60]
-    last = [r for t, r in rss if t >= (rss[-1][0] - 60 if rss else 0)]
-    if first and last:
-        a, b = statistics.median(first), statistics.median(last)
-        result["rss_mb_after_warmup"] = a / 1024
-        result["rss_mb_end"] = b / 1024
-        result["rss_growth"] = (b - a) / a
     lags = []
     if lag_file.exists():
         for line in lag_file.read_text().splitlines():
@@ -191,6 +201,27 @@ def soak(seconds: float) -> Dict[str, Any]:
                 lags.append(json.loads(line))
             except ValueError:
                 continue
+    # RSS: the median of the minute after warm-up against the last minute's. Warm-up
+    # ends when the ring is full (the app says so in its lag lines), and no earlier
+    # than a tenth of the run: until then growth is the ring filling, as designed.
+    warm = max(10.0, seconds / 10)
+    t_first = lags[0]["t"] - LAG_INTERVAL_S if lags else 0.0
+    full = [x["t"] - t_first for x in lags if x.get("ring_full")]
+    result["ring_full_after_s"] = full[0] if full else None
+    if full:
+        warm = max(warm, full[0])
+    # Windows apart from each other (a short run's would overlap): a minute each, or a
+    # third of what follows the warm-up.
+    end_t = rss[-1][0] if rss else 0.0
+    span = min(60.0, max(1.0, (end_t - warm) / 3))
+    first = [r for t, r in rss if warm <= t < warm + span]
+    last = [r for t, r in rss if t >= end_t - span]
+    result["rss_windows_s"] = [warm, warm + span, end_t - span, end_t]
+    if first and last:
+        a, b = statistics.median(first), statistics.median(last)
+        result["rss_mb_after_warmup"] = a / 1024
+        result["rss_mb_end"] = b / 1024
+        result["rss_growth"] = (b - a) / a
     result["lag_intervals"] = len(lags)
     if lags:
         result["lag_p95_worst_ms"] = max(x["p95"] for x in lags)
@@ -213,6 +244,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=600.0)
     ap.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    ap.add_argument(
+        "--ring",
+        type=int,
+        default=0,
+        metavar="LINES",
+        help="ftop --ring: a smaller ring fills sooner (a short run's warm-up)",
+    )
     ns = ap.parse_args()
     if os.geteuid() != 0:
         print("soak: run as root (ftop needs tracefs)", file=sys.stderr)
@@ -220,7 +258,7 @@ def main() -> int:
     if shutil.which("tmux") is None:
         print("soak: needs tmux", file=sys.stderr)
         return 2
-    r = soak(ns.seconds)
+    r = soak(ns.seconds, ns.ring)
     if ns.json:
         print(json.dumps(r))
     else:

@@ -1,14 +1,20 @@
 """Start to first frame: from exec of the installed `ftop` to its first screen in a real pty.
 
-Run:  .venv/bin/python bench/ui_startup.py [--rounds 7]   (root for the live case)
+Run:  .venv/bin/python bench/ui_startup.py [--rounds 7] [--demo-only]   (root for the live case)
 
 The command runs in a pseudo-terminal of 120x36 (TERM=xterm-256color); the
 clock stops when the status band's text ("tracer") has been written to the
 terminal, which Textual does in the first frame. Cases: ``ftop --demo`` and,
-as root with tracefs, ``ftop`` on this machine (no configuration flags, so
-nothing is changed; it quits at once). The reference, in the same run, is
-``python -c "import textual.app, textual.widgets"`` (about 0.16 s here).
-Target (issue 4): first frame under 0.5 s. Medians of ``--rounds`` runs.
+as root with tracefs and without ``--demo-only``, ``ftop`` on this machine (no
+configuration flags, so nothing is changed; it quits at once). The reference
+is ``python -c "import textual.app, textual.widgets"``, run in the same rounds
+(reference, then each case, per round, so that a machine busy with other work
+weighs on both alike).
+
+Target (issue 10): first frame within 1.2x the reference, medians of
+``--rounds`` rounds after one warm-up round that is not counted. The children
+may write bytecode caches (``PYTHONDONTWRITEBYTECODE`` is dropped for them): an
+installed ftop has its ``.pyc`` files, as textual has.
 """
 
 from __future__ import annotations
@@ -24,10 +30,18 @@ import sys
 import termios
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 FTOP = Path(sys.executable).with_name("ftop")
-TARGET_S = 0.5
+#: The first frame may take this many times the reference import (issue 10).
+TARGET_RATIO = 1.2
+
+
+def child_env() -> Dict[str, str]:
+    env = dict(os.environ, TERM="xterm-256color", HOME="/tmp/ftop-bench-home")
+    env.pop("NO_COLOR", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: with bytecode caches
+    return env
 
 
 def first_frame(
@@ -36,8 +50,7 @@ def first_frame(
     """Seconds from spawn until ``marker`` appears on the pty; then quit the app."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
-    env = dict(os.environ, TERM="xterm-256color", HOME="/tmp/ftop-bench-home")
-    env.pop("NO_COLOR", None)
+    env = child_env()
     t0 = time.monotonic()
     proc = subprocess.Popen(
         argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
@@ -72,7 +85,9 @@ def first_frame(
 
 def import_reference() -> float:
     t0 = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import textual.app, textual.widgets"], check=True)
+    subprocess.run(
+        [sys.executable, "-c", "import textual.app, textual.widgets"], check=True, env=child_env()
+    )
     return time.monotonic() - t0
 
 
@@ -81,21 +96,40 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument(
+        "--demo-only",
+        action="store_true",
+        help="only the demo case: never start ftop on this machine's tracefs",
+    )
     args = ap.parse_args()
     cases = {"ftop --demo": [str(FTOP), "--demo"]}
-    if os.geteuid() == 0 and Path("/sys/kernel/tracing/trace").exists():
+    if not args.demo_only and os.geteuid() == 0 and Path("/sys/kernel/tracing/trace").exists():
         cases["ftop (this machine)"] = [str(FTOP)]
-    ref = statistics.median(import_reference() for _ in range(args.rounds))
-    print(f"reference: import textual.app, textual.widgets: {ref:.3f} s (median of {args.rounds})")
-    for name, argv in cases.items():
-        times = [t for t in (first_frame(argv) for _ in range(args.rounds)) if t is not None]
-        if not times:
+    refs: List[float] = []
+    times: Dict[str, List[float]] = {name: [] for name in cases}
+    for round_no in range(args.rounds + 1):  # round 0 warms the caches up: not counted
+        ref = import_reference()
+        got = {name: first_frame(argv) for name, argv in cases.items()}
+        if round_no == 0:
+            continue
+        refs.append(ref)
+        for name, t in got.items():
+            if t is not None:
+                times[name].append(t)
+    ref_med = statistics.median(refs)
+    print(
+        f"reference: import textual.app, textual.widgets: {ref_med:.3f} s (median of {args.rounds})"
+    )
+    for name, ts in times.items():
+        if not ts:
             print(f"{name}: no first frame seen")
             continue
-        med = statistics.median(times)
+        med = statistics.median(ts)
+        ratio = med / ref_med
+        ok = ratio <= TARGET_RATIO
         print(
-            f"{name}: first frame {med:.3f} s median (min {min(times):.3f}, max {max(times):.3f}); "
-            f"{med / ref:.1f}x the import; target < {TARGET_S} s: {'ok' if med < TARGET_S else 'MISSED'}"
+            f"{name}: first frame {med:.3f} s median (min {min(ts):.3f}, max {max(ts):.3f}); "
+            f"{ratio:.2f}x the import; target <= {TARGET_RATIO}x: {'ok' if ok else 'MISSED'}"
         )
     return 0
 

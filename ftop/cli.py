@@ -315,8 +315,31 @@ def build_parser(sub: Optional[str]) -> argparse.ArgumentParser:
     p.add_argument(
         "--theme", metavar="NAME", help="colour theme (dark, light, high-contrast, mono)"
     )
+    p.add_argument(
+        "--ring",
+        type=_ring_lines,
+        metavar="LINES",
+        help=f"lines the live view keeps (default {RING_LINES_DEFAULT:,}; the oldest roll out)",
+    )
     p.add_argument("--version", action="version", version=f"ftop {__version__}")
     return p
+
+
+RING_LINES_DEFAULT = 1_000_000
+RING_LINES_RANGE = (1_000, 50_000_000)
+
+
+def _ring_lines(text: str) -> int:
+    """--ring's value: a whole number of lines in RING_LINES_RANGE (memory grows with it:
+    about 120 MB a million lines)."""
+    lo, hi = RING_LINES_RANGE
+    try:
+        n = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of lines") from None
+    if not lo <= n <= hi:
+        raise argparse.ArgumentTypeError(f"{n:,} lines: give {lo:,} to {hi:,}")
+    return n
 
 
 def main(argv: Optional[List[str]] = None) -> int:

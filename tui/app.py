@@ -7,12 +7,17 @@ trace_pipe reader's listener only sets a flag, and a refresh tick turns that
 flag into one ``tick_signal`` per interval. Every change goes through the
 session on a worker thread; the UI thread never reads or writes tracefs.
 
+The first frame waits only for what it shows (issue 10): the status polled once
+by :func:`build_app` and the first screen, whose module is imported when the app
+switches to it. The poll loop, the trace_pipe stream and the other screens'
+modules start after that frame (:meth:`FtopApp._first_frame`).
+
 On every way out the session is restored: ``q``/F10/Ctrl-C/Ctrl-Q exit through
 the same :meth:`FtopApp.action_quit` and ``run()`` restores in ``finally``;
 SIGTERM and SIGHUP restore first, in the signal handler, before anything
 touches a terminal that may be gone.
 
-One piece on purpose (about 740 lines): the quit, restore and signal paths, the
+One piece on purpose (about 800 lines): the quit, restore and signal paths, the
 poll loop and the refresh tick share the app's state and its one exit; the screens
 and widgets, which need none of it, live in their own modules.
 """
@@ -23,6 +28,7 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import importlib
 import os
 import platform
 import signal
@@ -33,21 +39,28 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from ftop.engine.backend import Backend
 from ftop.engine.control.config import TraceConfig
+from ftop.engine.control.recovery_text import recovery_notes
 from ftop.engine.control.session import Status
 from ftop.engine.control.state import RestoreReport
 from ftop.engine.errors import FtopError, TracefsNotFound
 from ftop.themes import THEMES, pick_theme
 from ftop.tui.job_control import resume_only_after_suspend
 from ftop.tui.lag_probe import lag_file, lag_probe
-from ftop.tui.registry import APP_SCOPE, SCREENS, bindings_for, command, load_screens
-from ftop.tui.screens.help import CommandTableProvider, HelpScreen
-from ftop.tui.screens.unavailable import UnavailableScreen
+from ftop.tui.registry import (
+    APP_SCOPE,
+    SCREEN_MODULES,
+    SCREENS,
+    bindings_for,
+    command,
+    declared_screens,
+    load_screens,
+)
 from ftop.tui.settings import Settings
-from ftop.tui.widgets.base import StatusInfo, plural
+from ftop.tui.widgets.base import StatusInfo
 from ftop.tui.widgets.glyphs import UNICODE, glyphs
 from ftop.tui.widgets.glyphs import select as select_glyphs
 from ftop.tui.widgets.printable import install_render_guard, printable
@@ -60,6 +73,9 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Input
 from textual.worker import get_current_worker
+
+if TYPE_CHECKING:
+    from textual.command import Provider
 
 __all__ = ["FtopApp", "OpenedBackend", "build_app", "open_backend", "run"]
 
@@ -88,7 +104,9 @@ command(
     "trace ftop's own threads too, or leave them out again (the default)",
     show=False,
 )
-for _spec in load_screens():
+# From the screen table: the screens' modules are imported when first shown, or after
+# the first frame (FtopApp._import_screens), not here.
+for _spec in declared_screens():
     command(
         f"screen.{_spec.id}",
         _spec.key,
@@ -98,6 +116,15 @@ for _spec in load_screens():
         scope=APP_SCOPE,
         show=False,
     )
+
+
+def _palette_provider() -> type[Provider]:
+    """The palette's provider, imported when the palette first opens (Textual takes a
+    callable for that); it lists every screen's commands, so all of them are loaded."""
+    load_screens()
+    from ftop.tui.screens.help import CommandTableProvider
+
+    return CommandTableProvider
 
 
 class FtopApp(App[Any]):
@@ -119,7 +146,7 @@ class FtopApp(App[Any]):
     App.-console FooterKey.-command-palette { border-left: solid $foreground 20%; }
     App.-console UnavailableScreen Vertical { border: solid $error; }
     """
-    COMMANDS = {CommandTableProvider}
+    COMMANDS = {_palette_provider}
     BINDINGS = bindings_for(APP_SCOPE)
     ENABLE_COMMAND_PALETTE = True
 
@@ -238,14 +265,17 @@ class FtopApp(App[Any]):
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
         if self.session is None:
+            from ftop.tui.screens.unavailable import UnavailableScreen
+
             self.push_screen(UnavailableScreen(self.error or "tracefs is not available"))
             return
         for spec in sorted(SCREENS.values(), key=lambda s: s.order):
             self.add_mode(spec.id, spec.factory)
         self.switch_mode(self.first_screen if self.first_screen in SCREENS else "live")
         self.session.listeners.append(self._on_lines)
+        # The status build_app polled: the first frame shows it; the poll loop starts
+        # after that frame (a poll of its own would only compete with the paint).
         self._publish(self.session.status, None)
-        self._poll_loop()
         self.set_interval(self.refresh_interval, self._tick)
         for note in self.notes:
             self.notify(note, timeout=8)
@@ -257,6 +287,7 @@ class FtopApp(App[Any]):
             return
         self.first_frame_at = time.monotonic()
         sess = self.backend
+        self._poll_loop()
         try:
             # Live sessions read trace_pipe; a saved file has no reader (a no-op there).
             sess.limit_batch_bytes(UI_BATCH_BYTES)
@@ -270,7 +301,28 @@ class FtopApp(App[Any]):
         tracefs_mod.SLOW.on_slow = self._slow_write
         lag = lag_file()
         if lag:
-            self._lag_task = asyncio.ensure_future(lag_probe(lag))
+            ring = self.backend.ring
+            self._lag_task = asyncio.ensure_future(
+                # The ring's fill too: a soak's warm-up ends when it is full.
+                lag_probe(
+                    lag, extra=lambda: {"ring_lines": len(ring), "ring_full": ring.evicted > 0}
+                )
+            )
+        self.call_later(self._import_screens, list(SCREEN_MODULES))
+
+    def _import_screens(self, pending: List[str]) -> None:
+        """After the first frame, the other screens' modules, one per turn of the event
+        loop (a key pressed meanwhile waits for one import, not for all of them): the
+        first use of a screen then costs no import."""
+        while pending:
+            name = pending.pop(0)
+            if name not in sys.modules:
+                importlib.import_module(name)
+                break
+        if pending:
+            self.call_later(self._import_screens, pending)
+        else:
+            load_screens()  # settles the command table's order
 
     def _slow_write(self, what: str, seconds: float) -> None:
         """On the slow-write watcher's thread: a write the kernel is taking long over."""
@@ -409,6 +461,10 @@ class FtopApp(App[Any]):
             self.switch_mode(screen_id)
 
     def action_help(self) -> None:
+        # Help lists every screen's keys: all of them loaded (at once if F1 came early).
+        load_screens()
+        from ftop.tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
         else:
@@ -496,7 +552,7 @@ class FtopApp(App[Any]):
 
     def filter_live(self, text: str) -> None:
         """Show the live screen narrowed by ``text`` (the dashboard's drill-down)."""
-        # Imported here: load_screens() imports the screens after the app's commands.
+        # Imported here: the screens' modules load when first shown (tui/registry.py).
         from ftop.tui.screens.live import LiveScreen
 
         self.switch_mode("live")
@@ -588,6 +644,11 @@ def open_backend(
         out.error = str(e)
         return out
     sess.trace_self = bool(getattr(ns, "trace_self", False))
+    ring_lines = getattr(ns, "ring", None)
+    if ring_lines:
+        from ftop.engine.stream.ring import Ring
+
+        sess.ring = Ring(max_entries=ring_lines)  # before anything streams into it
     if getattr(ns, "text", False):
         sess.stream_mode = "text"
     out.session = sess
@@ -596,16 +657,8 @@ def open_backend(
             "--readonly: ftop writes nothing here (no journal either); "
             "every key that would change tracing says so"
         )
-    for rec in [] if readonly else sess.recover():
-        if rec.journal.problem:
-            out.notes.append(rec.journal.problem)
-            continue
-        out.notes.append(
-            f"restored the state left by ftop pid {rec.journal.pid} "
-            f"({plural(len(rec.report.writes), 'write')})"
-        )
-        for err in rec.report.errors:
-            out.notes.append(f"could not put back: {err} (journal kept: `ftop restore` retries)")
+    if not readonly:
+        out.notes.extend(recovery_notes(sess.recover()))
     if not cfg.is_empty():
         # What others set is noted before our own changes, as `ftop stream` does.
         out.detected = True

@@ -13,7 +13,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 __all__ = ["lag_probe"]
 
@@ -33,8 +33,14 @@ def _rss_kb() -> Optional[int]:
     return None
 
 
-async def lag_probe(path: str, interval: float = 5.0, tick: float = 0.010) -> None:
-    """Run until cancelled, appending one line per ``interval`` to ``path``."""
+async def lag_probe(
+    path: str,
+    interval: float = 5.0,
+    tick: float = 0.010,
+    extra: Optional[Callable[[], Dict[str, Any]]] = None,
+) -> None:
+    """Run until cancelled, appending one line per ``interval`` to ``path`` (with what
+    ``extra`` returns merged in: the app's ring fill)."""
     loop = asyncio.get_running_loop()
     lags: List[float] = []
     start = time.monotonic()
@@ -49,6 +55,7 @@ async def lag_probe(path: str, interval: float = 5.0, tick: float = 0.010) -> No
                 "p95": _pct(lags, 95),
                 "max": max(lags),
                 "rss_kb": _rss_kb(),
+                **(extra() if extra is not None else {}),
             }
             with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(line) + "\n")

@@ -25,7 +25,9 @@ def test_a_minute_of_every_event_with_keys_typed_holds(unchanged: object) -> Non
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed (Debian package tmux)")
     out = subprocess.run(
-        [sys.executable, str(SOAK), "--seconds", "60", "--json"],
+        # A ring of 100,000 lines fills within the first seconds under every event: the
+        # RSS windows then compare a full ring with a full ring.
+        [sys.executable, str(SOAK), "--seconds", "60", "--ring", "100000", "--json"],
         capture_output=True,
         text=True,
         timeout=240,
@@ -37,5 +39,6 @@ def test_a_minute_of_every_event_with_keys_typed_holds(unchanged: object) -> Non
     assert r["lag_intervals"] >= 8, r  # the lag probe reported throughout
     assert r["holds"]["no crash"], r
     assert r["holds"]["exact restore"], r
+    assert r["ring_full_after_s"] is not None, r  # else the RSS check measured filling
     assert r["holds"]["rss growth <= 10 %"], r
     assert r["holds"]["loop lag p95 < 50 ms throughout"], r
