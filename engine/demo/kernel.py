@@ -614,6 +614,17 @@ def _build_tree(kernel: DemoKernel) -> None:
         os.mkdir(os.path.join(kernel.root, "instances"))
     put("events/header_page", meta.get("header_page", ""))
     put("events/enable", "")
+    # As the kernel lists them (not its ftrace/ system's internal events): what the
+    # capabilities probe counts in one read instead of a stat per event folder.
+    put(
+        "available_events",
+        "".join(
+            f"{system}:{ev}\n"
+            for system, events in data.catalog.items()
+            if system != "ftrace"
+            for ev in events
+        ),
+    )
     events_dir = os.path.join(kernel.root, "events")
     for system, events in data.catalog.items():
         base = os.path.join(events_dir, system)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -38,7 +39,7 @@ from textual.color import Color
 from textual.keys import _character_to_key
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Footer, Input, Static
 from textual.widgets._footer import FooterKey
 
 if TYPE_CHECKING:
@@ -373,7 +374,12 @@ class FtopFooter(Footer):
         if not self._bindings_ready:
             return
         screen = self.screen
-        typing = isinstance(screen.focused, (Input, TextArea))
+        # TextArea only when something imported it (its module is heavy, and only a
+        # dialog that edits text uses it): a focused one exists only then.
+        ta = sys.modules.get("textual.widgets._text_area")
+        typing = isinstance(screen.focused, Input) or (
+            ta is not None and isinstance(screen.focused, ta.TextArea)
+        )
         typed_here = screen.typed_here if isinstance(screen, FtopScreen) else None
         chosen: Dict[str, Tuple[int, Binding, bool, str]] = {}
 
