@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from _ui_probe import FPS_TARGET, LAG_TARGET_MS, SCENARIOS, drive, probe_view
 from ftop.engine.control.config import EventSpec, TraceConfig
 from ftop.engine.control.session import Session
 from ftop.engine.control.state import differences, restore, snapshot
@@ -46,28 +47,8 @@ from ftop.tui.screens.live import LiveScreen
 from ftop.tui.settings import Settings
 
 MODE = ["auto"]
-SCENARIOS = ("follow", "filter", "search")
 FILTER = ["ev:sched_*"]
 SEARCH = ["no-such-text-in-any-event"]
-LAG_TARGET_MS = 50.0
-FPS_TARGET = 20.0
-
-
-def pct(values: List[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
-
-
-async def _measure_lag(seconds: float, lags: List[float]) -> None:
-    """How late a 10 ms timer fires in the app's own loop, for ``seconds``."""
-    loop = asyncio.get_running_loop()
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        expected = loop.time() + 0.010
-        await asyncio.sleep(0.010)
-        lags.append(max(0.0, loop.time() - expected) * 1000)
 
 
 async def one_round(
@@ -82,35 +63,22 @@ async def one_round(
         app = FtopApp(
             sess, kind="live", label="bench", settings=Settings(Path("/tmp/ftop-bench.toml"))
         )
-        lags: List[float] = []
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause(1.0)  # warm up: the ring fills, caches settle
             screen = app.screen
             assert isinstance(screen, LiveScreen) and screen.view is not None
-            view = screen.view
-            frames0, seq0 = view.frames, sess.ring.next_seq
-            t0 = time.monotonic()
-            # The lag is measured alongside what the row does with the keys.
-            lag = asyncio.ensure_future(_measure_lag(seconds, lags))
-            if scenario == "filter":
-                await pilot.press("f", *FILTER[0], "enter")
-            elif scenario == "search":
-                await pilot.press("slash", *SEARCH[0], "enter")
-                while not lag.done():
-                    await pilot.pause(1.0)
-                    if not lag.done():
-                        await pilot.press("n")
-            await lag
-            elapsed = time.monotonic() - t0
-            frames = view.frames - frames0
+            seq0 = sess.ring.next_seq
+            res = await probe_view(
+                screen.view, seconds, lambda lag: drive(pilot, scenario, lag, FILTER[0], SEARCH[0])
+            )
             ingested = sess.ring.next_seq - seq0
             await pilot.press("q")
         return {
-            "lag_p50": pct(lags, 50),
-            "lag_p95": pct(lags, 95),
-            "lag_max": max(lags) if lags else float("nan"),
-            "fps": frames / elapsed,
-            "ingest": ingested / elapsed,
+            "lag_p50": res.lag_p50,
+            "lag_p95": res.lag_p95,
+            "lag_max": res.lag_max,
+            "fps": res.fps,
+            "ingest": ingested / res.elapsed,
         }
     finally:
         sess.restore()

@@ -245,6 +245,10 @@ class DashboardScreen(FtopScreen):
             peak = max(max(self.history), snap.total_rate)
             title.append(f"  peak {human(peak)}  over the last {span:.0f} s")
         title.append(f"   {plural(snap.lifetime_events, 'event')} since start")
+        if snap.predates:
+            title.append(f"   {plural(snap.predates, 'event')} from before ftop (not counted)")
+        elif snap.predates_unknown:
+            title.append(f"   events from before ftop counted as live: {snap.predates_unknown}")
         return title
 
     def _show_replay_notes(self) -> None:
@@ -328,10 +332,15 @@ class DashboardScreen(FtopScreen):
             lost = snap.lost_per_cpu.get(c)
             n = lost.total if lost is not None else 0
             entries = int(info.status.cpu_stats.get(c, {}).get("entries", 0))
+            before = snap.lost_before_per_cpu.get(c, 0)
+            lost_cell = Text(f"{n:,}", justify="right", style=f"bold {err}" if n else "")
+            if before:
+                # Lost before ftop started: the kernel's count, not this session's.
+                lost_cell.append(f" (before ftop: {before:,})", style="dim")
             want[str(c)] = (
                 Text(str(c)),
                 Text(human(snap.cpu_rates.get(c, 0.0)), justify="right"),
-                Text(f"{n:,}", justify="right", style=f"bold {err}" if n else ""),
+                lost_cell,
                 Text(f"{entries:,}", justify="right"),
             )
         have = {str(k.value) for k in table.rows}

@@ -221,7 +221,10 @@ class LiveScreen(FtopScreen):
             t.append(" │ " + self.message, style=f"bold {accent}")
         if t != self._last_info:
             self._last_info = t
-            self.query_one("#info", Static).update(t)
+            # One row, the screen's width, whatever it says (the CSS fixes both): no
+            # layout. With one, every tick under load reflowed the screen and redrew
+            # the view's scrollbar, which had not changed.
+            self.query_one("#info", Static).update(t, layout=False)
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -3,13 +3,17 @@
 Only visible lines are rendered: a row maps to a sequence number in the ring
 (every line, or the ones a :class:`~ftop.engine.stream.lineview.FilteredIndex`
 accepts), ``render_line`` fetches that one line and colours it from an LRU
-cache of uncropped strips, and ``crop_extend`` does horizontal scrolling. So a
-million lines in the ring cost nothing to scroll. ``sync()`` (called once per
-refresh tick, never per batch) catches up with what arrived; a filtered view's
-scan of the ring runs on the index's own thread (``FilteredIndex.start``), and
-``sync()`` only merges what it found, so no size of ring slows the event loop.
+cache of rows as shown (the visible columns of the line, padded to the width;
+the rare non-ASCII line is cropped from a cached whole strip with
+``crop_extend``). So a million lines in the ring cost nothing to scroll, and
+under a flood, where every row is a new line every frame, a row costs one
+Strip and what the rows of a frame share is looked up once (``render_lines``).
+``sync()`` (called once per refresh tick, never per batch) catches up with what
+arrived; a filtered view's scan of the ring runs on the index's own thread
+(``FilteredIndex.start``), and ``sync()`` only merges what it found, so no size
+of ring slows the event loop.
 
-One piece on purpose (about 680 lines): the Line API rendering, the strip cache,
+One piece on purpose (about 750 lines): the Line API rendering, the strip cache,
 the cursor and marks and the sync with the index are one widget's state.
 """
 
@@ -30,7 +34,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -137,32 +141,49 @@ def _columns(line: str) -> List[Span]:
 
 
 def _segments(
-    text: str, spans: Sequence[Span], styles: Dict[str, Style], hits: Sequence[Tuple[int, int]]
+    text: str,
+    spans: Sequence[Span],
+    styles: Dict[str, Style],
+    hits: Sequence[Tuple[int, int]],
+    lo: int = 0,
+    hi: Optional[int] = None,
 ) -> List[Segment]:
-    """Segments for ``text``: column styles, with search hits on top."""
+    """Segments for ``text[lo:hi]``: column styles, with search hits on top.
+
+    The window is what a Strip of the whole text cropped to ``lo..hi`` would hold
+    (for ASCII text, where a character is a cell): the view builds only what is
+    on screen, once, instead of a whole strip and then its crop."""
+    n = len(text)
+    end = n if hi is None else min(n, hi)
     base = styles["base"]
+    out: List[Segment] = []
+    if lo >= end:
+        return out
     if not hits:
         # The common case: spans are sorted and do not overlap; fill the gaps.
-        out: List[Segment] = []
-        pos = 0
+        pos = lo
         for a, b, kind in spans:
+            if b <= lo:
+                continue
+            if a >= end:
+                break
+            a, b = max(a, lo), min(b, end)
             if a > pos:
                 out.append(Segment(text[pos:a], base))
             if b > a:
                 out.append(Segment(text[a:b], styles[kind]))
             pos = max(pos, b)
-        if pos < len(text):
-            out.append(Segment(text[pos:], base))
+        if pos < end:
+            out.append(Segment(text[pos:end], base))
         return out
-    cuts = {0, len(text)}
+    cuts = {lo, end}
     for a, b, _ in spans:
         cuts.add(a)
         cuts.add(b)
     for a, b in hits:
         cuts.add(a)
         cuts.add(b)
-    points = sorted(c for c in cuts if 0 <= c <= len(text))
-    out = []
+    points = sorted(c for c in cuts if lo <= c <= end)
     si = 0
     for a, b in zip(points, points[1:]):
         if a >= b:
@@ -281,6 +302,12 @@ class TraceView(ScrollView, can_focus=True):
         self._width = 80
         self._programmatic = False
         self._cache: LRUCache[Tuple[int, int], Strip] = LRUCache(2048)
+        # Rows as shown (cut to the visible columns and padded), per line, search
+        # generation, scroll column, width and pad style: a row that stays on
+        # screen costs a lookup a frame, not a rebuild.
+        self._shown: LRUCache[Tuple[int, int, int, int, Style], Strip] = LRUCache(1024)
+        # What every row of one render_lines call shares (see render_lines).
+        self._frame: Optional[Tuple[int, int, int, Style]] = None
         self._gen = 0
         self._styles: Optional[Dict[str, Style]] = None
 
@@ -622,6 +649,7 @@ class TraceView(ScrollView, can_focus=True):
         self._styles = None
         self._gen += 1
         self._cache.clear()
+        self._shown.clear()
 
     def _get_styles(self) -> Dict[str, Style]:
         if self._styles is None:
@@ -636,6 +664,7 @@ class TraceView(ScrollView, can_focus=True):
         return self._styles
 
     def _strip(self, seq: int, line: str) -> Strip:
+        """The whole line as one strip (cached): what horizontal scrolling crops."""
         key = (seq, self._gen)
         strip = self._cache.get(key)
         if strip is None:
@@ -647,26 +676,68 @@ class TraceView(ScrollView, can_focus=True):
             # Trace text is ASCII but for the odd comm: count cells only when needed.
             strip = Strip(segs, len(text) if text.isascii() else None)
             self._cache.set(key, strip)
-            if strip.cell_length > self._width:
-                self._width = strip.cell_length
-                self.virtual_size = Size(self._width, self._rows)
+            self._widest(strip.cell_length)
         return strip
+
+    def _widest(self, cells: int) -> None:
+        if cells > self._width:
+            self._width = cells
+            self.virtual_size = Size(self._width, self._rows)
+
+    def _shown_strip(self, seq: int, line: str, x: int, width: int, pad: Style) -> Strip:
+        """The line as its row shows it: columns ``x..x+width``, padded with ``pad``.
+
+        Under a flood every row is a new line every frame, so this is the view's
+        per-frame cost: an ASCII line (nearly all) is cut to the window before its
+        segments are made, one Strip instead of a whole one plus its crop."""
+        key = (seq, self._gen, x, width, pad)
+        strip = self._shown.get(key)
+        if strip is None:
+            # Anyone's text: escaped before anything is measured (tui/printable.py).
+            text = printable(line)
+            if not text.isascii():
+                # Cells are not characters here: Rich measures them, on the whole strip.
+                strip = self._strip(seq, line).crop_extend(x, x + width, pad)
+            else:
+                self._widest(len(text))
+                hits = self.search.spans(text) if self.search is not None else []
+                styles = self._get_styles()
+                segs = _segments(text, _columns(text), styles, hits, x, x + width)
+                fill = x + width - max(len(text), x)
+                if fill > 0:
+                    segs.append(Segment(" " * fill, pad))
+                strip = Strip(segs, width)
+            self._shown.set(key, strip)
+        return strip
+
+    def render_lines(self, crop: Region) -> List[Strip]:
+        # Textual asks for every dirty row of a frame in one call: what the rows
+        # share is looked up once here, not per row (``rich_style`` walks every
+        # ancestor's styles, the content region is computed each time it is read).
+        scroll_x, scroll_y = self.scroll_offset
+        self._frame = (scroll_x, scroll_y, self.scrollable_content_region.width, self.rich_style)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
 
     def render_line(self, y: int) -> Strip:
         if y == 0:
             self.frames += 1
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        frame = self._frame
+        if frame is None:  # called on its own (a test), not from render_lines
+            scroll_x, scroll_y = self.scroll_offset
+            frame = (scroll_x, scroll_y, self.scrollable_content_region.width, self.rich_style)
+        scroll_x, scroll_y, width, style = frame
         row = scroll_y + y
         seq = self.seq_at(row)
-        style = self.rich_style
         if seq is None:
             return Strip.blank(width, style)
         try:
             line = self.ring.get(seq)
         except IndexError:
             return Strip.blank(width, style)
-        strip = self._strip(seq, line).crop_extend(scroll_x, scroll_x + width, style)
+        strip = self._shown_strip(seq, line, scroll_x, width, style)
         if row == self.cursor and (not self.follow or self.has_focus):
             strip = _overlay(strip, self._get_styles()["cursor"])
         elif seq in self.marks:
