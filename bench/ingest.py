@@ -330,7 +330,9 @@ class Bench:
                     rc = proc.wait()
             if counted:
                 took = self.counters()["read"] - start
-                said = re.findall(r"ftop: (\d+) lines printed", err.read_text(errors="replace"))
+                said_text = err.read_text(errors="replace")
+                said = re.findall(r"ftop: (\d+) lines printed", said_text)
+                res.extra["spool_full"] = float("the spool is full" in said_text)
                 res.extra["drain_s"] = time.monotonic() - stopped_at
                 res.extra["printed"] = int(said[-1]) / took if said and took else 0.0
         if row == "record":
@@ -509,6 +511,7 @@ def describe(r: Result) -> str:
         bits.append(
             f"printed {r.extra['printed'] * 100:.1f}% of the events it read, "
             f"the last {r.extra['drain_s']:.0f} s after the stop"
+            + (", the spool filled (the reader waited)" if r.extra.get("spool_full") else "")
         )
     if "fps" in r.extra:
         e = r.extra

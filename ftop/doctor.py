@@ -19,6 +19,7 @@ def _row(rows: List[tuple[str, str]], key: str, value: Any) -> None:
 
 def cmd_doctor(ns: argparse.Namespace) -> int:
     from ftop.engine.control import journal as journal_mod
+    from ftop.engine.control.access import access_note, hidden_symbols, owner_mode, read_refusal
     from ftop.engine.control.capabilities import probe
     from ftop.engine.control.session import _describe_foreign
     from ftop.engine.control.state import snapshot
@@ -28,7 +29,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
 
     rows: List[tuple[str, str]] = []
     _row(rows, "kernel", f"{platform.release()} ({platform.machine()}, {os.cpu_count()} CPUs)")
-    _row(rows, "root", "yes" if os.geteuid() == 0 else "no: run with sudo")
+    _row(rows, "user", _who())
     _row(rows, "lockdown", lockdown_mode() or "unknown (securityfs not mounted)")
     hints = []
     if os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
@@ -49,7 +50,17 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
         _print_table(rows)
         return 1
     tfs = Tracefs(root)
-    _row(rows, "tracefs", str(root))
+    _row(rows, "tracefs", f"{root} ({owner_mode(root)})")
+    refused = read_refusal(root)
+    if refused is not None:
+        _row(rows, "access", f"NONE: {refused}")
+        _print_table(rows)
+        return 1
+    barred = access_note(root, root)
+    _row(rows, "access", "reads and writes all ftop uses" if barred is None else f"reads; {barred}")
+    hidden = hidden_symbols(root)
+    if hidden is not None:
+        _row(rows, "symbols", hidden)
     caps = probe(tfs)
     _row(rows, "tracers", " ".join(caps.tracers) or "none readable")
     if caps.function_tracing:
@@ -94,8 +105,38 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
     stale = journal_mod.stale_journals()
     live = journal_mod.live_journals()
     _row(rows, "journals", f"{len(stale)} stale (run `ftop restore`), {len(live)} of running ftops")
+    unsafe = journal_mod.private_refusal(journal_mod.DEFAULT_DIR)
+    _row(
+        rows,
+        "journal folder",
+        str(journal_mod.DEFAULT_DIR) + (f": NOT USABLE: {unsafe}" if unsafe else ""),
+    )
     _print_table(rows)
     return rc
+
+
+def _who() -> str:
+    """This user, as access decides it (not root is no refusal: tracefs modes decide)."""
+    import grp
+    import pwd
+
+    uid = os.geteuid()
+    if uid == 0:
+        return "root"
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = str(uid)
+    groups = []
+    for gid in os.getgroups() or [os.getegid()]:
+        try:
+            groups.append(f"{grp.getgrgid(gid).gr_name}({gid})")
+        except KeyError:
+            groups.append(str(gid))
+    return (
+        f"{name} (uid {uid}, not root; groups {' '.join(groups)}): "
+        "ftop does what tracefs's modes allow this user"
+    )
 
 
 def _print_table(rows: List[tuple[str, str]]) -> None:

@@ -42,6 +42,10 @@ def cmd_record(ns: argparse.Namespace) -> int:
         sess.validate(cfg)
     except (ConfigError, FtopError) as e:
         return _err(str(e))
+    # After the configuration's check: what this user may not write, said once.
+    barred = sess.access_note()
+    if barred is not None:
+        _say(f"ftop: note: {barred}", sys.stderr)
     recorder: Optional[Recorder] = None
     child: Optional[subprocess.Popen[bytes]] = None
     rc = 0

@@ -213,6 +213,8 @@ def cmd_stream(ns: argparse.Namespace) -> int:
         sess.validate(cfg)
     except (ConfigError, FtopError) as e:
         return _err(str(e))
+    # After the configuration's check: what this user may not write, said once.
+    _access_notes(sess)
     if not cfg.is_empty() or cfg.instance:
         for note in sess.detect_foreign():
             _say(f"ftop: note: already set before us: {note} (left alone)", sys.stderr)
@@ -268,6 +270,20 @@ def cmd_stream(ns: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _access_notes(sess: Session) -> None:
+    """What this user may not write here, and unnamed functions, said once at start
+    (a tracefs mounted with gid=: ftop goes as far as the modes allow)."""
+    from ftop.engine.control.access import hidden_symbols
+
+    note = sess.access_note()
+    if note is not None:
+        _say(f"ftop: note: {note}", sys.stderr)
+    if sess.stream_mode != "text":
+        hidden = hidden_symbols(sess.top.path, access=sess.access)
+        if hidden is not None:
+            _say(f"ftop: note: {hidden}", sys.stderr)
 
 
 def _restore(sess: Session) -> None:

@@ -619,9 +619,8 @@ def open_backend(
         return out
     from ftop.engine.control.session import Session
 
-    if os.geteuid() != 0:
-        out.error = "Reading and changing tracefs needs root, and ftop is not running as root."
-        return out
+    # Not root is no refusal: Session.open decides by access (a tracefs mounted with
+    # gid=), and says who may when this user cannot even read it.
     readonly = bool(getattr(ns, "readonly", False))
     instance = getattr(ns, "instance", None) or cfg.instance
     try:
@@ -672,6 +671,15 @@ def open_backend(
             return out
     if sess.caps.function_tracing is False:
         out.notes.append(f"function tracing is not available here: {sess.caps.function_refusal}")
+    barred = sess.access_note()
+    if barred is not None:
+        out.notes.append(barred)
+    if sess.stream_mode != "text":
+        from ftop.engine.control.access import hidden_symbols
+
+        hidden = hidden_symbols(sess.top.path, access=sess.access)
+        if hidden is not None:
+            out.notes.append(hidden)
     return out
 
 

@@ -1,7 +1,10 @@
 """The restore journal: the prior state on disk before ftop's first change.
 
 One file per ftop process under ``/run/ftop`` (tmpfs: it survives the process,
-not a reboot, and a reboot resets tracefs anyway). There is no lock: a journal
+not a reboot, and a reboot resets tracefs anyway); for a user who is not root
+(a tracefs mounted with ``gid=``), under a folder of their own:
+``$XDG_RUNTIME_DIR/ftop``, else ``~/.cache/ftop``, which must be theirs and
+private (0700). ``FTOP_JOURNAL_DIR`` wins over both. There is no lock: a journal
 whose process is gone is simply recovered by the next run, so a crash can never
 block anyone.
 
@@ -21,12 +24,65 @@ import time
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ftop.engine.control.state import State
 from ftop.engine.errors import JournalError
 
-DEFAULT_DIR = Path(os.environ.get("FTOP_JOURNAL_DIR", "/run/ftop"))
+ROOT_DIR = Path("/run/ftop")
+
+
+def default_dir(
+    euid: Optional[int] = None,
+    environ: Optional[Mapping[str, str]] = None,
+    home: Optional[Path] = None,
+) -> Path:
+    """Where this user's journals go: FTOP_JOURNAL_DIR, else /run/ftop for root,
+    else a private folder of the user's ($XDG_RUNTIME_DIR/ftop, ~/.cache/ftop).
+
+    Not root: /run/ftop is root's, and a journal must be written before the first
+    change, so a user allowed by the mount's group journals in their own folder.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("FTOP_JOURNAL_DIR"):
+        return Path(env["FTOP_JOURNAL_DIR"])
+    if (os.geteuid() if euid is None else euid) == 0:
+        return ROOT_DIR
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime):
+        return Path(runtime) / "ftop"
+    if home is None:
+        try:
+            home = Path.home()
+        except (RuntimeError, KeyError):  # no HOME and no passwd entry
+            home = Path("/run/user") / str(os.geteuid() if euid is None else euid)
+    return home / ".cache" / "ftop"
+
+
+# Decided once per process (the tests point it at a folder of their own).
+DEFAULT_DIR = default_dir()
+
+
+def private_refusal(directory: Path, euid: Optional[int] = None) -> Optional[str]:
+    """Why a non-root user's journal folder is not safe to use, or None.
+
+    The journal says what to write into tracefs on the next start: a folder another
+    user can write (or owns) could plant one. Root's /run/ftop is root's already.
+    """
+    uid = os.geteuid() if euid is None else euid
+    if uid == 0:
+        return None
+    try:
+        st = directory.stat()
+    except FileNotFoundError:
+        return None  # made 0700 by the first save
+    except OSError as e:
+        return f"cannot check {directory}: {e.strerror or e}"
+    if st.st_uid != uid:
+        return f"{directory} belongs to uid {st.st_uid}, not to this user (uid {uid})"
+    if st.st_mode & 0o077:
+        return f"{directory} is open to others (mode {st.st_mode & 0o777:04o}; it must be 0700)"
+    return None
 
 
 def _proc_start_time(pid: int) -> Optional[str]:
@@ -222,6 +278,12 @@ class Journal:
         caller saves before the tracefs writes the journal is there to undo.
         """
         tmp = self.path.with_suffix(".tmp")
+        unsafe = private_refusal(self.path.parent)
+        if unsafe is not None:
+            raise JournalError(
+                f"cannot write the restore journal {self.path}: {unsafe}; "
+                "nothing was changed (FTOP_JOURNAL_DIR sets where journals go)"
+            )
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -348,6 +410,9 @@ def scan_journals(
     d = directory or DEFAULT_DIR
     out: List[Journal] = []
     bad: List[CorruptJournal] = []
+    if private_refusal(d) is not None:
+        # Journals in a folder others can write are not trusted to restore from.
+        return [], []
     try:
         paths = sorted(d.glob("journal-*.json"))
     except OSError:

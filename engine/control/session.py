@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequ
 
 from ftop.engine.control import journal as journal_mod
 from ftop.engine.control import state as state_mod
+from ftop.engine.control.access import AccessFn, access_note, check_readable, write_refusal
 from ftop.engine.control.capabilities import Capabilities, probe
 from ftop.engine.control.config import TraceConfig, plan, validate_instance_name
 from ftop.engine.control.journal import Journal
@@ -153,8 +154,11 @@ class Session:
     Args:
         tfs: the tracefs to work in. ``Session.open()`` finds it for you.
         keep: leave the configuration in place on exit (``--keep``).
-        journal_dir: where journals go (default ``/run/ftop``).
+        journal_dir: where journals go (default: ``/run/ftop`` for root, a private
+            folder of the user's otherwise; see :func:`journal.default_dir`).
         ring: the ring the stream goes into.
+        access: ``os.access``'s shape; decides which files this user may write
+            (injectable: root passes every mode check, so tests pass a fake).
 
     It is a :class:`~ftop.engine.backend.Backend` (``kind`` "live").
     """
@@ -180,8 +184,10 @@ class Session:
         journal_dir: Optional[Path] = None,
         ring: Optional[Ring] = None,
         aggregates: Optional[Aggregates] = None,
+        access: AccessFn = os.access,
     ) -> None:
         self.tfs = tfs
+        self.access = access
         self.keep = keep
         self.journal_dir = journal_dir
         self.ring = ring if ring is not None else Ring()
@@ -243,11 +249,18 @@ class Session:
         keep: bool = False,
         journal_dir: Optional[Path] = None,
         ring: Optional[Ring] = None,
+        access: AccessFn = os.access,
     ) -> Session:
+        """The session on this machine's tracefs (or ``tracefs``).
+
+        Raises TracefsNotFound, or its TracefsUnreadable when this user may not
+        read it (decided by access, not by uid: a ``gid=`` mount lets a group in).
+        """
         root = find_tracefs(tracefs)
+        check_readable(root, access)
         if instance:
             validate_instance_name(instance)
-        sess = cls(Tracefs(root), keep=keep, journal_dir=journal_dir, ring=ring)
+        sess = cls(Tracefs(root), keep=keep, journal_dir=journal_dir, ring=ring, access=access)
         if instance:
             sess.use_instance(instance)
         return sess
@@ -255,6 +268,44 @@ class Session:
     @property
     def top(self) -> Tracefs:
         return self.tfs.top()
+
+    # -- what this user may do -------------------------------------------------------
+
+    def may_write(self, rel: str) -> Optional[str]:
+        """Why this session may not write ``rel`` (``instances`` for a mkdir), or None.
+
+        --readonly refuses everything; otherwise the file's modes for this user
+        decide (a tracefs mounted with ``gid=``, files made ``g+w``). A refusal is
+        found before the journal and before any write: nothing is changed.
+        """
+        if self.read_only:
+            return READONLY_REFUSAL
+        where = self.top.path if rel == "instances" else self.tfs.path
+        why = write_refusal(where, rel, self.access)
+        return None if why is None else f"{why}: nothing was changed"
+
+    def _writable(self, changes: List[Change]) -> List[Change]:
+        """``changes`` without those to files this user may not write that would only
+        write what the file already holds (``tracing_on`` 1 after ``-e``: a plan's
+        habit, not a change); FtopError naming the first file that would change."""
+        out = []
+        for ch in changes:
+            why = self.may_write("instances" if ch.mkdir else ch.rel)
+            if why is None:
+                out.append(ch)
+                continue
+            if not self.read_only and not (ch.mkdir or ch.append):
+                now = self.tfs.read_or(ch.rel)
+                if now is not None and now.strip() == ch.value.strip():
+                    continue  # already so: nothing to write, so nothing refused
+            raise FtopError(why)
+        return out
+
+    def access_note(self) -> Optional[str]:
+        """What this user cannot write here, for the note at start; None if nothing."""
+        if self.read_only:
+            return None
+        return access_note(self.top.root, self.tfs.path, self.access)
 
     def recover(self) -> List[Recovery]:
         """Restore every journal left by an ftop that died (SIGKILL, crash; also
@@ -342,6 +393,12 @@ class Session:
                 self.tfs = self.top
             else:
                 if name not in list_dir(self.top, "instances"):
+                    why = self.may_write("instances")
+                    if why is not None:
+                        # Before the journal: a user who may not mkdir changes nothing.
+                        if was_streaming:
+                            self.start_stream()
+                        raise FtopError(f"instance {name} does not exist, and {why}")
                     j = self.ensure_journal()
                     j.created_instances.append(name)
                     try:
@@ -379,8 +436,9 @@ class Session:
         with self._lock:
             if self._restored:
                 raise FtopError("tracing was already put back as it was: nothing changed")
-            if self.read_only:
-                raise FtopError(READONLY_REFUSAL)
+            changes = self._writable(changes)
+            if not changes:
+                return TransactionResult()
             return self._apply_locked(changes)
 
     def _apply_locked(self, changes: List[Change]) -> TransactionResult:
@@ -804,6 +862,9 @@ class Session:
             self.reader.stop()
 
     def write_marker(self, text: str) -> None:
+        why = write_refusal(self.tfs.path, "trace_marker", self.access)
+        if why is not None:
+            raise FtopError(why)
         self.tfs.write("trace_marker", text)
 
     # -- leaving ------------------------------------------------------------------------

@@ -71,9 +71,11 @@ def find_tracefs(
     if not mount:
         raise TracefsNotFound("tracefs is not mounted")
     if os.geteuid() != 0:
+        # Said to a user who may have no sudo: what root would do, once, for good.
         raise TracefsNotFound(
-            "tracefs is not mounted and only root can mount it: "
-            "run ftop with sudo, or `sudo mount -t tracefs nodev /sys/kernel/tracing`"
+            "tracefs is not mounted and only root can mount it: as root, "
+            "`mount -t tracefs -o gid=tracing,mode=0750 nodev /sys/kernel/tracing` "
+            "lets the members of group tracing use ftop without root"
         )
     target = CANDIDATES[0]
     if not os.path.isdir(target):
@@ -440,11 +442,26 @@ class Tracefs:
             self.label(rel), op, err, self.explain(rel, err, op, log), value, log
         )
 
+    def _not_permitted(self, rel: str) -> str:
+        """A non-root user refused: the file's owner, group and mode, and who may."""
+        target = self.path / rel
+        if not target.exists():
+            target = target.parent  # a mkdir/rmdir under instances/
+        try:
+            st = os.stat(target)
+            modes = f"{st.st_uid}:{st.st_gid} mode {st.st_mode & 0o7777:04o}"
+        except OSError:
+            modes = "its modes unreadable"
+        return (
+            f"permission denied for uid {os.getuid()} ({self.label(rel)}: {modes}): root may, "
+            "or a group the tracefs mount (gid=) or the file's modes allow"
+        )
+
     def explain(self, rel: str, err: int, op: str, log: List[str]) -> str:
         """One sentence on why the kernel said ``err`` for this file."""
         if err in (_errno.EPERM, _errno.EACCES):
             if os.geteuid() != 0:
-                return "permission denied: ftop needs root (run it with sudo)"
+                return self._not_permitted(rel)
             mode = lockdown_mode()
             if mode and mode != "none":
                 return f"refused by the kernel: lockdown is in '{mode}' mode"

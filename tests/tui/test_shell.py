@@ -207,24 +207,49 @@ async def test_unavailable_screen_explains_and_points_to_demo() -> None:
         await pilot.pause()
         assert isinstance(app.screen, UnavailableScreen)
         text = str(app.screen.query_one("#explain").render())
-        for needle in ("not mounted", "sudo", "mount -t tracefs", "ftop --demo", "ftop doctor"):
+        for needle in ("not mounted", "mount -t tracefs", "ftop --demo", "ftop doctor"):
             assert needle in text, needle
+        # Root is told the command itself: the box may have no sudo.
+        assert "sudo" not in text, text
         await pilot.press("d")
     assert app.return_value == "demo"
 
 
-def test_not_root_opens_the_unavailable_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_not_root_opens_the_unavailable_screen(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import argparse
 
+    from ftop.engine.control import session as session_mod
+    from ftop.engine.control.access import TracefsUnreadable
     from ftop.engine.control.config import TraceConfig
     from ftop.tui import app as app_mod
+    from ftop.tui.screens.unavailable import explain
+
+    # Not root is no refusal by itself (a tracefs mounted for a group lets a member
+    # in): what refuses is a tracefs this user cannot read. Faked here, on a fake
+    # tree, so that the host's real tracefs and journals are never touched.
+    def unreadable(root: object, access: object = None) -> None:
+        raise TracefsUnreadable(f"cannot read tracefs at {root}: mode 0700, owner root")
 
     monkeypatch.setattr(app_mod.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(session_mod, "check_readable", unreadable)
+    fake = tmp_path / "tracefs"
+    fake.mkdir()
+    (fake / "trace").write_text("")  # enough to be taken for a tracefs folder
     ns = argparse.Namespace(
-        tracefs=None, keep=False, file=None, input=None, demo=False, theme=None, instance=None
+        tracefs=str(fake),
+        keep=False,
+        file=None,
+        input=None,
+        demo=False,
+        theme=None,
+        instance=None,
     )
     b = app_mod.open_backend(ns, TraceConfig())
-    assert b.session is None and b.error is not None and "root" in b.error
+    assert b.session is None and b.error is not None and "cannot read tracefs" in b.error
+    text = explain(b.error, euid=1000).plain
+    assert "gid=" in text and "sudo" in text  # the group way in first, root after
 
 
 async def test_refresh_ticks_coalesce_batches(make_app: AppFactory, demo: DemoSession) -> None:

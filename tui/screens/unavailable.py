@@ -25,11 +25,21 @@ def explain(error: str, euid: Optional[int] = None) -> Text:
     t.append(error.rstrip() + "\n\n")
     steps = []
     if uid != 0:
-        steps.append(("Run it as root", "sudo ftop   (tracefs is root-only)"))
+        # Root is not the only way in: a tracefs mounted for a group lets its members
+        # read, and write what is made group-writable.
+        steps.append(
+            (
+                "Be let in by the mount's group",
+                "as root: mount -o remount,gid=GROUP,mode=0750 /sys/kernel/tracing "
+                "(a group you are in), chmod g+w what you may change",
+            )
+        )
+        steps.append(("Or run it as root", "su -c ftop, or sudo ftop"))
     steps.append(
         (
             "Mount tracefs if it is not",
-            "sudo mount -t tracefs nodev /sys/kernel/tracing",
+            "mount -t tracefs nodev /sys/kernel/tracing"
+            + ("   (as root: su -c, or sudo)" if uid != 0 else ""),
         )
     )
     mode = lockdown_mode()
