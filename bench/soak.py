@@ -227,6 +227,11 @@ def soak(seconds: float, ring: int = 0) -> Dict[str, Any]:
         result["lag_p95_worst_ms"] = max(x["p95"] for x in lags)
         result["lag_p95_median_ms"] = statistics.median(x["p95"] for x in lags)
         result["lag_max_ms"] = max(x["max"] for x in lags)
+        # When the worst came (seconds from the first frame): a start's one-off work
+        # or a step's (see CYCLE) tells itself apart.
+        worst = max(lags, key=lambda x: x["p95"])
+        result["lag_worst_at_s"] = worst["t"] - t_first
+        result["lag_p95_by_interval"] = [round(x["p95"], 1) for x in lags]
     holds = {
         "no crash": not crashed and bool(result.get("quit")),
         "rss growth <= 10 %": result.get("rss_growth", 1.0) <= RSS_GROWTH_MAX,

@@ -218,7 +218,7 @@ def cmd_stream(ns: argparse.Namespace) -> int:
     if not cfg.is_empty() or cfg.instance:
         for note in sess.detect_foreign():
             _say(f"ftop: note: already set before us: {note} (left alone)", sys.stderr)
-    if _spools(ns, sess):
+    if _spools(ns, sess, cfg):
         return _stream_spooled(ns, sess, cfg)
     done = threading.Event()
     # Default SIGINT raises KeyboardInterrupt in the main thread: restore runs in finally.
@@ -293,15 +293,22 @@ def _restore(sess: Session) -> None:
             _say(f"ftop: restore: {err}", sys.stderr)
 
 
-def _spools(ns: argparse.Namespace, sess: Session) -> bool:
+def _spools(ns: argparse.Namespace, sess: Session, cfg: TraceConfig) -> bool:
     """The raw path with a renderer process behind a spool (ftop.stream_spool):
-    unless --text, --spool-size 0, or a kernel whose pages cannot be read raw (then
-    the session's own path says why and reads text)."""
+    unless --text, --spool-size 0, or a buffer whose pages cannot be read raw as the
+    configuration will leave it (then the session's own path says why, reads text)."""
     from ftop.engine.raw.stream import raw_unavailable
 
     if ns.text or not getattr(ns, "spool_size", 0):
         return False
-    return raw_unavailable(sess.top.path / "events", sess.tfs.path / "per_cpu") is None
+    # latency-format's columns need the kernel's text: set by -O, or already on in
+    # the instance -B names.
+    if "latency-format" in cfg.options:
+        return False
+    where = sess.top.path / "instances" / cfg.instance if cfg.instance else sess.tfs.path
+    if not (where / "per_cpu").is_dir():
+        where = sess.tfs.path  # an instance -B will make: it starts as the top level's
+    return raw_unavailable(sess.top.path / "events", where / "per_cpu") is None
 
 
 def _stream_spooled(ns: argparse.Namespace, sess: Session, cfg: TraceConfig) -> int:
@@ -351,10 +358,12 @@ def _stream_spooled(ns: argparse.Namespace, sess: Session, cfg: TraceConfig) -> 
     finally:
         spooled.stop_reading()
         try:
-            _restore(sess)
+            _restore(sess)  # first: nothing the renderer does can hold it up
         finally:
             if hung_up:
                 spooled.kill()
+            else:
+                spooled.release()
     return spooled.finish() or rc
 
 

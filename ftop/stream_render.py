@@ -30,22 +30,57 @@ class OutputBlocked(Exception):
     pass
 
 
-def _idle_priority() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        return
-    with contextlib.suppress(OSError):
-        os.nice(19)  # no SCHED_IDLE here: the lowest share there is
+NICE = 10
 
 
-def _normal_priority() -> None:
-    # Back to the default policy, niced: the rest is printed promptly but a busy box
-    # still comes first. (Raising a nice value back needs no privilege; leaving
-    # SCHED_IDLE does not either, for one's own process.)
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, 0, 10)
+class _Priority:
+    """Idle priority while the text is far behind the reader (a flood), niced normal
+    priority otherwise.
+
+    In a flood the reader comes first: what it does not take in time the kernel
+    overwrites, and a CPU it shares with this process went partly to this one even
+    niced (bench/ingest.py, reader and renderer on one CPU: 21 to 37 % lost at nice
+    10 or 19, none at SCHED_IDLE, which takes only CPU time nobody else wants and
+    yields at once to a waking reader). Caught up, idle priority would starve the
+    text of a few events on a busy box, so it is niced normal again. Behind means
+    more closed segments in the spool than its CPUs have open ones (a segment's
+    worth, at least). After the stop it stays normal: the rest is printed promptly.
+    """
+
+    def __init__(self, spool: Path) -> None:
+        self.spool = spool
+        self.idle = False
+        self.stopped = False
+        self._at = 0.0
+
+    def look(self, cpus: int) -> None:
+        now = time.monotonic()
+        if now - self._at < 0.25:
+            return
+        self._at = now
+        try:
+            segments = len(os.listdir(self.spool))
+        except OSError:
+            return
+        behind = segments > max(1, cpus) + 1
+        if behind and not self.idle and not self.stopped:
+            self.to_idle()
+        elif not behind and self.idle:
+            self.normal()
+
+    def to_idle(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            self.idle = True
+
+    def normal(self) -> None:
+        # Leaving SCHED_IDLE may need privilege (RLIMIT_NICE) for a non-root user:
+        # then it stays idle, which only delays the text.
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+            self.idle = False
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, NICE)
 
 
 class _Bytes:
@@ -101,16 +136,12 @@ class _Out:
 def main(argv: Optional[List[str]] = None) -> int:
     # The reader decides when to stop (it restores first, then lets us finish).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The reader comes first: while it reads, this runs at idle priority (SCHED_IDLE:
-    # only CPU time nobody else wants; a reader's wakeup preempts it at once), so it
-    # neither delays the reader, whose untaken pages the kernel overwrites, nor
-    # perturbs the traced workload. Niced it still took a CPU share the reader missed
-    # (bench/ingest.py: 21 to 37 % lost, none at idle priority). After the stop it
-    # prints the rest at normal priority (SIGUSR1 below).
-    _idle_priority()
     # Named in ps, top and the trace itself for what it is, not "python".
     with contextlib.suppress(OSError):
         Path("/proc/self/comm").write_text("ftop-render")
+    # Niced: a busy box's own work comes first. In a flood see _Priority.
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, NICE)
     p = argparse.ArgumentParser(prog="ftop.stream_render")
     p.add_argument("--top", required=True)
     p.add_argument("--where", required=True)
@@ -129,9 +160,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     out = _Out(sys.stdout.fileno())
 
+    prio = _Priority(Path(ns.dir))
+
     def stopped(signum: int, frame: Optional[FrameType]) -> None:
         out.buffer.stopped = True
-        _normal_priority()
+        prio.stopped = True
+        prio.normal()
 
     # The reader tells us it stopped: from now on, output nobody reads is given up.
     signal.signal(signal.SIGUSR1, stopped)
@@ -142,6 +176,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     early = False
     try:
         for lines in spool_text(reader, source, tasks_from=top):
+            prio.look(len(reader.read_to))
             if ns.count:
                 lines = lines[: max(0, ns.count - printer.lines)]
             if ns.json:

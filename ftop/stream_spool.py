@@ -220,16 +220,27 @@ class SpooledStream:
         return out
 
     def stop_reading(self) -> None:
-        """Stop taking pages and tell the renderer where they end."""
+        """Stop taking pages (the restore may then run: nothing here waits on the
+        renderer)."""
         self.stopping.set()
         if self.reader is not None:
             self.reader.stop()
+
+    def release(self) -> None:
+        """After the restore: the renderer to normal priority, told where the pages
+        end, and that output nobody takes may now be given up."""
+        child = self.child
+        if child is not None and child.poll() is None:
+            # Set from here too: an idle-priority process on a busy box may take a
+            # while to run its own signal handler.
+            with contextlib.suppress(OSError, AttributeError):
+                os.sched_setscheduler(child.pid, os.SCHED_OTHER, os.sched_param(0))
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, child.pid, 10)
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGUSR1)
         if self.writer is not None:
             self.writer.close()
-        if self.child is not None and self.child.poll() is None:
-            # From now on the renderer gives up on output nobody takes.
-            with contextlib.suppress(ProcessLookupError):
-                self.child.send_signal(signal.SIGUSR1)
 
     def finish(self) -> int:
         """Wait for the renderer to print what was read (a Ctrl-C drops the rest);

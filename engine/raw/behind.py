@@ -74,6 +74,7 @@ class BehindDecoder:
         slice_items: int = 250,
         duty: float = 0.3,
         min_bytes: int = 256 * 1024,
+        max_queue_bytes: int = 16 << 20,
     ) -> None:
         self.duty = duty
         self.layout = layout
@@ -86,6 +87,16 @@ class BehindDecoder:
         self.max_lag_s = max_lag_s
         self.slice_pages = slice_pages
         self._take: Take = []
+        # The pages waiting for this thread are bounded: a take is cut to what it
+        # renders in max_lag_s anyway, and while it cannot take at all (reading the
+        # formats at the start: seconds under a flood) the queue held hundreds of MB.
+        # The oldest beyond the bound are shed as they come, counted as skipped (their
+        # loss flags still reach on_lost).
+        self.max_queue_bytes = max_queue_bytes
+        self._queued = 0
+        self._shed_pages = 0
+        self._shed_bytes = 0
+        self._shed_lost: List[Tuple[int, int]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -109,6 +120,31 @@ class BehindDecoder:
     def put(self, cpu: int, pages: List[bytes]) -> None:
         with self._lock:
             self._take.append((cpu, pages))
+            self._queued += sum(len(p) for p in pages)
+            if self._queued > self.max_queue_bytes:
+                self._shed(self.max_queue_bytes // 2)
+
+    def _shed(self, keep: int) -> None:
+        """Drop the oldest handed-over pages until ``keep`` bytes are left (lock held):
+        only their sizes and loss flags are read, one word each."""
+        ph = self.layout.page
+        co, cs = ph.commit_offset, ph.commit_offset + ph.commit_size
+        order: Literal["little", "big"] = "little" if self.layout.endian == "<" else "big"
+        missed_bit, mask = PageHeader.MISSED_EVENTS, PageHeader.COMMIT_MASK
+        while self._take and self._queued > keep:
+            cpu, pages = self._take.pop(0)
+            for p in pages:
+                commit = int.from_bytes(p[co:cs], order)
+                if commit & missed_bit:
+                    m = page_info(p, self.layout).missed
+                    self._shed_lost.append((cpu, -1 if m is None else m))
+                self._shed_bytes += commit & mask
+                self._queued -= len(p)
+            self._shed_pages += len(pages)
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued
 
     def cycle(self) -> None:
         """The reader finished a pass over the CPUs: what it handed over is a take."""
@@ -146,22 +182,26 @@ class BehindDecoder:
                 self._wake.wait(0.2)
                 self._wake.clear()
                 with self._lock:
-                    take, self._take = self._take, []
-                if take:
-                    self.decode(take)
+                    take, self._take, self._queued = self._take, [], 0
+                    shed = (self._shed_pages, self._shed_bytes, self._shed_lost)
+                    self._shed_pages, self._shed_bytes, self._shed_lost = 0, 0, []
+                if take or shed[0]:
+                    self.decode(take, shed)
         except BaseException as e:  # kept: a dead decoder shows as a stopped reader
             self.error = e
 
-    def decode(self, take: Take) -> None:
-        """Render one take (on this thread, or a test's)."""
+    def decode(self, take: Take, shed: Tuple[int, int, List[Tuple[int, int]]] = (0, 0, [])) -> None:
+        """Render one take (on this thread, or a test's); ``shed`` is what ``put`` dropped
+        before it: (pages, bytes, loss flags), counted as skipped."""
         layout = self.layout
         cap = max(self.min_bytes, int(self.speed * self.max_lag_s))
         ph = layout.page
         co, cs = ph.commit_offset, ph.commit_offset + ph.commit_size
         order: Literal["little", "big"] = "little" if layout.endian == "<" else "big"
         missed_bit, mask = PageHeader.MISSED_EVENTS, PageHeader.COMMIT_MASK
-        skipped_bytes = 0
-        skipped_pages = 0
+        skipped_pages, skipped_bytes, shed_lost = shed
+        for cpu, missed in shed_lost:
+            self.on_lost(cpu, missed)
         flat: List[Tuple[int, int, int, bytes]] = []  # (page ts, cpu, size, page)
         for cpu, pages in take:
             # A CPU's pages come in time order: only its newest ``cap`` bytes can be

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import select
 import threading
 import time
 from collections import deque
@@ -170,15 +171,27 @@ class SpoolWriter:
             raise
         self._sent = dict(self.written)
 
-    def close(self) -> None:
-        """The last reach and the end mark (blocking: the renderer must see them)."""
+    def close(self, patience: float = 2.0) -> bool:
+        """The last reach and the end mark; True when the renderer got them. Waits at
+        most ``patience`` seconds for room in the pipe: a renderer stuck on output
+        nobody reads must not hold its reader (it sees the pipe close instead)."""
         for _, fd in self._fds.values():
             os.close(fd)
-        os.set_blocking(self.notify_fd, True)
+        self._fds.clear()
         line = "C " + " ".join(f"{c}={n}" for c, n in sorted(self.written.items())) + "\n"
-        with contextlib.suppress(OSError):  # the renderer is gone
-            os.write(self.notify_fd, (line if self.written else "").encode() + b"E\n")
+        data = (line if self.written else "").encode() + b"E\n"  # < PIPE_BUF: atomic
+        sent = False
+        end = time.monotonic() + patience
+        while not sent and time.monotonic() < end:
+            try:
+                os.write(self.notify_fd, data)
+                sent = True
+            except BlockingIOError:
+                select.select([], [self.notify_fd], [], 0.05)
+            except OSError:
+                break  # the renderer is gone
         os.close(self.notify_fd)
+        return sent
 
 
 class SpoolReader:

@@ -149,3 +149,22 @@ def test_a_stopped_stream_prints_what_it_read_then_exits(
     assert b"ftop-spool-marker" in out, (out[-500:], err)
     assert not (root / "instances" / inst).exists()
     assert not list(tmp_path.glob("ftop-spool-*"))
+
+
+def test_latency_format_set_by_the_flags_reads_the_kernels_text(
+    unchanged: object, journal_dir: Path, tmp_path: Path
+) -> None:
+    """-O latency-format: its columns need the kernel's text, so no spool and no raw
+    pages; ftop says why."""
+    env = dict(os.environ, TMPDIR=str(tmp_path), FTOP_JOURNAL_DIR=str(journal_dir))
+    inst = f"ftop_latfmt_{os.getpid()}"
+    r = subprocess.run(
+        [*FTOP, "stream", "-B", inst, "-O", "latency-format", "--duration", "0.5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "latency-format" in r.stderr and "trace_pipe (text)" in r.stderr, r.stderr
+    assert not list(tmp_path.glob("ftop-spool-*"))

@@ -208,3 +208,33 @@ def test_aggregates_scale_a_sampled_bucket_and_say_so() -> None:
     assert snap.sampled == 0.25
     assert {n.name: n.count for n in snap.top_events} == {"sys_enter_write": 400}
     assert sum(snap.cpu_rates.values()) * snap.span_s == 400
+
+
+def test_pages_waiting_for_a_decoder_that_cannot_take_are_bounded() -> None:
+    """While the decoder cannot take (it reads the formats at the start: seconds under
+    a flood) the reader keeps handing pages over: the queue held hundreds of MB
+    (a soak's RSS went to 1.3 GB). The oldest beyond the bound are shed, counted as
+    skipped at the next take, their loss flags still counted."""
+    layout, renderer, pages = _load()
+    sink = _Sink()
+    ps = layout.page_size
+    dec = _decoder(layout, renderer, sink, max_queue_bytes=4 * ps)
+    dec.speed = 1e9  # what it takes it renders whole
+    flood = pages * 50  # the capture's pages, again and again: a flood's worth
+    for cpu, p in flood:
+        dec.put(cpu, [p])
+        assert dec.queued_bytes <= 4 * ps
+    dec.start()
+    dec.cycle()
+    try:
+        assert sink.got.wait(10)
+        deadline = time.monotonic() + 10
+        while dec.pages_decoded + dec.pages_skipped < len(flood) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        dec.stop()
+    assert dec.pages_decoded + dec.pages_skipped == len(flood)
+    assert dec.pages_decoded <= 4 and dec.pages_skipped >= len(flood) - 4
+    flagged = sum(1 for _, p in flood if page_info(p, layout).missed is not None)
+    assert len(sink.lost) == flagged
+    assert any("not decoded: sampled view" in ln for ln in sink.lines)

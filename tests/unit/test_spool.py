@@ -179,3 +179,27 @@ def test_segments_leave_room_for_every_cpu(tmp_path: Path, cpus: int) -> None:
     assert writer.segment_bytes % 4096 == 0
     os.close(r)
     os.close(w)
+
+
+def test_close_gives_up_on_a_renderer_that_reads_no_lines(tmp_path: Path) -> None:
+    """A renderer stuck on output nobody reads reads no lines either: the writer's
+    close (on the reader's way out, before the renderer is waited for) must not block
+    on the full pipe (it did, and held the stop of `ftop stream` for ever)."""
+    layout, _, pages = _load()
+    writer, r = _spool(tmp_path, layout.page_size, 1 << 30, 1 << 20)
+    with contextlib.suppress(BlockingIOError):
+        os.write(writer.notify_fd, b"C\n" * (1 << 16))  # fills the pipe
+    writer.add(pages[0][0], [pages[0][1]])
+    t0 = time.monotonic()
+    assert writer.close(patience=0.3) is False
+    assert time.monotonic() - t0 < 2.0
+    os.close(r)
+
+
+def test_close_delivers_the_end_mark(tmp_path: Path) -> None:
+    layout, _, pages = _load()
+    writer, r = _spool(tmp_path, layout.page_size, 1 << 30, 1 << 20)
+    writer.add(pages[0][0], [pages[0][1]])
+    assert writer.close() is True
+    assert os.read(r, 1 << 16).endswith(b"E\n")
+    os.close(r)
