@@ -899,6 +899,12 @@ class Session:
 
         for sig in (signal.SIGTERM, signal.SIGHUP):
             self._prev_handlers[sig] = signal.signal(sig, handler)
+        # SIGINT is KeyboardInterrupt even when it came ignored (a script's background
+        # job inherits SIGINT ignored, and Python keeps it so): `kill -INT` must stop
+        # and restore, as trace-cmd's own SIGINT handler does.
+        self._prev_handlers[signal.SIGINT] = signal.signal(
+            signal.SIGINT, signal.default_int_handler
+        )
         atexit.register(self.restore)
 
     def close(self) -> Optional[RestoreReport]:

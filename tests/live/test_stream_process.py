@@ -292,3 +292,30 @@ def test_readonly_streams_what_others_set_up_and_writes_nothing(
     finally:
         (inst / "events/sched/sched_switch/enable").write_text("0")
         inst.rmdir()
+
+
+def test_sigint_stops_and_restores_even_when_it_came_ignored(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    """A script's background job inherits SIGINT ignored (POSIX, without job control),
+    and Python keeps it so: `kill -INT` then did nothing and the stream ran on with the
+    state changed. ftop installs its own SIGINT handler, as trace-cmd does."""
+    before = snapshot(tfs)
+    env = dict(os.environ, FTOP_JOURNAL_DIR=str(journal_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ftop", "stream", *CONFIG],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        _wait_configured(tfs, journal_dir, proc)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode in (128 + signal.SIGINT, 0), proc.returncode
+    assert differences(before, snapshot(tfs)) == []
