@@ -11,7 +11,8 @@ search, the dashboard. Measured:
 
 * RSS of the ftop process (/proc/PID/status VmRSS) every second; growth is the
   last minute's median against the median of the minute after warm-up (the first
-  tenth of the run, at least 10 s);
+  tenth of the run, at least 10 s, and after a tour: the key cycle once, a step a
+  second, so that every screen was opened once before the windows);
 * event-loop lag: ftop writes its own (how late a 10 ms timer fires; p50, p95,
   max over each 5 s) to ``FTOP_LAG_FILE`` as JSON lines; the worst interval p95
   is reported;
@@ -60,6 +61,9 @@ CYCLE: List[List[str]] = [
     ["1"],
 ]
 STEP_S = 3.0
+# The tour: the cycle once, a step a second, inside the warm-up. Screens load when first
+# opened (tui/screens/registry.py): their code and widgets are a one-off, not growth.
+TOUR_STEP_S = 1.0
 ESCAPE_GAP_S = 0.6
 QUIT_S = 60.0  # from `q` to the process gone (the restore included)
 
@@ -153,8 +157,9 @@ def soak(seconds: float, ring: int = 0) -> Dict[str, Any]:
         t0 = time.monotonic()
         step_at = t0 + 5.0  # let the first frame come
         i = 0
+        tour_end = 0.0
         while time.monotonic() - t0 < seconds:
-            time.sleep(1.0)
+            time.sleep(1.0 if i >= len(CYCLE) else 0.2)
             if tmux.dead():
                 crashed = "the ftop process exited"
                 break
@@ -164,7 +169,13 @@ def soak(seconds: float, ring: int = 0) -> Dict[str, Any]:
             if time.monotonic() >= step_at:
                 tmux.keys(CYCLE[i % len(CYCLE)])
                 i += 1
-                step_at += STEP_S
+                if i < len(CYCLE):
+                    step_at += TOUR_STEP_S
+                else:
+                    if i == len(CYCLE):
+                        tour_end = time.monotonic() - t0
+                    step_at += STEP_S
+        result["tour_end_s"] = tour_end
         screen = tmux.screen()
         if "Traceback" in screen:
             crashed = "a traceback on the screen"
@@ -204,7 +215,7 @@ def soak(seconds: float, ring: int = 0) -> Dict[str, Any]:
     # RSS: the median of the minute after warm-up against the last minute's. Warm-up
     # ends when the ring is full (the app says so in its lag lines), and no earlier
     # than a tenth of the run: until then growth is the ring filling, as designed.
-    warm = max(10.0, seconds / 10)
+    warm = max(10.0, seconds / 10, tour_end + 2.0)
     t_first = lags[0]["t"] - LAG_INTERVAL_S if lags else 0.0
     full = [x["t"] - t_first for x in lags if x.get("ring_full")]
     result["ring_full_after_s"] = full[0] if full else None
@@ -217,6 +228,10 @@ def soak(seconds: float, ring: int = 0) -> Dict[str, Any]:
     first = [r for t, r in rss if warm <= t < warm + span]
     last = [r for t, r in rss if t >= end_t - span]
     result["rss_windows_s"] = [warm, warm + span, end_t - span, end_t]
+    by_5s: Dict[int, int] = {}
+    for t, r in rss:
+        by_5s.setdefault(int(t // 5), r)
+    result["rss_mb_by_5s"] = [round(r / 1024, 1) for _, r in sorted(by_5s.items())]
     if first and last:
         a, b = statistics.median(first), statistics.median(last)
         result["rss_mb_after_warmup"] = a / 1024

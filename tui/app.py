@@ -302,12 +302,15 @@ class FtopApp(App[Any]):
         lag = lag_file()
         if lag:
             ring = self.backend.ring
-            self._lag_task = asyncio.ensure_future(
-                # The ring's fill too: a soak's warm-up ends when it is full.
-                lag_probe(
-                    lag, extra=lambda: {"ring_lines": len(ring), "ring_full": ring.evicted > 0}
-                )
-            )
+
+            def fill() -> Dict[str, Any]:
+                # The ring's fill too: a soak's warm-up ends when the lines and the raw
+                # pages kept beside them (a session's PageRing) are both at their bounds.
+                pages = getattr(self.backend, "pages", None)
+                pages_full = pages is None or pages.evicted > 0
+                return {"ring_lines": len(ring), "ring_full": ring.evicted > 0 and pages_full}
+
+            self._lag_task = asyncio.ensure_future(lag_probe(lag, extra=fill))
         self.call_later(self._import_screens, list(SCREEN_MODULES))
 
     def _import_screens(self, pending: List[str]) -> None:

@@ -822,9 +822,11 @@ class Session:
             return self._raw_source
 
         if self.keep_ring and self.pages is None:
-            from ftop.engine.raw.page_ring import PageRing
+            from ftop.engine.raw.page_ring import PageRing, budget_for
 
-            self.pages = PageRing()
+            # Sized with the ring (--ring): a small ring's pages do not grow on for
+            # minutes after its lines are full.
+            self.pages = PageRing(budget_for(self.ring.max_entries, self.ring.max_bytes))
         try:
             pipe = RawPipe(
                 top,

@@ -11,9 +11,22 @@ import threading
 from collections import deque
 from typing import Deque, List, Tuple
 
-__all__ = ["PageRing"]
+__all__ = ["PageRing", "budget_for"]
 
 DEFAULT_BYTES = 64 * 2**20
+MIN_BYTES = 4 * 2**20
+# A raw record is about 40 to 80 bytes where its text line is about 100: the default
+# budget beside the default ring (a million lines), about 67 bytes of pages a line,
+# keeps the pages about as long as the lines they made.
+DEFAULT_LINES = 1_000_000
+
+
+def budget_for(max_entries: int, max_bytes: int) -> int:
+    """The pages' budget beside a ring of ``max_entries`` lines and ``max_bytes`` of
+    text: what a save as trace.dat holds then spans about what the view holds (the
+    default ring of a million lines: 64 MiB), never more than the text's own budget
+    and never less than a few MiB (a save of a small ring still has whole pages)."""
+    return max(MIN_BYTES, min(max_bytes, DEFAULT_BYTES * max_entries // DEFAULT_LINES))
 
 
 class PageRing:
