@@ -79,6 +79,8 @@ def test_hostile_names_from_an_unprivileged_user_never_act_on_the_terminal(
         # push them off the 36 rows before the screen is read (the filter is ftop's
         # own, over the raw text, which holds the control bytes as they came).
         t.send("f")
+        # Typed only once the filter box is up: a key sent earlier goes to the view.
+        t.wait_for(lambda s: "filter: task:NAME" in s)
         t.type("PWNED|MARKED")
         t.send("Enter")
         t.wait_for(lambda s: "PWNED|MARKED" in s)

@@ -41,6 +41,8 @@ def test_ftop_in_tmux_streams_filters_toggles_and_quit_restores(
         assert (tracefs_root / "instances" / instance).is_dir()
         # Filter bar: narrows the view to CPU 0.
         t.send("f")
+        # Typed only once the filter box is up: a key sent earlier goes to the view.
+        t.wait_for(lambda s: "filter: task:NAME" in s)
         t.type("cpu:0")
         t.send("Enter")
         screen = t.wait_for(lambda s: "filter cpu:0" in s)
