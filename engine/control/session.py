@@ -94,6 +94,9 @@ def _other_ftop(j: Journal, tfs: Tracefs) -> str:
     return f"another ftop is running (pid {j.pid}), on {names or 'nothing yet'}"
 
 
+# How often a view's raw reader looks at an idle CPU's partial page: a view's frame.
+VIEW_POLL_S = 1 / 30
+
 READONLY_REFUSAL = (
     "ftop was started with --readonly: it writes nothing to tracefs (and keeps no "
     "journal); start it without --readonly to change tracing"
@@ -835,6 +838,11 @@ class Session:
                 on_bytes=on_bytes,
                 source_factory=source,
                 keep_pages=self.pages if self.keep_ring else None,
+                # A view shows a quiet trace's partial pages at its own pace (a frame
+                # every 1/30 s): read every 0.1 s, new lines came in bursts ten times
+                # a second and the view moved ten times a second. trace-cmd polls
+                # every millisecond; a headless stream keeps the longer wait.
+                poll_interval=VIEW_POLL_S if self.keep_ring else 0.1,
                 # A view decodes behind the reader and samples in a flood; a headless
                 # stream (bytes out) renders every record.
                 behind=self.keep_ring,
