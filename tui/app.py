@@ -3,8 +3,9 @@
 The app drives one :class:`~ftop.engine.backend.Backend` (a live :class:`Session`, the
 demo's :class:`DemoSession` or a saved trace's :class:`FileSession`): a worker thread
 polls it (the next poll is scheduled only after the last one finished), the
-trace_pipe reader's listener only sets a flag, and a refresh tick turns that
-flag into one ``tick_signal`` per interval. Every change goes through the
+trace_pipe reader's listener sets a flag and, the first time after a tick, asks
+the event loop for the next ``tick_signal`` (at once, or when ``refresh_interval``
+has passed since the last). Every change goes through the
 session on a worker thread; the UI thread never reads or writes tracefs.
 
 The first frame waits only for what it shows (issue 10): the status polled once
@@ -28,6 +29,7 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import contextvars
 import importlib
 import os
 import platform
@@ -203,6 +205,9 @@ class FtopApp(App[Any]):
         self._lag_task: Optional[asyncio.Future[None]] = None
         self.first_frame_at: Optional[float] = None
         self._dirty = threading.Event()
+        self._tick_at = 0.0
+        self._tick_loop: Optional[asyncio.AbstractEventLoop] = None
+        self._tick_context: Optional[contextvars.Context] = None
         self._poll_wake = threading.Event()
         self._stopping = threading.Event()
         self._last_lifetime: Optional[int] = None
@@ -276,7 +281,13 @@ class FtopApp(App[Any]):
         # The status build_app polled: the first frame shows it; the poll loop starts
         # after that frame (a poll of its own would only compete with the paint).
         self._publish(self.session.status, None)
-        self.set_interval(self.refresh_interval, self._tick)
+        # New lines ask for a tick themselves (_on_lines): a timer at the frame rate
+        # beats against the reader's passes, and lines that came just after a tick
+        # waited a whole tick.
+        self._tick_loop = asyncio.get_running_loop()
+        self._tick_context = contextvars.copy_context()  # the app's (active_app)
+        if self._dirty.is_set():
+            self._tick_loop.call_soon(self._tick_soon, context=self._tick_context)
         for note in self.notes:
             self.notify(note, timeout=8)
         self.call_after_refresh(self._first_frame)
@@ -347,11 +358,28 @@ class FtopApp(App[Any]):
     # -- streaming and polling ------------------------------------------------------------
 
     def _on_lines(self, lines: Sequence[str]) -> None:
-        """Runs on the reader thread, per batch: only set a flag (the tick coalesces)."""
+        """Runs on the reader thread, per batch: set a flag; the first batch after a
+        tick asks the loop for the next one (the later ones coalesce into it)."""
+        if self._dirty.is_set():
+            return
         self._dirty.set()
+        loop = self._tick_loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the app is gone
+                loop.call_soon_threadsafe(self._tick_soon, context=self._tick_context)
+
+    def _tick_soon(self) -> None:
+        """On the loop: the tick now, or once ``refresh_interval`` has passed since the
+        last (a flood gets a frame every interval, a trickle one per batch)."""
+        wait = self._tick_at + self.refresh_interval - time.monotonic()
+        if wait > 0 and self._tick_loop is not None:
+            self._tick_loop.call_later(wait, self._tick, context=self._tick_context)
+        else:
+            self._tick()
 
     def _tick(self) -> None:
         if self._dirty.is_set():
+            self._tick_at = time.monotonic()
             self._dirty.clear()
             self.ticks += 1
             self.tick_signal.publish(None)
