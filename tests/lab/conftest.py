@@ -60,8 +60,30 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
     return [SKIP_REASON]
 
 
+# A test's timeout here guards against a hung kernel, not a slow one. The guest is
+# emulated (single-threaded TCG) and shares the host's 2 cores with the host tiers or a
+# second guest (scripts/test runs them side by side), so every limit gets twice the room.
+TIMEOUT_SCALE = 2.0
+
+
+def _scale_timeouts(config: pytest.Config, items: List[pytest.Item]) -> None:
+    default = float(config.getini("timeout") or 0)
+    for item in items:
+        if HERE not in item.path.parents:
+            continue
+        mark = item.get_closest_marker("timeout")
+        base = default
+        if mark is not None:
+            base = float(mark.args[0] if mark.args else mark.kwargs.get("timeout", default))
+        if base > 0:
+            # append=False: the item's own first marker is the closest, the one
+            # pytest-timeout reads.
+            item.add_marker(pytest.mark.timeout(base * TIMEOUT_SCALE), append=False)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
     if IN_LAB:
+        _scale_timeouts(config, items)
         return
     skip = pytest.mark.skip(reason=SKIP_REASON)
     for item in items:

@@ -52,7 +52,7 @@ async def test_functions_screen_sets_the_real_filter_files_and_quit_restores(
     app = lab_app(session, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen: FunctionsScreen = await show(app, pilot, "5", FunctionsScreen)
-        await until(pilot, lambda: screen.loaded, timeout=120)
+        await until(pilot, lambda: screen.loaded, timeout=240)
         assert screen.read_only is None and screen.catalog is not None
         assert len(screen.catalog) == raw("available_filter_functions").count("\n")
 
@@ -68,7 +68,7 @@ async def test_functions_screen_sets_the_real_filter_files_and_quit_restores(
         total = screen.result.total if screen.result else 0
         assert total > 100
         await pilot.press("down", "f3", "enter")
-        await until(pilot, lambda: len(names_in("set_ftrace_filter")) == total + 1, timeout=120)
+        await until(pilot, lambda: len(names_in("set_ftrace_filter")) == total + 1, timeout=240)
         assert "ovl_lookup [overlay]" in raw("set_ftrace_filter")
         await pilot.press("f7")
         await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))

@@ -40,15 +40,15 @@ def lab_app(sess: Session, tmp_path: Path) -> FtopApp:
 
 
 # The shared waits (tests/pilot_util.py), with TCG's pace: generous timeouts, coarser steps.
-until = functools.partial(pilot_util.until, timeout=60.0, step=0.1)
-show = functools.partial(pilot_util.show, timeout=60.0, step=0.1)
+until = functools.partial(pilot_util.until, timeout=120.0, step=0.1)
+show = functools.partial(pilot_util.show, timeout=120.0, step=0.1)
 
 
 async def quit_app(app: FtopApp, pilot: Any, sess: Session) -> None:
     """F10 (q types into the search boxes): the app restores tracefs (on a thread) and exits."""
     await until(pilot, lambda: not isinstance(app.screen, ModalScreen))
     await pilot.press("f10")
-    end = time.monotonic() + 180
+    end = time.monotonic() + 300
     # asyncio.sleep, not pilot.pause: the app exits as soon as it has restored.
     while time.monotonic() < end and not (app.restore_report or app.restore_error):
         await asyncio.sleep(0.1)
