@@ -230,6 +230,11 @@ class Session:
         self._restored = False
         self._raw_source: Optional[RawSource] = None
         self._raw_source_for: Optional[Path] = None
+        # How the raw pipe gets its source (formats, kallsyms): a save builds it itself
+        # when the decoder has not yet (it does on its first take, which can come after
+        # the first pages are kept; reading every format takes a while).
+        self._raw_source_factory: Optional[Callable[[], RawSource]] = None
+        self._raw_source_lock = threading.Lock()
         self._prev_handlers: Dict[int, object] = {}
         self.initial_state: Optional[State] = None
         self.foreign: List[str] = []
@@ -702,12 +707,19 @@ class Session:
         of pages. FtopError when there are none (a text stream, the demo)."""
         from ftop.engine.tracedat.record import save_pages
 
-        if self.pages is None or self._raw_source is None or not len(self.pages):
+        src = self._kept_source()
+        if self.pages is None or src is None or not len(self.pages):
             why = self.raw_why or "nothing read yet"
             raise FtopError(f"no raw pages to save as trace.dat ({why}); save as text instead")
-        return save_pages(
-            self._raw_source, self.pages.snapshot(), self.top.path, self.tfs.path, path
-        )
+        return save_pages(src, self.pages.snapshot(), self.top.path, self.tfs.path, path)
+
+    def _kept_source(self) -> Optional[RawSource]:
+        """The raw source the kept pages go with, built now if the decoder has not yet;
+        None without a raw pipe."""
+        if self._raw_source is None and self._raw_source_factory is not None:
+            if self.pages is not None and len(self.pages):
+                return self._raw_source_factory()
+        return self._raw_source
 
     def save_pages_text(self, path: str, tracer: str = "nop", cpus: int = 1) -> int:
         """Every raw page kept, rendered to the kernel's text in ``path`` (all or
@@ -716,7 +728,7 @@ class Session:
         from ftop.engine.raw.page_text import page_items, render_items, render_pages
         from ftop.engine.stream.save_text import save_text_batches
 
-        src = self._raw_source
+        src = self._kept_source()
         if self.pages is None or src is None or not len(self.pages):
             raise FtopError(f"no raw pages kept ({self.raw_why or 'nothing read yet'})")
         renderer = src.renderer()  # its own: the live decoder's stays on its thread
@@ -818,12 +830,15 @@ class Session:
         top, where, release = self.top.path, self.tfs.path, self.kernel_release or ""
 
         def source() -> RawSource:
-            # Read once per folder, on the reader's thread; kept for the next restart.
-            if self._raw_source is None or self._raw_source_for != where:
-                self._raw_source = RawSource.from_tracefs(top, where, release=release)
-                self._raw_source_for = where
-            return self._raw_source
+            # Read once per folder, on the decoder's thread or a save's (the lock: not
+            # both at once); kept for the next restart.
+            with self._raw_source_lock:
+                if self._raw_source is None or self._raw_source_for != where:
+                    self._raw_source = RawSource.from_tracefs(top, where, release=release)
+                    self._raw_source_for = where
+                return self._raw_source
 
+        self._raw_source_factory = source
         if self.keep_ring and self.pages is None:
             from ftop.engine.raw.page_ring import PageRing, budget_for
 
