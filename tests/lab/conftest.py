@@ -61,8 +61,8 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
 
 
 # A test's timeout here guards against a hung kernel, not a slow one. The guest is
-# emulated (single-threaded TCG) and shares the host's 2 cores with the host tiers or a
-# second guest (scripts/test runs them side by side), so every limit gets twice the room.
+# emulated (single-threaded TCG) and shares the host's 2 cores with a second guest
+# (scripts/test runs two side by side), so every limit gets twice the room.
 TIMEOUT_SCALE = 2.0
 
 
