@@ -22,6 +22,7 @@ from ftop.tui.settings import Settings
 from ftop.tui.widgets.base import StatusBand
 from ftop.tui.widgets.kit import RowList
 from ftop.tui.widgets.trace_view import TraceView
+from pilot_util import until
 
 AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
 
@@ -50,9 +51,10 @@ async def test_loss_turns_the_status_band_red_with_the_count(
         demo.ring.extend(["CPU:1 [LOST 1234 EVENTS]"])
         demo.aggregates.ingest(["CPU:1 [LOST 1234 EVENTS]"], demo.clock())
         app.poll_now()
-        await pilot.pause(0.3)
+        # The band follows on the app's next tick: on a loaded machine a fixed 0.3 s
+        # pause was not always enough.
+        await until(pilot, lambda: "lost 1,234" in band_text(app), what=lambda: band_text(app))
         band = app.screen.query_one(StatusBand)
-        assert "lost 1,234" in band_text(app)
         assert app.status_info is not None
         text = band.render_status(app.status_info, 140)
         styled = [
