@@ -50,6 +50,7 @@ from ftop.engine.control.session import Status
 from ftop.engine.control.state import RestoreReport
 from ftop.engine.errors import FtopError, TracefsNotFound
 from ftop.themes import THEMES, pick_theme
+from ftop.tui.gc_pace import GcPace
 from ftop.tui.job_control import resume_only_after_suspend
 from ftop.tui.lag_probe import lag_file, lag_probe
 from ftop.tui.registry import (
@@ -215,6 +216,7 @@ class FtopApp(App[Any]):
         self._quitting = False
         self.restore_report: Optional[RestoreReport] = None
         self.restore_error: Optional[str] = None
+        self._gc_pace = GcPace()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Under ``NO_COLOR`` no colour at all: Textual's own answer to it is
@@ -263,6 +265,7 @@ class FtopApp(App[Any]):
 
     def on_mount(self) -> None:
         resume_only_after_suspend()
+        self._gc_pace.start()
         if glyphs() is not UNICODE:
             # Styles for the Linux console select on this class (borders its font has).
             self.add_class("-console")
@@ -337,6 +340,10 @@ class FtopApp(App[Any]):
             self.call_later(self._import_screens, pending)
         else:
             load_screens()  # settles the command table's order
+            self._gc_pace.freeze()  # the app is built: no full collection walks it again
+
+    def on_unmount(self) -> None:
+        self._gc_pace.stop()
 
     def _slow_write(self, what: str, seconds: float) -> None:
         """On the slow-write watcher's thread: a write the kernel is taking long over."""
@@ -379,7 +386,15 @@ class FtopApp(App[Any]):
 
     def _tick(self) -> None:
         if self._dirty.is_set():
-            self._tick_at = time.monotonic()
+            # The cadence runs from when the tick was due, not from when the loop got
+            # to it: under a flood the loop is late by about a frame's work each time,
+            # and timing from the late tick stretched every interval by that much (a
+            # view refreshed 15 to 18 times a second, not 30). It catches up by at
+            # most half an interval, so a trickle after a pause gets no burst.
+            now = time.monotonic()
+            self._tick_at = max(
+                self._tick_at + self.refresh_interval, now - self.refresh_interval / 2
+            )
             self._dirty.clear()
             self.ticks += 1
             self.tick_signal.publish(None)

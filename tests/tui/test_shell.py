@@ -266,6 +266,33 @@ async def test_refresh_ticks_coalesce_batches(make_app: AppFactory, demo: DemoSe
         assert 1 <= app.ticks - before <= 4
 
 
+def test_tick_cadence_runs_from_when_the_tick_was_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tick the loop reached late does not push the next one back by the lateness
+    (under a flood that held the view to 15-18 refreshes/s, not 30); after a pause the
+    next tick comes no sooner than half an interval."""
+    import ftop.tui.app as app_mod
+
+    app = FtopApp(refresh_interval=0.1)
+    clock = [100.0]
+    monkeypatch.setattr(app_mod.time, "monotonic", lambda: clock[0])
+    app._tick_at = 100.0
+    app._dirty.set()
+    clock[0] = 100.13  # due at 100.1, reached 30 ms late
+    app._tick()
+    assert app.ticks == 1 and app._tick_at == pytest.approx(100.1)
+    app._dirty.set()
+    clock[0] = 100.25  # already past the next due time (100.2): tick at once
+    app._tick()
+    assert app.ticks == 2 and app._tick_at == pytest.approx(100.2)
+    app._dirty.set()
+    clock[0] = 500.0  # a pause: the cadence restarts, with no burst of catch-up ticks
+    app._tick()
+    assert app._tick_at == pytest.approx(499.95)
+    app._dirty.clear()
+    app._tick()  # nothing new: no tick
+    assert app.ticks == 3
+
+
 class _SlowSession:
     """Polls take 0.15 s; counts how many run at once (the Backend members the app reads)."""
 
