@@ -39,6 +39,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
@@ -46,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Se
 from ftop.engine.backend import Backend
 from ftop.engine.control.config import TraceConfig
 from ftop.engine.control.recovery_text import recovery_notes
-from ftop.engine.control.session import Status
+from ftop.engine.control.session import Session, Status
 from ftop.engine.control.state import RestoreReport
 from ftop.engine.errors import FtopError, TracefsNotFound
 from ftop.themes import THEMES, pick_theme
@@ -167,6 +168,7 @@ class FtopApp(App[Any]):
         first_screen: str = "live",
         release: Optional[str] = None,
         detect_foreign: bool = False,
+        late_notes: Optional[Callable[[], List[str]]] = None,
     ) -> None:
         super().__init__()
         # The last line of defence: no control character from the traced system
@@ -177,15 +179,16 @@ class FtopApp(App[Any]):
         self._no_color_filter = NoColor()
         for t in THEMES.values():
             self.register_theme(t)
+        self.initial_theme = theme
         # None: tracing is unavailable (only the UnavailableScreen is shown).
         self.session: Optional[Backend] = session
         # The source's own kind and label unless a caller (a test) says otherwise.
         self.kind = kind or (session.kind if session is not None else "live")
         self.label = label if label is not None else (session.label if session else "")
-        self.initial_theme = theme
         self.settings = settings
         self.error = error
         self.notes = notes or []
+        self.late_notes = late_notes
         self.poll_interval = poll_interval
         self.refresh_interval = refresh_interval
         self.first_screen = first_screen
@@ -310,6 +313,8 @@ class FtopApp(App[Any]):
             self.notify(f"cannot stream trace_pipe: {e}", severity="error", timeout=10)
         if self.want_foreign:
             self._detect_foreign()
+        if self.late_notes is not None:
+            self._tell_late_notes(self.late_notes)
         from ftop.engine.control import tracefs as tracefs_mod
 
         tracefs_mod.SLOW.on_slow = self._slow_write
@@ -326,6 +331,16 @@ class FtopApp(App[Any]):
 
             self._lag_task = asyncio.ensure_future(lag_probe(lag, extra=fill))
         self.call_later(self._import_screens, list(SCREEN_MODULES))
+
+    @work(thread=True, group="notes", exit_on_error=False)
+    def _tell_late_notes(self, make: Callable[[], List[str]]) -> None:
+        try:
+            notes = make()
+        except (FtopError, OSError) as e:
+            notes = [f"cannot check what this user may change here: {e}"]
+        for note in notes:
+            with contextlib.suppress(RuntimeError):  # the app is gone
+                self.call_from_thread(self.notify, note, timeout=8)
 
     def _import_screens(self, pending: List[str]) -> None:
         """After the first frame, the other screens' modules, one per turn of the event
@@ -626,6 +641,7 @@ class OpenedBackend:
         notes: shown once the app is up.
         fatal: a message to print and exit 2 with (nothing was left changed).
         detected: what others set was already reported (in ``notes``).
+        late_notes: more notes, made after the first frame (on a thread).
     """
 
     session: Optional[Backend] = None
@@ -633,6 +649,7 @@ class OpenedBackend:
     notes: List[str] = field(default_factory=list)
     fatal: Optional[str] = None
     detected: bool = False
+    late_notes: Optional[Callable[[], List[str]]] = None
 
 
 def open_backend(
@@ -663,8 +680,6 @@ def open_backend(
             return out
         out.session = fs
         return out
-    from ftop.engine.control.session import Session
-
     # Not root is no refusal: Session.open decides by access (a tracefs mounted with
     # gid=), and says who may when this user cannot even read it.
     readonly = bool(getattr(ns, "readonly", False))
@@ -717,15 +732,24 @@ def open_backend(
             return out
     if sess.caps.function_tracing is False:
         out.notes.append(f"function tracing is not available here: {sess.caps.function_refusal}")
+    out.late_notes = partial(_access_notes, sess)
+    return out
+
+
+def _access_notes(sess: Session) -> List[str]:
+    """What this user cannot write or read here. After the first frame, on a thread:
+    the writability scan looks at every event's files (about 2,300 on a desktop
+    kernel, 20 to 30 ms) and root, nearly always, gets no note from it."""
+    out = []
     barred = sess.access_note()
     if barred is not None:
-        out.notes.append(barred)
+        out.append(barred)
     if sess.stream_mode != "text":
         from ftop.engine.control.access import hidden_symbols
 
         hidden = hidden_symbols(sess.top.path, access=sess.access)
         if hidden is not None:
-            out.notes.append(hidden)
+            out.append(hidden)
     return out
 
 
@@ -764,6 +788,7 @@ def build_app(
         settings=settings,
         error=b.error,
         notes=b.notes,
+        late_notes=b.late_notes,
         detect_foreign=sess is not None and sess.kind == "live" and not b.detected,
     )
 

@@ -310,6 +310,29 @@ def test_the_tui_opens_for_a_user_who_is_not_root(
     b.session.restore()
 
 
+def test_the_tui_tells_what_this_user_cannot_write_after_its_first_frame(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """open_backend no longer scans every event's files before the first paint; the
+    scan it hands the app (run on a thread after that paint) finds what it did."""
+    from ftop.engine.control.config import TraceConfig
+    from ftop.tui import app as app_mod
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    ns = argparse.Namespace(
+        tracefs=str(tree), keep=False, file=None, input=None, demo=False, theme=None, instance=None
+    )
+    b = app_mod.open_backend(ns, TraceConfig(), journal_dir=tmp_path / "j")
+    assert b.session is not None and b.late_notes is not None
+    try:
+        b.session.access = as_member  # type: ignore[attr-defined]  # a live Session
+        assert not any("not writable" in n for n in b.notes)
+        notes = b.late_notes()
+        assert any(n.startswith("not writable for ") and "current_tracer" in n for n in notes)
+    finally:
+        b.session.restore()
+
+
 def test_doctor_reports_the_users_access(
     tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
