@@ -716,10 +716,9 @@ class Session:
     def _kept_source(self) -> Optional[RawSource]:
         """The raw source the kept pages go with, built now if the decoder has not yet;
         None without a raw pipe."""
-        if self._raw_source is None and self._raw_source_factory is not None:
-            if self.pages is not None and len(self.pages):
-                return self._raw_source_factory()
-        return self._raw_source
+        if self._raw_source_factory is None or self.pages is None or not len(self.pages):
+            return self._raw_source
+        return self._raw_source_factory()  # the decoder's (cached), or read now
 
     def save_pages_text(self, path: str, tracer: str = "nop", cpus: int = 1) -> int:
         """Every raw page kept, rendered to the kernel's text in ``path`` (all or
