@@ -222,8 +222,16 @@ def test_stream_names_another_reader_of_its_buffer(
     err: list[bytes] = []
     pump = threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
     pump.start()
+    # Its stdout is read too, as a terminal or a pipe's reader would: this test is about
+    # the note on other readers, not about a consumer that stops reading. (It failed
+    # once in CI with nothing read from stdout, the note never said in 30 s; the
+    # message below now says whether cat and ftop were still running.)
+    drain = threading.Thread(target=lambda: proc.stdout.read(), daemon=True)  # type: ignore[union-attr]
+    drain.start()
     cat = None
     want = ""
+    cat_exit = None
+    waited = 0.0
     try:
         pipe = tfs.path / "instances" / name / "trace_pipe"
         end = time.monotonic() + 30
@@ -232,19 +240,26 @@ def test_stream_names_another_reader_of_its_buffer(
         assert pipe.exists(), f"no instance: exit {proc.poll()}, {b''.join(err).decode()}"
         cat = subprocess.Popen(["cat", str(pipe)], stdout=subprocess.DEVNULL)
         want = f"also reading this buffer (each read takes events from the others): cat (pid {cat.pid})"
-        # ftop looks for other readers every 5 s: two looks at most, on a busy machine.
-        end = time.monotonic() + 30
-        while time.monotonic() < end and not any(want.encode() in ln for ln in err):
+        # ftop looks for other readers every 5 s: several looks, on a busy machine.
+        t0 = time.monotonic()
+        while time.monotonic() < t0 + 30 and not any(want.encode() in ln for ln in err):
+            if cat.poll() is not None or proc.poll() is not None:
+                break  # nothing more to see: said below
             time.sleep(0.1)
+        waited = time.monotonic() - t0
     finally:
         if cat is not None:
+            cat_exit = cat.poll()
             cat.kill()
             cat.wait()
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         pump.join(10)
     said = b"".join(err).decode()
-    assert want in said, f"exit {proc.returncode}; stderr: {said!r}"
+    assert want in said, (
+        f"after {waited:.1f} s: cat's exit {cat_exit} (None: it was still reading); "
+        f"ftop stream's exit {proc.returncode}; stderr: {said!r}"
+    )
     assert name not in os.listdir(tfs.path / "instances"), said
 
 
