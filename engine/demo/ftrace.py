@@ -179,26 +179,23 @@ class DemoFtrace:
         return self.max_latency
 
     def _render_list(self, rel: str) -> str:
-        if not self.lists[rel] and (rel != "set_ftrace_filter" or not self.triggers):
-            # Nothing listed: no names to look up, so no catalog to build (the start's
-            # probe reads every list; building the catalog took 20 ms of the first frame).
-            return (
-                "#### no functions disabled ####\n"
-                if rel in _NOTRACE_FILES
-                else "#### all functions enabled ####\n"
-            )
-        cat = self.catalog
-        body = "".join(cat.line(i) + "\n" for i in self.lists[rel])
-        if rel == "set_ftrace_filter":
-            body += "".join(self._trigger_line(t) + "\n" for t in self.triggers)
-        if not self.lists[rel]:
+        listed = self.lists[rel]
+        triggers = self.triggers if rel == "set_ftrace_filter" else []
+        head = ""
+        if not listed:
             head = (
                 "#### no functions disabled ####\n"
                 if rel in _NOTRACE_FILES
                 else "#### all functions enabled ####\n"
             )
-            return head + body
-        return body
+            if not triggers:
+                # No names to look up, so no catalog to build (the start's probe reads
+                # every list; building the catalog took 20 ms of the first frame).
+                return head
+        cat = self.catalog
+        body = "".join(cat.line(i) + "\n" for i in listed)
+        body += "".join(self._trigger_line(t) + "\n" for t in triggers)
+        return head + body
 
     def _trigger_line(self, t: _Trigger) -> str:
         name = self.catalog.entry(t.index)[0]
