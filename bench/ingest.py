@@ -335,6 +335,8 @@ class Bench:
                 res.extra["spool_full"] = float("the spool is full" in said_text)
                 res.extra["drain_s"] = time.monotonic() - stopped_at
                 res.extra["printed"] = int(said[-1]) / took if said and took else 0.0
+                if res.extra["printed"] < PRINTED_MIN:  # what ftop said is the lead
+                    print(f"  ftop stream said: {said_text.strip()[-3000:]}", flush=True)
         if row == "record":
             if out.exists():
                 res.mb = out.stat().st_size / 1e6

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 SUBCOMMANDS = ("doctor", "stream", "record", "restore", "reset")
 # `ftop stream`'s bound on pages read and not printed yet (ftop.stream_spool).
-DEFAULT_SPOOL_MIB = 1024
+DEFAULT_SPOOL_MIB = 2048
 
 
 class _EventAction(argparse.Action):

@@ -134,8 +134,11 @@ class _Out:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    # The reader decides when to stop (it restores first, then lets us finish).
+    # The reader decides when to stop (it restores first, then lets us finish). It
+    # spawned us with SIGINT blocked: ignored first, then unblocked (a Ctrl-C that
+    # came in between is dropped with it).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     # Named in ps, top and the trace itself for what it is, not "python".
     with contextlib.suppress(OSError):
         Path("/proc/self/comm").write_text("ftop-render")

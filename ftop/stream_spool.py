@@ -8,9 +8,8 @@ renderer has not printed yet waits on disk, bounded by ``--spool-size``.
 
 On Ctrl-C, the duration's end or the command's exit, reading stops and the
 tracing state is restored at once; the renderer then prints what was read
-before (a second Ctrl-C drops it, and says how much). The renderer runs in a
-session of its own, so the terminal's Ctrl-C reaches only this process, which
-decides.
+before (a second Ctrl-C drops it, and says how much). The renderer ignores
+SIGINT, so this process decides.
 """
 
 from __future__ import annotations
@@ -154,12 +153,21 @@ class SpooledStream:
             # ignored signal stays ignored across exec): a stop that comes before the
             # renderer is ready must not kill it.
             signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        # The renderer stays in this session and process group. In a session of its
+        # own it would be a scheduling group of its own where the kernel has
+        # autogroups (Debian's default, with no cpu cgroup): one as heavy as the
+        # reader's, whatever its idle priority, and the reader then lost 10 to 20 %
+        # of a flood on a CPU they share (bench/ingest.py). So the terminal's Ctrl-C
+        # reaches it too: it ignores SIGINT from its first instruction, since it is
+        # blocked here across the spawn (a blocked signal stays blocked across exec)
+        # and the renderer ignores it before it unblocks it. A Ctrl-C in between
+        # waits here and reaches this process when unblocked.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            self.child = subprocess.Popen(
-                argv, pass_fds=(r,), stdin=subprocess.DEVNULL, start_new_session=True
-            )
+            self.child = subprocess.Popen(argv, pass_fds=(r,), stdin=subprocess.DEVNULL)
         finally:
             os.close(r)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.writer = writer
         self.reader = RawReader(
             where / "per_cpu",

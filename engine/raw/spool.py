@@ -10,11 +10,13 @@ process (its own GIL: the reader never waits on it) turns them into text behind 
 * The writer (:class:`SpoolWriter`, on the reader's thread) appends each CPU's pages
   to ``cpuN.KKKKKK`` segments of ``segment_bytes`` and, after every pass of the
   reader over the CPUs, sends down a pipe how far each CPU's pages now reach
-  (``C 0=8192 1=4096``; ``E`` at the end). A pass sent is a merge window: the
-  renderer orders the records of one pass by time, as ``trace_pipe`` orders what it
-  has. When the pipe is full the line is left out; the next one reaches further.
-* The reader (:class:`SpoolReader`, in the renderer's process) follows those lines,
-  yields each pass's pages and deletes a segment once it has read past it.
+  (``C 0=8192 1=4096``; ``E`` at the end, also left in an ``end`` file). When the
+  pipe is full the line is left out; the next one reaches further.
+* The reader (:class:`SpoolReader`, in the renderer's process) takes every line as
+  it comes and reads the pages up to the furthest reach, in windows of a bounded
+  size per CPU; it deletes a segment once it has read past it. The records of a
+  window are merged by time as ``trace_pipe`` merges what it has, and those a later
+  window could still precede wait for it (:func:`spool_text`).
 * Disk (or tmpfs) use is bounded by ``max_bytes`` of pages not yet rendered. When the
   renderer is that far behind, the writer waits for it: the reader stops taking
   pages, the kernel overwrites the oldest, and its own loss count (the page flag)
@@ -31,16 +33,29 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Deque,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
-from ftop.engine.raw.page_text import Item, page_items, render_items, render_pages
+from ftop.engine.raw.page import page_info
+from ftop.engine.raw.page_text import Item, page_items, render_items
 
 if TYPE_CHECKING:
     from ftop.engine.raw.stream import RawSource
 
-__all__ = ["SEGMENT_BYTES", "SpoolReader", "SpoolWriter", "segment_path", "spool_text"]
+__all__ = ["END_FILE", "SEGMENT_BYTES", "SpoolReader", "SpoolWriter", "segment_path", "spool_text"]
 
 SEGMENT_BYTES = 32 << 20
+# The writer's last reach and end mark, also left in the folder (see SpoolReader).
+END_FILE = "end"
 # Pages of a CPU taken into one merge window at most (a pass can be bigger when
 # lines were left out of a full pipe).
 WINDOW_BYTES = 4 << 20
@@ -180,6 +195,12 @@ class SpoolWriter:
         self._fds.clear()
         line = "C " + " ".join(f"{c}={n}" for c, n in sorted(self.written.items())) + "\n"
         data = (line if self.written else "").encode() + b"E\n"  # < PIPE_BUF: atomic
+        # Also in a file: a renderer far behind may not make room in the pipe in time,
+        # and reads this when the pipe closes without the mark.
+        with contextlib.suppress(OSError):
+            tmp = self.directory / (END_FILE + ".new")
+            tmp.write_bytes(data)
+            os.replace(tmp, self.directory / END_FILE)
         sent = False
         end = time.monotonic() + patience
         while not sent and time.monotonic() < end:
@@ -195,7 +216,21 @@ class SpoolWriter:
 
 
 class SpoolReader:
-    """The renderer's side: each pass's ``(cpu, page)`` pairs, in the writer's order."""
+    """The renderer's side: windows of ``(cpu, page)`` pairs, each CPU's in its order.
+
+    The lines are read as soon as they come, between windows, and only the furthest
+    reach is kept: a renderer far behind would otherwise leave the pipe full for
+    minutes, and the writer's last reach and end mark, sent at the stop, would not
+    fit (it gives up after a while; the pages after the last reach seen were then
+    never printed, bench/ingest.py's ``printed`` figure). The writer also leaves them
+    in an ``end`` file, read when the pipe closes without the mark.
+
+    With ``page_ts`` (a page's header time stamp), a window where some CPU has more
+    pages than ``window_bytes`` sets :attr:`cutoff`: the first time stamp not yet read
+    of that CPU. Every page read from then on starts at or after it, so the items of
+    this window before it can be printed in their final order and the rest are held
+    back (:func:`spool_text`) -- trace_pipe's merge, in windows of bounded size.
+    """
 
     def __init__(
         self,
@@ -204,61 +239,113 @@ class SpoolReader:
         notify_fd: int,
         segment_bytes: int = SEGMENT_BYTES,
         window_bytes: int = WINDOW_BYTES,
+        page_ts: Optional[Callable[[bytes], int]] = None,
     ) -> None:
         self.directory = directory
         self.page_size = page_size
         self.segment_bytes = _segment_bytes(segment_bytes, page_size)
         self.window_bytes = max(page_size, window_bytes - window_bytes % page_size)
         self.notify_fd = notify_fd
+        os.set_blocking(notify_fd, False)  # this process's own end of the pipe
+        self.page_ts = page_ts
         self.read_to: Dict[int, int] = {}
+        self.reach: Dict[int, int] = {}  # the furthest reach told
+        self.cutoff: Optional[int] = None  # see the class
         self._fds: Dict[int, Tuple[int, int]] = {}
+        self._buf = b""
+        self._eof = False
         self.ended = False  # the writer's end mark was seen (else it died)
 
-    def _lines(self) -> Iterator[str]:
-        buf = b""
+    # -- the lines ---------------------------------------------------------------
+
+    def _take(self, block: bool) -> None:
+        """Every line waiting in the pipe (after waiting for one, if ``block``)."""
+        if self._eof:
+            return
+        if block:
+            select.select([self.notify_fd], [], [])
         while True:
             try:
                 chunk = os.read(self.notify_fd, 1 << 16)
-            except InterruptedError:
-                continue
-            if not chunk:
+            except (BlockingIOError, InterruptedError):
                 return
-            buf += chunk
-            *whole, buf = buf.split(b"\n")
-            for ln in whole:
-                yield ln.decode()
+            if not chunk:
+                self._eof = True
+                if not self.ended:
+                    self._tell(_read_end(self.directory))
+                return
+            *whole, self._buf = (self._buf + chunk).split(b"\n")
+            self._tell(whole)
+
+    def _tell(self, lines: Sequence[bytes]) -> None:
+        for ln in lines:
+            if ln == b"E":
+                self.ended = True
+            elif ln.startswith(b"C "):
+                for kv in ln[2:].split():
+                    c, _, n = kv.partition(b"=")
+                    cpu, reach = int(c), int(n)
+                    if reach > self.reach.get(cpu, 0):
+                        self.reach[cpu] = reach
+
+    def _pending(self) -> bool:
+        return any(n > self.read_to.get(c, 0) for c, n in self.reach.items())
 
     def passes(self) -> Iterator[List[Tuple[int, bytes]]]:
-        """Until the end mark (or the writer's death): the pages of each pass, in
-        windows of at most ``window_bytes`` per CPU."""
-        for line in self._lines():
-            if line == "E":
-                self.ended = True
-                break
-            if not line.startswith("C "):
-                continue
-            reach = {int(c): int(n) for c, n in (kv.split("=") for kv in line[2:].split())}
-            while True:
-                window = self._window(reach)
-                if not window:
-                    break
+        """Until the end mark (or the writer's death, with no ``end`` file): windows
+        of at most ``window_bytes`` per CPU."""
+        while True:
+            self._take(block=not self._pending() and not self.ended)
+            window = self._window()
+            if window:
                 yield window
+            elif self.ended or self._eof:
+                break
+            elif self._pending():
+                # Told of pages the spool does not hold (someone removed them): the
+                # stream cannot go on from here.
+                break
         self._close()
 
-    def _window(self, reach: Dict[int, int]) -> List[Tuple[int, bytes]]:
-        out: List[Tuple[int, bytes]] = []
+    # -- the pages ---------------------------------------------------------------
+
+    def _window(self) -> List[Tuple[int, bytes]]:
         ps = self.page_size
-        for cpu in sorted(reach):
+        plan: Dict[int, Tuple[int, int]] = {}
+        for cpu in sorted(self.reach):
             start = self.read_to.get(cpu, 0)
-            n = min(reach[cpu] - start, self.window_bytes)
-            if n <= 0:
-                continue
-            data = self._read(cpu, start, n)
-            self.read_to[cpu] = start + len(data)
-            out.extend((cpu, data[i : i + ps]) for i in range(0, len(data) - ps + 1, ps))
+            n = min(self.reach[cpu] - start, self.window_bytes)
+            if n >= ps:
+                plan[cpu] = (start, n)
+        self.cutoff = None
+        first = -1
+        if self.page_ts is not None:
+            for cpu, (start, n) in plan.items():
+                if self.reach[cpu] - start - n < ps:
+                    continue  # read to its reach: the pages after it are not told yet
+                nxt = self._pread(cpu, start + n, ps)
+                if len(nxt) == ps:
+                    ts = self.page_ts(nxt)
+                    if self.cutoff is None or ts < self.cutoff:
+                        self.cutoff, first = ts, cpu
+        out: List[Tuple[int, bytes]] = []
+        for cpu, (start, n) in plan.items():
+            data = self._pread(cpu, start, n)
+            pages = [data[i : i + ps] for i in range(0, len(data) - ps + 1, ps)]
+            if self.cutoff is not None and cpu != first:
+                keep = 0
+                while keep < len(pages) and self._ts(pages[keep]) < self.cutoff:
+                    keep += 1
+                del pages[keep:]
+            self._advance(cpu, start + len(pages) * ps)
+            out.extend((cpu, p) for p in pages)
         return out
 
-    def _read(self, cpu: int, start: int, n: int) -> bytes:
+    def _ts(self, page: bytes) -> int:
+        assert self.page_ts is not None
+        return self.page_ts(page)
+
+    def _pread(self, cpu: int, start: int, n: int) -> bytes:
         parts: List[bytes] = []
         pos = start
         while n > 0:
@@ -270,30 +357,41 @@ class SpoolReader:
             parts.append(data)
             pos += len(data)
             n -= len(data)
-            if pos % self.segment_bytes == 0:
-                self._done(cpu, index)
         return b"".join(parts)
+
+    def _advance(self, cpu: int, to: int) -> None:
+        # A segment read to its end goes: the writer counts its bytes free once the
+        # file is gone.
+        was = self.read_to.get(cpu, 0)
+        self.read_to[cpu] = to
+        for index in range(was // self.segment_bytes, to // self.segment_bytes):
+            cur = self._fds.get(cpu)
+            if cur is not None and cur[0] == index:
+                os.close(self._fds.pop(cpu)[1])
+            with contextlib.suppress(FileNotFoundError):
+                segment_path(self.directory, cpu, index).unlink()
 
     def _fd(self, cpu: int, index: int) -> int:
         cur = self._fds.get(cpu)
         if cur is not None and cur[0] == index:
             return cur[1]
         fd = os.open(segment_path(self.directory, cpu, index), os.O_RDONLY | os.O_CLOEXEC)
-        self._fds[cpu] = (index, fd)
-        return fd
-
-    def _done(self, cpu: int, index: int) -> None:
-        # Read to its end: the writer counts its bytes free once the file is gone.
-        cur = self._fds.pop(cpu, None)
         if cur is not None:
             os.close(cur[1])
-        with contextlib.suppress(FileNotFoundError):
-            segment_path(self.directory, cpu, index).unlink()
+        self._fds[cpu] = (index, fd)
+        return fd
 
     def _close(self) -> None:
         for _, fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
+
+
+def _read_end(directory: Path) -> List[bytes]:
+    try:
+        return (directory / END_FILE).read_bytes().split(b"\n")
+    except OSError:
+        return []
 
 
 def spool_text(
@@ -310,13 +408,10 @@ def spool_text(
     renderer = source.renderer()
     graph = source.graph(renderer)
     layout = source.layout
+    if reader.page_ts is None:  # the windows' cutoff needs the pages' time stamps
+        reader.page_ts = lambda page: page_info(page, layout).ts
     read_at = time.monotonic()
-
-    def walk(cpu: int, pages: Sequence[bytes]) -> List[Item]:
-        return page_items(pages, layout, cpu)
-
-    def render(items: Sequence[Item]) -> List[str]:
-        return render_items(renderer, graph, items)
+    held: List[Item] = []  # after the last window's cutoff: printed with what follows
 
     for window in reader.passes():
         if tasks_from is not None and time.monotonic() - read_at >= tasks_refresh_s:
@@ -326,9 +421,30 @@ def spool_text(
                 _read(tasks_from / "saved_tgids") if renderer.options.record_tgid else "",
             )
             renderer.tasks_changed()
-        for batch in render_pages(window, walk, render):
-            if batch.lines:
-                yield batch.lines
+        items = held
+        cpus = {t[1] for t in held}
+        for cpu, page in window:
+            items.extend(page_items((page,), layout, cpu))
+            cpus.add(cpu)
+        if len(cpus) > 1:
+            # As trace_pipe merges: by time stamp, ties to the lower CPU, a LOST note
+            # first. (One CPU's records stay in the order its buffer has them, as in
+            # trace_pipe, and a flood is often one CPU's: no sort.)
+            items.sort(key=lambda t: (t[0], t[1], t[2]))
+        held = []
+        if reader.cutoff is not None:
+            # What waits is the tail, usually short: found from the end.
+            cut = len(items)
+            while cut and items[cut - 1][0] >= reader.cutoff:
+                cut -= 1
+            items, held = items[:cut], items[cut:]
+        lines = render_items(renderer, graph, items)
+        if lines:
+            yield lines
+    if held:
+        lines = render_items(renderer, graph, held)
+        if lines:
+            yield lines
 
 
 def _read(path: Path) -> str:

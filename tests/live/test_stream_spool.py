@@ -151,6 +151,50 @@ def test_a_stopped_stream_prints_what_it_read_then_exits(
     assert not list(tmp_path.glob("ftop-spool-*"))
 
 
+def test_the_terminals_ctrl_c_reaches_the_renderer_too_and_it_prints_the_rest(
+    tfs: object, unchanged: object, journal_dir: Path, tmp_path: Path
+) -> None:
+    """The renderer shares the reader's session and process group: in a session of its
+    own it was a scheduling group of its own where the kernel has autogroups (as
+    here, with no cpu cgroup), as heavy as the reader whatever its idle priority, and
+    the reader lost 10 to 20 % of a flood (bench/ingest.py). So a terminal's Ctrl-C,
+    sent to the whole foreground group, reaches the renderer too: it must go on and
+    print what was read."""
+    tmp_path = tmp_path / "spool"  # beside the journals
+    tmp_path.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp_path), FTOP_JOURNAL_DIR=str(journal_dir))
+    inst = f"ftop_spool_pg_{os.getpid()}"
+    proc = subprocess.Popen(
+        [*FTOP, "stream", "-B", inst],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,  # its own group, as a shell's foreground job is
+    )
+    root = Path(str(tfs.path))
+    try:
+        _until(lambda: bool(_renderers(tmp_path)), 15, "a renderer runs", proc)
+        (renderer,) = _renderers(tmp_path)
+        assert os.getsid(renderer) == os.getsid(proc.pid)
+        assert os.getpgid(renderer) == os.getpgid(proc.pid)
+        marker = root / "instances" / inst / "trace_marker"
+        _until(marker.exists, 15, "the instance is made")
+        time.sleep(0.3)
+        marker.write_text("ftop-spool-group-marker\n")
+        time.sleep(0.5)
+        os.killpg(os.getpgid(proc.pid), signal.SIGINT)  # what the terminal's Ctrl-C does
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert b"ftop-spool-group-marker" in out, (out[-500:], err)
+    assert b"lines printed" in err, err  # the renderer ran to its end
+    assert not (root / "instances" / inst).exists()
+    assert not list(tmp_path.glob("ftop-spool-*"))
+
+
 def test_latency_format_set_by_the_flags_reads_the_kernels_text(
     unchanged: object, journal_dir: Path, tmp_path: Path
 ) -> None:
