@@ -366,7 +366,11 @@ class RawPipe:
 
     @property
     def rendered_raw(self) -> int:
-        return self.renderer.rendered_raw
+        # Asked by the status band on the UI's loop: it must not build the renderer
+        # (every event's format read, about a second on a desktop kernel; the first
+        # frame waited for it). Nothing was rendered before there is one.
+        r = self._renderer
+        return r.rendered_raw if r is not None else 0
 
     def _on_error(self, e: OSError) -> None:
         if self.on_error is not None:

@@ -292,3 +292,24 @@ def test_a_save_of_the_kept_pages_is_their_text_in_windows(capture: Path, tmp_pa
     assert n == len(want)
     body = [ln for ln in out.read_text("utf-8", "surrogateescape").splitlines() if ln[:1] != "#"]
     assert body == want
+
+
+def test_the_status_bands_rendered_raw_count_never_builds_the_renderer(
+    capture: Path, tmp_path: Path
+) -> None:
+    """The status band asks for the count on the UI's loop. Building the renderer
+    reads every event's format (about a second on this machine's 6.18): asked before
+    the decoder had built it, the first frame waited for it (bench/ui_startup.py)."""
+    layout, _ = _load(capture)
+    built: List[int] = []
+
+    def factory() -> Any:
+        built.append(1)
+        raise AssertionError("the renderer was built for a count")
+
+    pipe = RawPipe(tmp_path, tmp_path, None, layout=layout, source_factory=factory)
+    assert pipe.rendered_raw == 0
+    assert built == []
+    pipe._renderer = _renderer(capture)
+    pipe._renderer.rendered_raw = 3
+    assert pipe.rendered_raw == 3
