@@ -64,7 +64,7 @@ from ftop.tui.registry import (
     load_screens,
 )
 from ftop.tui.settings import Settings
-from ftop.tui.widgets.base import StatusInfo
+from ftop.tui.widgets.base import FtopScreen, StatusInfo
 from ftop.tui.widgets.glyphs import UNICODE, glyphs
 from ftop.tui.widgets.glyphs import select as select_glyphs
 from ftop.tui.widgets.printable import install_render_guard, printable
@@ -87,6 +87,8 @@ __all__ = ["FtopApp", "OpenedBackend", "build_app", "open_backend", "run"]
 # one long C call (regex over the batch) that holds it: smaller batches than the
 # engine's 1 MiB default keep the UI's lag low under a flood.
 UI_BATCH_BYTES = 64 * 1024
+# The stream starts after the first screen's first paint, or after this at the latest.
+FIRST_FRAME_FALLBACK_S = 1.0
 
 command(
     "app.help", "f1,question_mark", "help", "Help", "every key, grouped by screen", key_display="F1"
@@ -208,6 +210,7 @@ class FtopApp(App[Any]):
         self._gone_told = False
         self._lag_task: Optional[asyncio.Future[None]] = None
         self.first_frame_at: Optional[float] = None
+        self._first_frame_queued = False
         self._dirty = threading.Event()
         self._tick_at = 0.0
         self._tick_loop: Optional[asyncio.AbstractEventLoop] = None
@@ -296,7 +299,28 @@ class FtopApp(App[Any]):
             self._tick_loop.call_soon(self._tick_soon, context=self._tick_context)
         for note in self.notes:
             self.notify(note, timeout=8)
-        self.call_after_refresh(self._first_frame)
+        # _first_frame runs once the first screen has really been written out
+        # (post_display_hook). Not a call_after_refresh from here: that ran after a
+        # refresh Textual did not write (its start is one batch update), and the
+        # stream's start then held the real first paint back 0.2 s. This timer only
+        # makes sure the stream starts whatever happens to the paint.
+        self.set_timer(FIRST_FRAME_FALLBACK_S, self._first_frame)
+
+    def post_display_hook(self) -> None:
+        """Textual calls this after every display, also one it did not write."""
+        if not self._first_frame_queued and self._display_written():
+            self._first_frame_queued = True
+            self.call_later(self._first_frame)
+
+    def _display_written(self) -> bool:
+        # What App._display writes under (textual 0.80 to 8.x): the app running and
+        # outside a batch update. Read with defaults: a Textual without them only
+        # starts the stream a frame early.
+        return (
+            bool(getattr(self, "_running", True))
+            and not getattr(self, "_batch_count", 0)
+            and isinstance(self.screen, FtopScreen)
+        )
 
     def _first_frame(self) -> None:
         """After the first frame: start what would only delay it."""

@@ -65,3 +65,53 @@ async def test_the_access_notes_come_after_the_first_frame_and_are_shown(
             lambda: any("current_tracer" in n.message for n in app._notifications),
         )
         await app.action_quit()
+
+
+@pytest.mark.parametrize("first_screen", ["live", "events"])
+async def test_the_stream_starts_after_a_display_textual_wrote_of_the_first_screen(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, first_screen: str
+) -> None:
+    """Textual's start is one batch update: the displays inside it are not written. A
+    call_after_refresh from on_mount ran after one of those, and the stream's start
+    (0.1 s on the loop) and the screens' imports then held the real first paint back
+    0.2 s (bench/ui_startup.py). The stream now starts after a display of the first
+    screen outside any batch."""
+    from ftop.tui.widgets.base import FtopScreen, StatusBand
+
+    seen: List[Any] = []
+    first_frame = FtopApp._first_frame
+
+    def marked(self: FtopApp) -> None:
+        if self.first_frame_at is None:
+            band = self.screen.query(StatusBand)
+            seen.append((self.screen, self._batch_count, bool(band)))
+        first_frame(self)
+
+    monkeypatch.setattr(FtopApp, "_first_frame", marked)
+    app = make_app(first_screen=first_screen)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.first_frame_at is not None)
+        ((screen, batch, has_band),) = seen
+        assert isinstance(screen, FtopScreen)
+        assert (screen.SCREEN_ID, batch, has_band) == (first_screen, 0, True)
+        await app.action_quit()
+
+
+def test_build_app_hands_the_late_notes_to_the_app(
+    demo: DemoSession, monkeypatch: pytest.MonkeyPatch, private_home: Any
+) -> None:
+    """open_backend's late notes (the non-root access scan) reach the app: a keyword
+    dropped on the way would lose them without a sound."""
+    import argparse
+
+    from ftop.engine.control.config import TraceConfig
+    from ftop.tui import app as app_mod
+
+    def late() -> List[str]:
+        return ["a late note"]
+
+    opened = app_mod.OpenedBackend(session=demo, late_notes=late)
+    monkeypatch.setattr(app_mod, "open_backend", lambda *a, **k: opened)
+    app = app_mod.build_app(argparse.Namespace(), TraceConfig())
+    assert app.late_notes is late
+    assert app.session is demo
