@@ -210,6 +210,7 @@ class FtopApp(App[Any]):
         self._gone_told = False
         self._lag_task: Optional[asyncio.Future[None]] = None
         self.first_frame_at: Optional[float] = None
+        self._slow_before: Optional[Callable[[str, float], None]] = None
         self._first_frame_queued = False
         self._dirty = threading.Event()
         self._tick_at = 0.0
@@ -341,6 +342,7 @@ class FtopApp(App[Any]):
             self._tell_late_notes(self.late_notes)
         from ftop.engine.control import tracefs as tracefs_mod
 
+        self._slow_before = tracefs_mod.SLOW.on_slow
         tracefs_mod.SLOW.on_slow = self._slow_write
         lag = lag_file()
         if lag:
@@ -383,6 +385,12 @@ class FtopApp(App[Any]):
 
     def on_unmount(self) -> None:
         self._gc_pace.stop()
+        from ftop.engine.control import tracefs as tracefs_mod
+
+        # The app's loop is gone: a slow write now (the restore after the app) must
+        # not be handed to it (it was lost, with a coroutine never awaited).
+        if tracefs_mod.SLOW.on_slow == self._slow_write:
+            tracefs_mod.SLOW.on_slow = self._slow_before
 
     def _slow_write(self, what: str, seconds: float) -> None:
         """On the slow-write watcher's thread: a write the kernel is taking long over."""
@@ -817,6 +825,17 @@ def build_app(
     )
 
 
+def _tell_slow_writes_on_stderr() -> None:
+    """After the app, the restore's slow writes are named on the terminal it gave back."""
+    from ftop.engine.control import tracefs as tracefs_mod
+
+    def say(what: str, seconds: float) -> None:
+        said = f"ftop: waiting for the kernel ({seconds:.0f} s): {what}"
+        print(printable(said + tracefs_mod.slow_hint(what)), file=sys.stderr, flush=True)
+
+    tracefs_mod.SLOW.on_slow = say
+
+
 def _install_exit_handlers(app: FtopApp) -> Tuple[Callable[[], None], Callable[[], None]]:
     """SIGTERM/SIGHUP: restore first (the terminal may be gone), then leave.
 
@@ -880,6 +899,7 @@ def run(ns: argparse.Namespace, cfg: TraceConfig) -> int:
         result = app.run()
     finally:
         leaving()
+        _tell_slow_writes_on_stderr()
         try:
             if sess is not None:
                 # Quitting restored already (restore is idempotent); every other way out

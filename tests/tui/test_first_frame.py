@@ -115,3 +115,24 @@ def test_build_app_hands_the_late_notes_to_the_app(
     app = app_mod.build_app(argparse.Namespace(), TraceConfig())
     assert app.late_notes is late
     assert app.session is demo
+
+
+async def test_the_app_hands_slow_writes_back_when_it_leaves(make_app: AppFactory) -> None:
+    """Slow tracefs writes are told in the app while it runs; after it (the restore
+    that follows) they must not go to its closed loop: the note was lost there, and a
+    coroutine was never awaited."""
+    from ftop.engine.control import tracefs as tracefs_mod
+
+    def before(what: str, seconds: float) -> None:
+        pass
+
+    tracefs_mod.SLOW.on_slow = before
+    try:
+        app = make_app()
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: app.first_frame_at is not None)
+            assert tracefs_mod.SLOW.on_slow == app._slow_write
+            await app.action_quit()
+        assert tracefs_mod.SLOW.on_slow is before
+    finally:
+        tracefs_mod.SLOW.on_slow = None
