@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
-from ftop.engine.stream.ring import Ring
+from ftop.engine.stream.ring import Ring, pin_mmap_threshold
 from ftop.engine.stream.stats import Aggregates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,10 +85,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--more", type=int, default=5_000_000, help="lines appended once full")
     args = ap.parse_args(argv)
 
+    # As the app does once its first frame is out (FtopApp._first_frame).
+    pinned = pin_mmap_threshold()
     source, tpl = templates()
     avg = sum(map(len, tpl)) / len(tpl)
     print(f"python {sys.version.split()[0]}; lines modelled on {source}")
     print(f"  {len(tpl)} templates, {avg:.0f} chars on average")
+    print(f"  glibc's mmap threshold pinned: {'yes' if pinned else 'no (not glibc)'}")
     base = rss_mb()
     print(f"RSS before the ring: {base:.0f} MB")
 

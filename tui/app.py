@@ -328,6 +328,9 @@ class FtopApp(App[Any]):
         if self.first_frame_at is not None:
             return
         self.first_frame_at = time.monotonic()
+        from ftop.engine.stream.ring import pin_mmap_threshold
+
+        pin_mmap_threshold()  # the ring's memory stays flat (see there)
         sess = self.backend
         self._poll_loop()
         try:
