@@ -23,10 +23,7 @@ def _tell_slow_writes() -> None:
     from ftop.engine.control import tracefs
 
     def say(what: str, seconds: float) -> None:
-        _say(
-            f"ftop: waiting for the kernel ({seconds:.0f} s): {what}{tracefs.slow_hint(what)}",
-            sys.stderr,
-        )
+        _say(f"ftop: {tracefs.slow_note(what, seconds)}", sys.stderr)
 
     tracefs.SLOW.on_slow = say
 

@@ -50,6 +50,7 @@ from ftop.engine.control.recovery_text import recovery_notes
 from ftop.engine.control.session import Session, Status
 from ftop.engine.control.state import RestoreReport
 from ftop.engine.errors import FtopError, TracefsNotFound
+from ftop.engine.stream.ring import pin_mmap_threshold
 from ftop.themes import THEMES, pick_theme
 from ftop.tui.gc_pace import GcPace
 from ftop.tui.job_control import resume_only_after_suspend
@@ -328,8 +329,6 @@ class FtopApp(App[Any]):
         if self.first_frame_at is not None:
             return
         self.first_frame_at = time.monotonic()
-        from ftop.engine.stream.ring import pin_mmap_threshold
-
         pin_mmap_threshold()  # the ring's memory stays flat (see there)
         sess = self.backend
         self._poll_loop()
@@ -397,12 +396,12 @@ class FtopApp(App[Any]):
 
     def _slow_write(self, what: str, seconds: float) -> None:
         """On the slow-write watcher's thread: a write the kernel is taking long over."""
-        from ftop.engine.control.tracefs import slow_hint
+        from ftop.engine.control.tracefs import slow_note
 
         with contextlib.suppress(RuntimeError):  # the app is gone
             self.call_from_thread(
                 self.notify,
-                f"waiting for the kernel ({seconds:.0f} s): {what}{slow_hint(what)}",
+                slow_note(what, seconds),
                 title="tracefs",
                 timeout=10,
             )
@@ -833,8 +832,9 @@ def _tell_slow_writes_on_stderr() -> None:
     from ftop.engine.control import tracefs as tracefs_mod
 
     def say(what: str, seconds: float) -> None:
-        said = f"ftop: waiting for the kernel ({seconds:.0f} s): {what}"
-        print(printable(said + tracefs_mod.slow_hint(what)), file=sys.stderr, flush=True)
+        print(
+            printable(f"ftop: {tracefs_mod.slow_note(what, seconds)}"), file=sys.stderr, flush=True
+        )
 
     tracefs_mod.SLOW.on_slow = say
 

@@ -225,6 +225,11 @@ class SlowWrites:
 SLOW = SlowWrites()
 
 
+def slow_note(what: str, seconds: float) -> str:
+    """The message for a write the kernel has taken ``seconds`` over so far."""
+    return f"waiting for the kernel ({seconds:.0f} s): {what}{slow_hint(what)}"
+
+
 def slow_hint(what: str) -> str:
     """Why a write may be slow, for the message that says ftop is waiting for it."""
     if "current_tracer <- function" in what or "current_tracer <- nop" in what:

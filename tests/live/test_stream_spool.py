@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 import pytest
 
@@ -117,38 +117,58 @@ def test_the_next_stream_sweeps_a_dead_streams_spool(
     assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
 
 
-def test_a_stopped_stream_prints_what_it_read_then_exits(
-    tfs: object, unchanged: object, journal_dir: Path, tmp_path: Path
-) -> None:
-    """Ctrl-C stops the reading at once; the marker written before it is printed."""
+def _stop_a_stream_with_a_marker(
+    tfs: object, journal_dir: Path, tmp_path: Path, inst: str, marker_text: str, to_group: bool
+) -> Tuple[subprocess.Popen[bytes], bytes, bytes, Path, Path]:
+    """`ftop stream -B inst` (markers are recorded with no event on), a marker written,
+    then SIGINT: to ftop alone, or to its whole process group as a terminal sends it.
+    Returns the process, its stdout and stderr, the tracefs root and the spool base."""
     tmp_path = tmp_path / "spool"  # beside the journals
     tmp_path.mkdir()
     env = dict(os.environ, TMPDIR=str(tmp_path), FTOP_JOURNAL_DIR=str(journal_dir))
-    inst = f"ftop_spool_{os.getpid()}"
     proc = subprocess.Popen(
-        [*FTOP, "stream", "-B", inst],  # markers are recorded with no event on
+        [*FTOP, "stream", "-B", inst],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        start_new_session=to_group,  # its own group, as a shell's foreground job is
     )
-    root = Path(str(tfs.path))
+    root = Path(str(tfs.path))  # type: ignore[attr-defined]
     try:
         _until(lambda: bool(_renderers(tmp_path)), 15, "a renderer runs", proc)
+        if to_group:
+            (renderer,) = _renderers(tmp_path)
+            assert os.getsid(renderer) == os.getsid(proc.pid)
+            assert os.getpgid(renderer) == os.getpgid(proc.pid)
         marker = root / "instances" / inst / "trace_marker"
         _until(marker.exists, 15, "the instance is made")
         time.sleep(0.3)
-        marker.write_text("ftop-spool-marker\n")
+        marker.write_text(marker_text + "\n")
         time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
+        if to_group:
+            os.killpg(os.getpgid(proc.pid), signal.SIGINT)  # what the terminal's Ctrl-C does
+        else:
+            proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    return proc, out, err, root, tmp_path
+
+
+def test_a_stopped_stream_prints_what_it_read_then_exits(
+    tfs: object, unchanged: object, journal_dir: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C stops the reading at once; the marker written before it is printed."""
+    inst = f"ftop_spool_{os.getpid()}"
+    proc, out, err, root, spool = _stop_a_stream_with_a_marker(
+        tfs, journal_dir, tmp_path, inst, "ftop-spool-marker", to_group=False
+    )
     assert proc.returncode == 0, err
     assert b"ftop-spool-marker" in out, (out[-500:], err)
     assert not (root / "instances" / inst).exists()
-    assert not list(tmp_path.glob("ftop-spool-*"))
+    assert not list(spool.glob("ftop-spool-*"))
 
 
 def test_the_terminals_ctrl_c_reaches_the_renderer_too_and_it_prints_the_rest(
@@ -160,39 +180,15 @@ def test_the_terminals_ctrl_c_reaches_the_renderer_too_and_it_prints_the_rest(
     the reader lost 10 to 20 % of a flood (bench/ingest.py). So a terminal's Ctrl-C,
     sent to the whole foreground group, reaches the renderer too: it must go on and
     print what was read."""
-    tmp_path = tmp_path / "spool"  # beside the journals
-    tmp_path.mkdir()
-    env = dict(os.environ, TMPDIR=str(tmp_path), FTOP_JOURNAL_DIR=str(journal_dir))
     inst = f"ftop_spool_pg_{os.getpid()}"
-    proc = subprocess.Popen(
-        [*FTOP, "stream", "-B", inst],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,  # its own group, as a shell's foreground job is
+    proc, out, err, root, spool = _stop_a_stream_with_a_marker(
+        tfs, journal_dir, tmp_path, inst, "ftop-spool-group-marker", to_group=True
     )
-    root = Path(str(tfs.path))
-    try:
-        _until(lambda: bool(_renderers(tmp_path)), 15, "a renderer runs", proc)
-        (renderer,) = _renderers(tmp_path)
-        assert os.getsid(renderer) == os.getsid(proc.pid)
-        assert os.getpgid(renderer) == os.getpgid(proc.pid)
-        marker = root / "instances" / inst / "trace_marker"
-        _until(marker.exists, 15, "the instance is made")
-        time.sleep(0.3)
-        marker.write_text("ftop-spool-group-marker\n")
-        time.sleep(0.5)
-        os.killpg(os.getpgid(proc.pid), signal.SIGINT)  # what the terminal's Ctrl-C does
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, err
     assert b"ftop-spool-group-marker" in out, (out[-500:], err)
     assert b"lines printed" in err, err  # the renderer ran to its end
     assert not (root / "instances" / inst).exists()
-    assert not list(tmp_path.glob("ftop-spool-*"))
+    assert not list(spool.glob("ftop-spool-*"))
 
 
 def test_latency_format_set_by_the_flags_reads_the_kernels_text(
