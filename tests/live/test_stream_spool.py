@@ -75,9 +75,12 @@ def test_a_hard_kill_of_the_reader_leaves_no_renderer_and_no_spool(
         renderers = _renderers(tmp_path)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        _until(lambda: not _renderers(tmp_path), 20, "the renderer exits")
+        assert renderers
+        # Wait on the pids themselves: an exiting process's cmdline reads empty
+        # (its memory is gone) a moment before its state turns Z, so matching on
+        # cmdline would call it gone too early (a CI run caught it there).
+        _until(lambda: all(_gone(p) for p in renderers), 20, "the renderer exits")
         assert not list(tmp_path.glob("ftop-spool-*")), list(tmp_path.iterdir())
-        assert renderers and all(_gone(p) for p in renderers)
     finally:
         if proc.poll() is None:
             proc.kill()
