@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import List, Optional, TextIO, cast
 
-__all__ = ["OutputBlocked", "main"]
+__all__ = ["OutputBlocked", "main", "to_normal"]
 
 # After the reader stopped (SIGUSR1), output that takes nothing for this long is
 # given up: nobody reads it (a pipe never read, a pager left stopped).
@@ -74,13 +74,23 @@ class _Priority:
             self.idle = True
 
     def normal(self) -> None:
-        # Leaving SCHED_IDLE may need privilege (RLIMIT_NICE) for a non-root user:
-        # then it stays idle, which only delays the text.
-        with contextlib.suppress(OSError, AttributeError):
-            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        if to_normal(0):
             self.idle = False
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, 0, NICE)
+
+
+def to_normal(pid: int) -> bool:
+    """Process ``pid`` (0: this one) from idle priority back to normal, niced
+    :data:`NICE`. False when leaving SCHED_IDLE was refused: that may need privilege
+    (RLIMIT_NICE) for a non-root user, and then it stays idle, which only delays the
+    text."""
+    left = True
+    try:
+        os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+    except (OSError, AttributeError):
+        left = False
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, pid, NICE)
+    return left
 
 
 class _Bytes:

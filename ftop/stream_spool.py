@@ -30,6 +30,7 @@ from ftop.cli import DEFAULT_SPOOL_MIB, _say
 from ftop.engine.raw.page import Layout
 from ftop.engine.raw.spool import SpoolWriter
 from ftop.engine.raw.trace_pipe_raw import RawReader, online_cpus
+from ftop.stream_render import to_normal
 
 if TYPE_CHECKING:
     from ftop.engine.control.session import Session
@@ -241,10 +242,7 @@ class SpooledStream:
         if child is not None and child.poll() is None:
             # Set from here too: an idle-priority process on a busy box may take a
             # while to run its own signal handler.
-            with contextlib.suppress(OSError, AttributeError):
-                os.sched_setscheduler(child.pid, os.SCHED_OTHER, os.sched_param(0))
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, child.pid, 10)
+            to_normal(child.pid)
             with contextlib.suppress(ProcessLookupError):
                 child.send_signal(signal.SIGUSR1)
         if self.writer is not None:

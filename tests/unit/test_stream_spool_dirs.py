@@ -46,3 +46,30 @@ def test_only_dead_streams_spools_are_swept(tmp_path: Path) -> None:
         d.mkdir()
     assert sweep_spools(tmp_path) == [dead.name]
     assert not dead.exists() and live.exists() and other.exists()
+
+
+def test_a_renderer_is_brought_back_from_idle_priority_niced() -> None:
+    """After the stop the renderer prints the rest promptly: SCHED_IDLE off, nice 10
+    (what ``SpoolStream.release`` and the renderer's own ``_Priority`` both use)."""
+    import os
+    import subprocess
+    import sys
+
+    from ftop.stream_render import NICE, to_normal
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        os.sched_setscheduler(child.pid, os.SCHED_IDLE, os.sched_param(0))
+        assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
+        left = to_normal(child.pid)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == NICE
+        if os.geteuid() == 0:
+            assert left is True
+        if left:
+            assert os.sched_getscheduler(child.pid) == os.SCHED_OTHER
+        else:  # an unprivileged user may not leave SCHED_IDLE (RLIMIT_NICE)
+            assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
+    finally:
+        child.kill()
+        child.wait()
+    assert to_normal(child.pid) is False  # gone: refused, never raised
