@@ -286,7 +286,7 @@ class FtopApp(App[Any]):
             self.push_screen(UnavailableScreen(self.error or "tracefs is not available"))
             return
         for spec in sorted(SCREENS.values(), key=lambda s: s.order):
-            self.add_mode(spec.id, spec.factory)
+            self.add_mode(spec.id, partial(self._new_screen, spec.factory))
         self.switch_mode(self.first_screen if self.first_screen in SCREENS else "live")
         self.session.listeners.append(self._on_lines)
         # The status build_app polled: the first frame shows it; the poll loop starts
@@ -307,6 +307,19 @@ class FtopApp(App[Any]):
         # stream's start then held the real first paint back 0.2 s. This timer only
         # makes sure the stream starts whatever happens to the paint.
         self.set_timer(FIRST_FRAME_FALLBACK_S, self._first_frame)
+
+    def _new_screen(self, factory: Callable[[], Screen[Any]]) -> Screen[Any]:
+        """A mode's screen, made when the app first switches to it.
+
+        A new screen counts as styled by the stylesheet as it is now, which is what it
+        gets when it mounts. Textual counts it as never styled, and then reparses the
+        whole stylesheet and restyles every widget twice in ``switch_mode`` (three
+        reparses before the first frame, with the theme's own); a theme changed later
+        still restyles a screen it did not reach (issue 10)."""
+        screen = factory()
+        if hasattr(screen, "_css_update_count"):  # Textual 0.80 to 8.x
+            screen._css_update_count = self._css_update_count
+        return screen
 
     def post_display_hook(self) -> None:
         """Textual calls this after every display, also one it did not write."""

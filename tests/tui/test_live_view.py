@@ -457,6 +457,25 @@ async def test_wide_lines_show_a_horizontal_scroll_hint(make_app: AppFactory) ->
         await until(pilot, lambda: "col 9 ←→" in info(app))
 
 
+async def test_the_scroll_hint_comes_with_the_first_wide_lines_not_a_tick_later(
+    make_app: AppFactory,
+) -> None:
+    """The hint is due when the first frame draws lines wider than the view: a modal
+    opened at once (F1) covered a hint that only the next busy tick would have
+    written, and no tick runs under a modal."""
+    app = make_app()
+    app.refresh_interval = 3600.0  # no busy tick during the test
+    async with app.run_test(size=(120, 40)) as pilot:
+        live = app.screen
+        await pilot.press("f1")  # at once, as the snapshot of the help screen does
+        assert app.screen is not live
+
+        def hint() -> bool:
+            return "←→ wider lines" in str(live.query_one("#info").render())
+
+        await until(pilot, hint, timeout=2.0)
+
+
 async def test_save_writes_ftrace_text_of_ring_or_filtered_view(
     make_app: AppFactory, demo: DemoSession, tmp_path: Path
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, List
 
 import pytest
 from ftop.engine.control.session import Status
@@ -180,6 +180,42 @@ async def test_keymap_from_config_rebinds_a_command(
         await pilot.press("ctrl+f")
         await pilot.pause()
         assert app.screen.query_one("#search").has_focus
+
+
+async def test_the_first_screen_costs_one_stylesheet_reparse_and_themes_still_reach_every_screen(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual counted each new mode screen as never styled and reparsed the whole
+    stylesheet twice in ``switch_mode`` (three times before the first frame, with the
+    theme's own): the first frame waited for them (issue 10). One now, the theme's.
+    A theme changed while a screen is not shown still restyles it when it is."""
+    from textual.css.stylesheet import Stylesheet
+
+    reparses: List[str] = []
+    real_reparse = Stylesheet.reparse
+
+    def reparse(self: Stylesheet) -> None:
+        reparses.append(type(app.screen).__name__)
+        real_reparse(self)
+
+    monkeypatch.setattr(Stylesheet, "reparse", reparse)
+    app = make_app(theme="dark")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.first_frame_at is not None)
+        assert len(reparses) == 1, reparses
+        await pilot.press("2")  # a screen made now: styled as it mounts, no reparse
+        await until(pilot, lambda: isinstance(app.screen, EventsScreen))
+        await pilot.pause(0.1)
+        assert len(reparses) == 1, reparses
+        band = app.screen.query_one(StatusBand)
+        dark_bg = band.styles.background
+        app.theme = "light"  # on the events screen: the live one is not shown
+        await until(pilot, lambda: band.styles.background != dark_bg)
+        light_bg = band.styles.background
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        await pilot.pause(0.1)
+        assert app.screen.query_one(StatusBand).styles.background == light_bg
 
 
 def test_theme_choice_order_flag_then_no_color_then_saved() -> None:
@@ -421,6 +457,36 @@ async def test_footer_offers_the_key_that_quits_while_an_input_has_the_focus(
         assert not [k for k in footer_keys(app) if k.key == "q"]
         await pilot.press("7")  # the stack screen has no search: q quits, the footer says so
         await _until(pilot, lambda: any(k.key == "q" for k in footer_keys(app)))
+
+
+async def test_the_footer_mounts_its_keys_once_until_they_change(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual recomposes the footer on each change of the bindings (focus, screen,
+    resize): four times before the first frame, 36 keys mounted for 9 shown. Only a
+    change of what it shows mounts new keys."""
+    from textual.widgets._footer import FooterKey
+
+    made: List[str] = []
+    real_init = FooterKey.__init__
+
+    def init(self: FooterKey, key: str, *a: Any, **k: Any) -> None:
+        made.append(key)
+        real_init(self, key, *a, **k)
+
+    monkeypatch.setattr(FooterKey, "__init__", init)
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _until(pilot, lambda: bool(footer_keys(app)))
+        await pilot.pause(0.3)
+        shown = [k.key for k in footer_keys(app)]
+        assert made == shown
+        await pilot.resize_terminal(121, 30)  # same keys fit: nothing mounted
+        await pilot.pause(0.3)
+        assert made == shown
+        await pilot.press("slash")  # the search box: its letters type, the keys change
+        await _until(pilot, lambda: any(k.key == "f10" for k in footer_keys(app)))
+        assert len(made) > len(shown)
 
 
 @pytest.mark.parametrize("key", list("1234567890"))

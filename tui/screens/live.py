@@ -141,6 +141,9 @@ class LiveScreen(FtopScreen):
         super().on_screen_resume()
         self.view_sync()
 
+    def on_trace_view_wider(self, _: TraceView.Wider) -> None:
+        self.update_info()
+
     # -- ticking -----------------------------------------------------------------------
 
     def on_tick(self, _: object = None) -> None:

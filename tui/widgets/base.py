@@ -21,6 +21,7 @@ from typing import (
     Dict,
     Iterable,
     List,
+    NamedTuple,
     Optional,
     Tuple,
     cast,
@@ -355,6 +356,18 @@ def key_character(key: str) -> Optional[str]:
 _ESSENTIAL = ("help", "quit")
 
 
+class _FooterEntry(NamedTuple):
+    """One key of the footer, as shown."""
+
+    key: str
+    display: str
+    description: str
+    action: str
+    enabled: bool
+    tooltip: str
+    palette: bool = False
+
+
 class FtopFooter(Footer):
     """The footer, showing only keys that work where the focus is, as many as fit.
 
@@ -369,10 +382,12 @@ class FtopFooter(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True)
         self._fit_width = 0
+        self._shown: Tuple[_FooterEntry, ...] = ()
 
-    def compose(self) -> ComposeResult:
+    def _plan(self) -> Tuple[_FooterEntry, ...]:
+        """The keys to show, in order: what :meth:`compose` mounts."""
         if not self._bindings_ready:
-            return
+            return ()
         screen = self.screen
         # TextArea only when something imported it (its module is heavy, and only a
         # dialog that edits text uses it): a focused one exists only then.
@@ -420,26 +435,63 @@ class FtopFooter(Footer):
         while need > width and any(p for p, _, _, _ in keep.values()):
             action = max(keep, key=lambda a: keep[a][0])
             need -= cells(keep.pop(action)[1])
-        for _prio, binding, enabled, tooltip in keep.values():
-            yield FooterKey(
+        plan = [
+            _FooterEntry(
                 binding.key,
                 self.app.get_key_display(binding),
                 binding.description,
                 binding.action,
-                disabled=not enabled,
-                tooltip=tooltip,
-            ).data_bind(compact=Footer.compact)
+                enabled,
+                tooltip,
+            )
+            for _prio, binding, enabled, tooltip in keep.values()
+        ]
         if palette is not None:
             _, binding, enabled, _ = palette
-            yield FooterKey(
-                binding.key,
-                self.app.get_key_display(binding),
-                binding.description,
-                binding.action,
-                classes="-command-palette",
-                disabled=not enabled,
-                tooltip=binding.tooltip or binding.description,
+            plan.append(
+                _FooterEntry(
+                    binding.key,
+                    self.app.get_key_display(binding),
+                    binding.description,
+                    binding.action,
+                    enabled,
+                    binding.tooltip or binding.description,
+                    palette=True,
+                )
             )
+        return tuple(plan)
+
+    def compose(self) -> ComposeResult:
+        self._shown = plan = self._plan()
+        for e in plan:
+            if e.palette:
+                yield FooterKey(
+                    e.key,
+                    e.display,
+                    e.description,
+                    e.action,
+                    classes="-command-palette",
+                    disabled=not e.enabled,
+                    tooltip=e.tooltip,
+                )
+            else:
+                yield FooterKey(
+                    e.key,
+                    e.display,
+                    e.description,
+                    e.action,
+                    disabled=not e.enabled,
+                    tooltip=e.tooltip,
+                ).data_bind(compact=Footer.compact)
+
+    async def recompose(self) -> None:
+        """Textual recomposes the footer on every change of the bindings (each focus
+        move, each screen switch) and ftop on each resize: four times before the first
+        frame, each a removal and a mount of every key. Only a change of what it shows
+        recomposes it."""
+        if self.is_attached and self._plan() == self._shown:
+            return
+        await super().recompose()
 
     def on_resize(self, event: events.Resize) -> None:
         if self._bindings_ready and self.app.size.width != self._fit_width:

@@ -276,6 +276,11 @@ class TraceView(ScrollView, can_focus=True):
             self.record = record
             self.seq = seq
 
+    class Wider(Message):
+        """The widest line rendered has just become wider than the view: the screen's
+        hint for horizontal scroll is due now, not at its next tick (a modal opened
+        at once would cover a hint that never came)."""
+
     def __init__(self, ring: Ring, *, id: Optional[str] = None) -> None:
         super().__init__(id=id)
         self.ring = ring
@@ -681,6 +686,9 @@ class TraceView(ScrollView, can_focus=True):
 
     def _widest(self, cells: int) -> None:
         if cells > self._width:
+            width = self.scrollable_content_region.width or self.size.width
+            if self._width <= width < cells:
+                self.post_message(self.Wider())
             self._width = cells
             self.virtual_size = Size(self._width, self._rows)
 
