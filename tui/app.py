@@ -213,6 +213,7 @@ class FtopApp(App[Any]):
         self.first_frame_at: Optional[float] = None
         self._slow_before: Optional[Callable[[str, float], None]] = None
         self._first_frame_queued = False
+        self._first_switch = False
         self._dirty = threading.Event()
         self._tick_at = 0.0
         self._tick_loop: Optional[asyncio.AbstractEventLoop] = None
@@ -287,7 +288,11 @@ class FtopApp(App[Any]):
             return
         for spec in sorted(SCREENS.values(), key=lambda s: s.order):
             self.add_mode(spec.id, partial(self._new_screen, spec.factory))
-        self.switch_mode(self.first_screen if self.first_screen in SCREENS else "live")
+        self._first_switch = True
+        try:
+            self.switch_mode(self.first_screen if self.first_screen in SCREENS else "live")
+        finally:
+            self._first_switch = False
         self.session.listeners.append(self._on_lines)
         # The status build_app polled: the first frame shows it; the poll loop starts
         # after that frame (a poll of its own would only compete with the paint).
@@ -307,6 +312,14 @@ class FtopApp(App[Any]):
         # stream's start then held the real first paint back 0.2 s. This timer only
         # makes sure the stream starts whatever happens to the paint.
         self.set_timer(FIRST_FRAME_FALLBACK_S, self._first_frame)
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        """``switch_mode`` holds repaints for 50 ms to hide one screen giving way to
+        the next. The first screen replaces nothing: held, the first frame waited
+        those 50 ms (issue 10)."""
+        if self._first_switch:
+            return
+        super().delay_update(delay)
 
     def _new_screen(self, factory: Callable[[], Screen[Any]]) -> Screen[Any]:
         """A mode's screen, made when the app first switches to it.

@@ -218,6 +218,31 @@ async def test_the_first_screen_costs_one_stylesheet_reparse_and_themes_still_re
         assert app.screen.query_one(StatusBand).styles.background == light_bg
 
 
+async def test_the_first_screen_is_not_held_back_but_later_switches_are_masked(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``switch_mode`` holds repaints 50 ms (``delay_update``) to hide one screen giving
+    way to the next: the first screen replaces nothing, and its frame waited those
+    50 ms (issue 10). Later switches keep Textual's mask."""
+    from textual.app import App
+
+    held: List[float] = []
+    real_delay = App.delay_update
+
+    def delay_update(self: App[Any], delay: float = 0.05) -> None:
+        held.append(delay)
+        real_delay(self, delay)
+
+    monkeypatch.setattr(App, "delay_update", delay_update)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.first_frame_at is not None)
+        assert held == []
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, EventsScreen))
+        assert held == [0.05]
+
+
 def test_theme_choice_order_flag_then_no_color_then_saved() -> None:
     from ftop.themes import pick_theme
 
