@@ -51,6 +51,23 @@ def test_importing_the_app_pulls_in_no_screen_module() -> None:
     assert loaded == [], f"imported before the first frame: {loaded}"
 
 
+# Imported by none of what the live screen, the first one, shows: a line's parser
+# (its fields: Enter, marks) and the dialogs come when first used.
+LIVE_LAZY = ["ftop.engine.stream.parse", "ftop.tui.widgets.dialogs"]
+
+
+def test_the_first_screen_pulls_in_no_parser_and_no_dialog() -> None:
+    loaded = _run(
+        f"""
+        import json, sys
+        import ftop.tui.app
+        import ftop.tui.screens.live
+        print(json.dumps([m for m in {LIVE_LAZY!r} if m in sys.modules]))
+        """
+    )
+    assert loaded == [], f"imported with the live screen: {loaded}"
+
+
 def test_the_tab_line_knows_every_screen_before_any_is_imported() -> None:
     got = _run(
         """

@@ -6,15 +6,13 @@ import dataclasses
 import os
 import re
 import time
-from typing import Iterable, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Tuple, Union
 
 from ftop.engine.errors import ConfigError, FtopError
 from ftop.engine.stream.lineview import Found, LineFilter, SearchPattern, search_rows
-from ftop.engine.stream.parse import Record
 from ftop.engine.stream.save_text import save_text
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
 from ftop.tui.widgets.base import FtopScreen, ThemeColors, noun, plural
-from ftop.tui.widgets.dialogs import FieldsDialog, SaveDialog
 from ftop.tui.widgets.glyphs import glyphs
 from ftop.tui.widgets.line_menu import EVENT, FIELDS, PID, TASK, LineMenu
 from ftop.tui.widgets.trace_view import TraceView
@@ -23,6 +21,9 @@ from textual import on, work
 from textual.widget import Widget
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
+
+if TYPE_CHECKING:
+    from ftop.engine.stream.parse import Record
 
 __all__ = ["LiveScreen", "filter_word"]
 
@@ -418,6 +419,8 @@ class LiveScreen(FtopScreen):
 
         def picked(choice: Optional[str]) -> None:
             if choice == FIELDS:
+                from ftop.tui.widgets.dialogs import FieldsDialog  # see action_save
+
                 self.app.push_screen(FieldsDialog(rec))
             elif choice is not None:
                 self.filter_by(choice, rec)
@@ -456,6 +459,10 @@ class LiveScreen(FtopScreen):
             path, only_view = result
             seqs = v.visible_seqs() if only_view else None
             self._save_worker(path, seqs)
+
+        # The dialogs' module is imported when one is first opened: the first frame
+        # need not wait for it (issue 10).
+        from ftop.tui.widgets.dialogs import SaveDialog
 
         self.app.push_screen(SaveDialog(default, filtered), done)
 

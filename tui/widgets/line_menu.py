@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
-from ftop.engine.stream.parse import Record
 from ftop.tui.widgets.printable import shown
 from rich.text import Text
 from textual import on
@@ -14,6 +13,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from ftop.engine.stream.parse import Record
 
 __all__ = ["LineMenu", "line_choices"]
 

@@ -22,12 +22,11 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 
 from ftop.engine.printable import printable
 from ftop.engine.stream import grammar
 from ftop.engine.stream.lineview import FilteredIndex, LineFilter, SearchPattern
-from ftop.engine.stream.parse import Record, parse_line
 from ftop.engine.stream.ring import Ring
 from ftop.tui.registry import view_commands
 from rich.segment import Segment
@@ -38,6 +37,9 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+if TYPE_CHECKING:
+    from ftop.engine.stream.parse import Record
 
 __all__ = ["VIEW_SCOPE", "TraceView"]
 
@@ -571,6 +573,8 @@ class TraceView(ScrollView, can_focus=True):
         """(seconds, rows apart) between the two marks, if both are still held."""
         if len(self.marks) != 2:
             return None
+        from ftop.engine.stream.parse import parse_line  # see current_record
+
         recs = []
         for seq in self.marks:
             try:
@@ -588,6 +592,10 @@ class TraceView(ScrollView, can_focus=True):
         seq = self.seq_at(self.cursor)
         if seq is None:
             return None
+        # Imported here: its patterns take 4 ms to compile, which the first frame of a
+        # live session need not wait for (issue 10).
+        from ftop.engine.stream.parse import parse_line
+
         try:
             return seq, parse_line(self.ring.get(seq))
         except IndexError:
