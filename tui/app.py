@@ -413,6 +413,10 @@ class FtopApp(App[Any]):
 
     def on_unmount(self) -> None:
         self._gc_pace.stop()
+        # However the app ends (not only through quit): the poll thread would sleep
+        # out its interval, and the process waits for it at exit.
+        self._stopping.set()
+        self._poll_wake.set()
         from ftop.engine.control import tracefs as tracefs_mod
 
         # The app's loop is gone: a slow write now (the restore after the app) must

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from ftop.engine.demo.session import DemoSession
 from ftop.tui.app import FtopApp
@@ -14,6 +15,8 @@ from ftop.tui.widgets.dialogs import EditDialog, TextDialog
 from ftrace_util import OpenScreen
 from pilot_util import text_of, until
 from textual.widgets import DataTable
+
+AppFactory = Callable[..., FtopApp]  # the make_app fixture (tests/tui/conftest.py)
 
 
 def elist(app: FtopApp) -> EventList:
@@ -256,3 +259,23 @@ async def test_dashboard_says_what_the_demo_replay_cannot_apply(
         app.poll_now()
         await until(pilot, lambda: notes.has_class("shown"))
         assert "never fires them" in text_of(notes)
+
+
+async def test_the_events_screen_shows_the_last_polls_rates_as_it_opens(
+    make_app: AppFactory,
+) -> None:
+    """The rates of the poll before it, at once: not only from the next poll, a poll
+    interval later (a snapshot taken under load had none)."""
+    app = make_app()
+    app.poll_interval = 0.2
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(
+            pilot,
+            lambda: app.status_info is not None
+            and any(n.rate for n in app.status_info.snap.top_events),
+        )
+        app.poll_interval = 3600.0  # no poll from here on (after the one waiting now)
+        await pilot.pause(0.3)
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, EventsScreen))
+        await until(pilot, lambda: any(elist(app).rates.values()), timeout=1.0)

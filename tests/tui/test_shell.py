@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -653,3 +654,29 @@ async def test_a_long_dialog_hint_wraps_instead_of_being_cut(make_app: AppFactor
         await pilot.pause(0.2)
         plain = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", _ansi(app))
         assert "the-very-end" in plain
+
+
+def _in_poll_loop() -> bool:
+    """Some thread is inside FtopApp._poll_loop (anywhere down its stack)."""
+    for frame in sys._current_frames().values():
+        f: Any = frame
+        while f is not None:
+            if f.f_code.co_name == "_poll_loop":
+                return True
+            f = f.f_back
+    return False
+
+
+async def test_an_app_ended_any_way_lets_its_poll_thread_go(make_app: AppFactory) -> None:
+    """Not only quit: an app that ends otherwise (here the test harness's exit) wakes its
+    poll thread, which would sleep out its interval while the process waits for it."""
+    app = make_app()
+    app.poll_interval = 3600.0
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.first_frame_at is not None)
+        await pilot.pause(0.2)  # the poll thread is in its wait now
+        assert _in_poll_loop()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _in_poll_loop():
+        time.sleep(0.05)
+    assert not _in_poll_loop()

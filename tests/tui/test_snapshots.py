@@ -36,7 +36,11 @@ def steps(
 
 
 def events_loaded(app: FtopApp) -> bool:
-    return bool(getattr(app.screen, "loaded", False))
+    """The catalog is listed and the rates of a poll are in it (a CI run under load
+    took its shot before the first poll that had any)."""
+    screen = app.screen
+    lst = getattr(screen, "list", None)
+    return bool(getattr(screen, "loaded", False)) and lst is not None and any(lst.rates.values())
 
 
 SCREENS = {

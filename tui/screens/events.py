@@ -345,6 +345,10 @@ class EventsScreen(FtopScreen):
         self.ftop.status_signal.subscribe(self, self.on_status)
         if self.list is not None:
             self.list.focus()
+        # The rates of the last poll at once, not only from the next one (up to a
+        # poll interval later), as the dashboard does.
+        if self.ftop.status_info is not None:
+            self.on_status(self.ftop.status_info)
         self.reload()
 
     def on_screen_resume(self) -> None:
