@@ -271,8 +271,9 @@ async def test_the_events_screen_shows_the_last_polls_rates_as_it_opens(
     async with app.run_test(size=(120, 30)) as pilot:
         await until(
             pilot,
-            lambda: app.status_info is not None
-            and any(n.rate for n in app.status_info.snap.top_events),
+            lambda: (
+                app.status_info is not None and any(n.rate for n in app.status_info.snap.top_events)
+            ),
         )
         app.poll_interval = 3600.0  # no poll from here on (after the one waiting now)
         await pilot.pause(0.3)
