@@ -435,54 +435,35 @@ class FtopFooter(Footer):
         while need > width and any(p for p, _, _, _ in keep.values()):
             action = max(keep, key=lambda a: keep[a][0])
             need -= cells(keep.pop(action)[1])
-        plan = [
-            _FooterEntry(
-                binding.key,
-                self.app.get_key_display(binding),
-                binding.description,
-                binding.action,
-                enabled,
-                tooltip,
+
+        def entry(
+            binding: Binding, enabled: bool, tooltip: str, palette: bool = False
+        ) -> _FooterEntry:
+            shown = self.app.get_key_display(binding)
+            return _FooterEntry(
+                binding.key, shown, binding.description, binding.action, enabled, tooltip, palette
             )
-            for _prio, binding, enabled, tooltip in keep.values()
-        ]
+
+        plan = [entry(b, enabled, tooltip) for _prio, b, enabled, tooltip in keep.values()]
         if palette is not None:
             _, binding, enabled, _ = palette
-            plan.append(
-                _FooterEntry(
-                    binding.key,
-                    self.app.get_key_display(binding),
-                    binding.description,
-                    binding.action,
-                    enabled,
-                    binding.tooltip or binding.description,
-                    palette=True,
-                )
-            )
+            plan.append(entry(binding, enabled, binding.tooltip or binding.description, True))
         return tuple(plan)
 
     def compose(self) -> ComposeResult:
         self._shown = plan = self._plan()
         for e in plan:
-            if e.palette:
-                yield FooterKey(
-                    e.key,
-                    e.display,
-                    e.description,
-                    e.action,
-                    classes="-command-palette",
-                    disabled=not e.enabled,
-                    tooltip=e.tooltip,
-                )
-            else:
-                yield FooterKey(
-                    e.key,
-                    e.display,
-                    e.description,
-                    e.action,
-                    disabled=not e.enabled,
-                    tooltip=e.tooltip,
-                ).data_bind(compact=Footer.compact)
+            key = FooterKey(
+                e.key,
+                e.display,
+                e.description,
+                e.action,
+                classes="-command-palette" if e.palette else "",
+                disabled=not e.enabled,
+                tooltip=e.tooltip,
+            )
+            # The palette key keeps its own (non-compact) look, as Textual's footer has it.
+            yield key if e.palette else key.data_bind(compact=Footer.compact)
 
     async def recompose(self) -> None:
         """Textual recomposes the footer on every change of the bindings (each focus
