@@ -32,7 +32,6 @@ import contextlib
 import contextvars
 import importlib
 import os
-import platform
 import signal
 import sys
 import threading
@@ -173,18 +172,33 @@ class FtopApp(App[Any]):
         detect_foreign: bool = False,
         late_notes: Optional[Callable[[], List[str]]] = None,
     ) -> None:
+        if session is not None:
+            # The first screen is the default mode (Textual's DEFAULT_MODE): Textual
+            # then builds it at start, instead of an empty default screen that a
+            # switch_mode in on_mount replaced, composed, styled and mounted for
+            # nothing before the first frame (issue 10). Set on the instance, before
+            # App.__init__ reads it: the first screen is chosen per run.
+            first = first_screen if first_screen in SCREENS else "live"
+            self.DEFAULT_MODE = first  # type: ignore[misc]
         super().__init__()
         # The last line of defence: no control character from the traced system
         # reaches the terminal even if a view forgot to escape it (tui/printable.py).
         install_render_guard()
         # The Linux console's font lacks most glyphs: ASCII stand-ins there.
-        select_glyphs()
+        if select_glyphs() is not UNICODE:
+            # Styles for the Linux console select on this class (borders its font has);
+            # set before any widget is styled, so nothing is restyled for it.
+            self.set_class(True, "-console", update=False)
         self._no_color_filter = NoColor()
         for t in THEMES.values():
             self.register_theme(t)
         self.initial_theme = theme
+        self._start_with_theme(theme)
         # None: tracing is unavailable (only the UnavailableScreen is shown).
         self.session: Optional[Backend] = session
+        if session is not None:
+            for spec in sorted(SCREENS.values(), key=lambda s: s.order):
+                self.add_mode(spec.id, partial(self._new_screen, spec.factory))
         # The source's own kind and label unless a caller (a test) says otherwise.
         self.kind = kind or (session.kind if session is not None else "live")
         self.label = label if label is not None else (session.label if session else "")
@@ -197,7 +211,7 @@ class FtopApp(App[Any]):
         self.first_screen = first_screen
         self.want_foreign = detect_foreign
         src_release = session.kernel_release if session is not None else None
-        self.release = release or src_release or platform.release()
+        self.release = release or src_release or os.uname().release
         self.clock: Callable[[], float] = session.clock if session is not None else time.time
         self.frozen = session is not None and not session.realtime
         self.status_signal: Signal[StatusInfo] = Signal(self, "status")
@@ -213,7 +227,7 @@ class FtopApp(App[Any]):
         self.first_frame_at: Optional[float] = None
         self._slow_before: Optional[Callable[[str, float], None]] = None
         self._first_frame_queued = False
-        self._first_switch = False
+        self._after_first_frame: List[Callable[[], Any]] = []
         self._dirty = threading.Event()
         self._tick_at = 0.0
         self._tick_loop: Optional[asyncio.AbstractEventLoop] = None
@@ -226,6 +240,26 @@ class FtopApp(App[Any]):
         self.restore_report: Optional[RestoreReport] = None
         self.restore_error: Optional[str] = None
         self._gc_pace = GcPace()
+
+    def _start_with_theme(self, name: str) -> None:
+        """The theme the stylesheet starts with, set before anything is parsed.
+
+        Set as ``self.theme = name`` once the app runs (Textual's way), it made Textual
+        reparse the whole stylesheet, then parse every source again (its parse cache
+        cleared by the new variables) and restyle every widget, all before the first
+        frame (issue 10; about 4 % of the time to it). ``pick_theme`` has checked the
+        name: ``set_reactive`` does not validate.
+        Nothing has been parsed or styled yet here, so the watcher's work reduces to
+        the variables, the classes and the ANSI colour filter it would have set."""
+        self.set_reactive(App.theme, name)  # no watcher: nothing to restyle yet
+        dark = self.current_theme.dark
+        self.stylesheet.set_variables(self.get_css_variables())
+        self.set_class(True, f"-theme-{self.current_theme.name}", update=False)
+        self.set_class(dark, "-dark-mode", update=False)
+        self.set_class(not dark, "-light-mode", update=False)
+        refresh_filter = getattr(self, "_refresh_truecolor_filter", None)  # Textual >= 1.0
+        if refresh_filter is not None:
+            refresh_filter(self.ansi_theme)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Under ``NO_COLOR`` no colour at all: Textual's own answer to it is
@@ -275,10 +309,6 @@ class FtopApp(App[Any]):
     def on_mount(self) -> None:
         resume_only_after_suspend()
         self._gc_pace.start()
-        if glyphs() is not UNICODE:
-            # Styles for the Linux console select on this class (borders its font has).
-            self.add_class("-console")
-        self.theme = self.initial_theme
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
         if self.session is None:
@@ -286,17 +316,7 @@ class FtopApp(App[Any]):
 
             self.push_screen(UnavailableScreen(self.error or "tracefs is not available"))
             return
-        for spec in sorted(SCREENS.values(), key=lambda s: s.order):
-            self.add_mode(spec.id, partial(self._new_screen, spec.factory))
-        self._first_switch = True
-        try:
-            self.switch_mode(self.first_screen if self.first_screen in SCREENS else "live")
-        finally:
-            self._first_switch = False
         self.session.listeners.append(self._on_lines)
-        # The status build_app polled: the first frame shows it; the poll loop starts
-        # after that frame (a poll of its own would only compete with the paint).
-        self._publish(self.session.status, None)
         # New lines ask for a tick themselves (_on_lines): a timer at the frame rate
         # beats against the reader's passes, and lines that came just after a tick
         # waited a whole tick.
@@ -304,22 +324,16 @@ class FtopApp(App[Any]):
         self._tick_context = contextvars.copy_context()  # the app's (active_app)
         if self._dirty.is_set():
             self._tick_loop.call_soon(self._tick_soon, context=self._tick_context)
-        for note in self.notes:
-            self.notify(note, timeout=8)
+        # The start's notes (function tracing refused here...) as toasts just after
+        # the first frame: a toast in it mounted, styled and drew Textual's toast
+        # widgets first (about 5 % of the time to it on the build machine).
+        self.after_first_frame(self._tell_notes)
         # _first_frame runs once the first screen has really been written out
         # (post_display_hook). Not a call_after_refresh from here: that ran after a
         # refresh Textual did not write (its start is one batch update), and the
         # stream's start then held the real first paint back 0.2 s. This timer only
         # makes sure the stream starts whatever happens to the paint.
         self.set_timer(FIRST_FRAME_FALLBACK_S, self._first_frame)
-
-    def delay_update(self, delay: float = 0.05) -> None:
-        """``switch_mode`` holds repaints for 50 ms to hide one screen giving way to
-        the next. The first screen replaces nothing: held, the first frame waited
-        those 50 ms (issue 10)."""
-        if self._first_switch:
-            return
-        super().delay_update(delay)
 
     def _new_screen(self, factory: Callable[[], Screen[Any]]) -> Screen[Any]:
         """A mode's screen, made when the app first switches to it.
@@ -329,6 +343,12 @@ class FtopApp(App[Any]):
         whole stylesheet and restyles every widget twice in ``switch_mode`` (three
         reparses before the first frame, with the theme's own); a theme changed later
         still restyles a screen it did not reach (issue 10)."""
+        if self.status_info is None and self.session is not None:
+            # The status build_app polled, published before the first screen mounts:
+            # the first frame shows it (the first screen is made before on_mount, as
+            # the default mode). The poll loop starts after that frame (a poll of its
+            # own would only compete with the paint).
+            self._publish(self.session.status, None)
         screen = factory()
         if hasattr(screen, "_css_update_count"):  # Textual 0.80 to 8.x
             screen._css_update_count = self._css_update_count
@@ -350,11 +370,29 @@ class FtopApp(App[Any]):
             and isinstance(self.screen, FtopScreen)
         )
 
+    def _tell_notes(self) -> None:
+        for note in self.notes:
+            self.notify(note, timeout=8)
+
+    def after_first_frame(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` once the first frame has been written out (now, if it has).
+
+        For widgets the first screen does not need to show. A ``call_after_refresh``
+        is too early for them: the refresh it follows can be one Textual did not
+        write (see on_mount), and what it mounts is then styled into the first frame."""
+        if self.first_frame_at is not None:
+            self.call_later(callback)
+        else:
+            self._after_first_frame.append(callback)
+
     def _first_frame(self) -> None:
         """After the first frame: start what would only delay it."""
         if self.first_frame_at is not None:
             return
         self.first_frame_at = time.monotonic()
+        for callback in self._after_first_frame:
+            self.call_later(callback)
+        self._after_first_frame.clear()
         pin_mmap_threshold()  # the ring's memory stays flat (see there)
         sess = self.backend
         self._poll_loop()

@@ -9,7 +9,6 @@ in ms) over that interval, and the process's RSS. Nothing is measured otherwise.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from pathlib import Path
@@ -41,6 +40,8 @@ async def lag_probe(
 ) -> None:
     """Run until cancelled, appending one line per ``interval`` to ``path`` (with what
     ``extra`` returns merged in: the app's ring fill)."""
+    import json  # only a bench asks for the probe: not on every start
+
     loop = asyncio.get_running_loop()
     lags: List[float] = []
     start = time.monotonic()

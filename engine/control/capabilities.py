@@ -112,14 +112,9 @@ def probe(tfs: Tracefs) -> Capabilities:
         caps.events = len(names)
         caps.subsystems = len({sys_ for sys_, _ in names})
     else:
-        systems = [s for s in list_dir(tfs, "events") if (tfs.path / "events" / s).is_dir()]
+        systems = tfs.dirs("events")
         caps.subsystems = len(systems)
-        caps.events = sum(
-            1
-            for s in systems
-            for e in list_dir(tfs, f"events/{s}")
-            if (tfs.path / "events" / s / e).is_dir()
-        )
+        caps.events = sum(len(tfs.dirs(f"events/{s}")) for s in systems)
     if tfs.instance is None:
         for name in list_dir(tfs, "instances"):
             t = tfs.sub(name).read_or("available_tracers")

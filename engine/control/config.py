@@ -78,7 +78,7 @@ def resolve_events(tfs: Tracefs, spec: EventSpec) -> List[Tuple[str, Optional[st
     Like trace-cmd, ``-e sched_switch`` finds the event in whatever system has
     it, and globs (``sched:sched_wak*``) are accepted.
     """
-    systems = [s for s in list_dir(tfs, "events") if (tfs.path / "events" / s).is_dir()]
+    systems = tfs.dirs("events")
     if spec.event is None:
         if spec.system == "all":
             return [("", None)]
@@ -86,7 +86,7 @@ def resolve_events(tfs: Tracefs, spec: EventSpec) -> List[Tuple[str, Optional[st
         if matches:
             return [(s, None) for s in matches]
         found: List[Tuple[str, Optional[str]]] = [
-            (s, spec.system) for s in systems if (tfs.path / "events" / s / spec.system).is_dir()
+            (s, spec.system) for s in systems if tfs.is_dir(f"events/{s}/{spec.system}")
         ]
         if found:
             return found
@@ -96,8 +96,8 @@ def resolve_events(tfs: Tracefs, spec: EventSpec) -> List[Tuple[str, Optional[st
         raise ConfigError(f"no such event system: '{spec.system}' (see available_events)")
     out: List[Tuple[str, Optional[str]]] = []
     for s in sys_matches:
-        for e in list_dir(tfs, f"events/{s}"):
-            if (tfs.path / "events" / s / e).is_dir() and fnmatch.fnmatchcase(e, spec.event):
+        for e in tfs.dirs(f"events/{s}"):
+            if fnmatch.fnmatchcase(e, spec.event):
                 out.append((s, e))
     if not out:
         raise ConfigError(f"no such event: '{spec}' (see available_events)")

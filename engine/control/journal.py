@@ -17,7 +17,6 @@ writes nothing to tracefs without one. A journal that cannot be read back
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import time
@@ -247,6 +246,8 @@ class Journal:
         remove instances "f", "t", "o"...: a journal that is not what ftop wrote
         is corrupt, and restoring from it would do harm.
         """
+        import json  # here, not at the top: most runs never read or write a journal
+
         try:
             # Bytes: json detects the encoding itself, whatever the locale.
             data = json.loads(path.read_bytes())
@@ -284,6 +285,8 @@ class Journal:
                 f"cannot write the restore journal {self.path}: {unsafe}; "
                 "nothing was changed (FTOP_JOURNAL_DIR sets where journals go)"
             )
+        import json  # see load
+
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

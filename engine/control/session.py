@@ -34,7 +34,6 @@ from ftop.engine.control.tracefs import Tracefs, find_tracefs, list_dir, other_r
 from ftop.engine.control.transaction import Change, TransactionResult
 from ftop.engine.control.transaction import apply as apply_changes
 from ftop.engine.errors import FtopError, JournalError, TracefsError
-from ftop.engine.stream.predates import PreSessionSplit, StartMark, note_start, unmarked_line
 from ftop.engine.stream.ring import Ring
 from ftop.engine.stream.stats import Aggregates, parse_cpu_stats
 from ftop.engine.stream.trace_pipe import BATCH_BYTES, LineReader, TracePipeReader
@@ -42,6 +41,7 @@ from ftop.engine.stream.trace_pipe import BATCH_BYTES, LineReader, TracePipeRead
 if TYPE_CHECKING:
     from ftop.engine.raw.page_ring import PageRing
     from ftop.engine.raw.stream import RawSource
+    from ftop.engine.stream.predates import PreSessionSplit, StartMark
 
 
 @dataclass
@@ -151,6 +151,11 @@ def _describe_foreign(st: State, caps: Capabilities) -> List[str]:
     return notes
 
 
+def _shapes_text(rel: str) -> bool:
+    """Does writing ``rel`` change how the kernel prints what is in the buffer?"""
+    return rel.startswith("options/") or rel in ("trace_options", "trace_clock")
+
+
 class Session:
     """Drive one tracefs (top level or an instance) with restore guaranteed.
 
@@ -226,7 +231,10 @@ class Session:
         self._seen_applies = 0
         self.outside_log: List[str] = []
         self._readers: List[str] = []
-        self._readers_at = 0.0
+        # None until the first poll: that one comes before a view's first frame, and
+        # the scan of every process's open files (tens of ms on a box with a thousand
+        # processes) is left to the next, on the poll worker.
+        self._readers_at: Optional[float] = None
         self._restored = False
         self._raw_source: Optional[RawSource] = None
         self._raw_source_for: Optional[Path] = None
@@ -462,6 +470,14 @@ class Session:
                 self._note_probe(ch)
         needs_pause = any(ch.rel.endswith("current_tracer") for ch in changes)
         was_streaming = self.reader is not None and self.reader.running
+        # The raw renderer reads the options that shape the text when it starts; the
+        # kernel formats trace_pipe's text with the options of the moment.
+        reshapes = (
+            was_streaming
+            and self.reader is not None
+            and self.reader.kind == "raw"
+            and any(_shapes_text(ch.rel) for ch in changes)
+        )
         if needs_pause and was_streaming:
             # The kernel refuses to switch tracers while trace_pipe is open (EBUSY).
             self.stop_stream()
@@ -469,6 +485,9 @@ class Session:
             return apply_changes(self.tfs, changes)
         finally:
             if needs_pause and was_streaming:
+                self.start_stream()
+            elif reshapes:
+                self.stop_stream()
                 self.start_stream()
             self.caps = probe(self.tfs) if needs_pause else self.caps
 
@@ -596,7 +615,9 @@ class Session:
             self.outside_log.extend(st.outside_changes)
             del self.outside_log[:-20]
         now = time.monotonic()
-        if now - self._readers_at >= 5.0:
+        if self._readers_at is None:
+            self._readers_at = now - 5.0
+        elif now - self._readers_at >= 5.0:
             self._readers_at = now
             self._readers = other_readers(t.path)
         st.other_readers = list(self._readers)
@@ -637,6 +658,9 @@ class Session:
         clock's "now" per CPU, the wall time, and the loss so far (see
         :mod:`ftop.engine.stream.predates`). A view's stream only: a headless one
         passes the kernel's text on untouched."""
+        # Imported here: the stream starts after the first frame, which does not need it.
+        from ftop.engine.stream.predates import PreSessionSplit, note_start, unmarked_line
+
         where = str(self.tfs.path)
         if not self.keep_ring:
             self._split = None

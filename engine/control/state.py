@@ -200,14 +200,9 @@ def snapshot(tfs: Tracefs) -> State:
         st.events_enabled = read_event_list(tfs)
     except TracefsError:
         st.events_enabled = []
-    for sys_ in list_dir(tfs, "events"):
-        sys_path = tfs.path / "events" / sys_
-        if not sys_path.is_dir():
-            continue
-        for ev in list_dir(tfs, f"events/{sys_}"):
+    for sys_ in tfs.dirs("events"):
+        for ev in tfs.dirs(f"events/{sys_}"):
             base = f"events/{sys_}/{ev}"
-            if not (tfs.path / base).is_dir():
-                continue
             f = r(f"{base}/filter")
             # A refused filter stays readable with its parse error but is disabled:
             # for the kernel's behaviour that is the same as no filter.

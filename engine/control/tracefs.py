@@ -308,6 +308,25 @@ class Tracefs:
     def exists(self, rel: str) -> bool:
         return (self.path / rel).exists()
 
+    def is_dir(self, rel: str) -> bool:
+        return (self.path / rel).is_dir()
+
+    def listdir(self, rel: str) -> List[str]:
+        """Entries of a directory here, sorted; empty if missing."""
+        try:
+            return sorted(os.listdir(self.path / rel))
+        except OSError:
+            return []
+
+    def dirs(self, rel: str) -> List[str]:
+        """The directories in ``rel`` (event systems, a system's events), sorted; empty
+        if missing. One scandir: the entry types come with the names, no stat each."""
+        try:
+            with os.scandir(self.path / rel) as entries:
+                return sorted(e.name for e in entries if e.is_dir())
+        except OSError:
+            return []
+
     def label(self, rel: str) -> str:
         """A path as a user would type it after cd into tracefs."""
         return f"instances/{self.instance}/{rel}" if self.instance else rel
@@ -512,7 +531,4 @@ class Tracefs:
 
 def list_dir(tfs: Tracefs, rel: str) -> List[str]:
     """Entries of a tracefs directory, sorted; empty if missing."""
-    try:
-        return sorted(os.listdir(tfs.path / rel))
-    except OSError:
-        return []
+    return tfs.listdir(rel)

@@ -24,13 +24,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-from ftop.engine.demo.probe_args import ProbeArgError, check_probe_args
 from ftop.engine.errors import ConfigError, FtopError, TracefsError
-from ftop.engine.ftrace.catalog import Catalog
-from ftop.engine.ftrace.probes import Probe, parse_probe
 
 if TYPE_CHECKING:
     from ftop.engine.demo.kernel import DemoKernel
+    from ftop.engine.ftrace.catalog import Catalog
+    from ftop.engine.ftrace.probes import Probe
 
 __all__ = ["STACK_TRACER_SYSCTL", "DemoFtrace"]
 
@@ -130,6 +129,8 @@ class DemoFtrace:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
+            from ftop.engine.ftrace.catalog import Catalog  # see _write_probes
+
             self._catalog = Catalog.from_text("\n".join(self.k.data.functions()))
         return self._catalog
 
@@ -345,6 +346,11 @@ class DemoFtrace:
     # -- probes -------------------------------------------------------------------------
 
     def _write_probes(self, rel: str, value: str, append: bool) -> None:
+        # Imported on the first probe write, as the function catalog on its first use:
+        # the demo's first frame needs neither (issue 10).
+        from ftop.engine.demo.probe_args import ProbeArgError, check_probe_args
+        from ftop.engine.ftrace.probes import parse_probe
+
         kind = _PROBE_FILES[rel]
         have = self.probes[rel]
         if not append:

@@ -25,7 +25,6 @@ from typing import Callable, Dict, List, Optional, Set
 
 from ftop.engine.control.tracefs import Tracefs
 from ftop.engine.demo.captures import DemoData
-from ftop.engine.demo.event_filter import FilterError, _fields_of, check_filter
 from ftop.engine.demo.ftrace import STACK_TRACER_SYSCTL, DemoFtrace
 from ftop.engine.errors import TracefsError
 
@@ -95,6 +94,8 @@ class DemoKernel:
                 self.event_system.setdefault(ev, system)
         self._functions: Optional[Set[str]] = None
         self.tfs: Optional[DemoTracefs] = None
+        self._events_made = False  # see events_tree
+        self._folders: Set[str] = set()  # made by put
         # per_cpu/cpuN/stats: what the replay "wrote" and what LOST markers say was overwritten.
         self.entries = [0] * data.cpus
         self.overrun = [0] * data.cpus
@@ -106,9 +107,32 @@ class DemoKernel:
     def path(self, rel: str) -> Path:
         return self.root / rel
 
+    def events_tree(self) -> None:
+        """The folders of events/ (one per system and per event, 1,500 on the recorded
+        kernel), made the first time something lists or looks for them: the files in
+        them are computed (``dynamic``), and making the folders at the start cost the
+        demo's first frame 8 ms (issue 10). Whoever lists them goes through
+        :class:`DemoTracefs`, which asks for them first."""
+        if self._events_made:
+            return
+        with self.lock:
+            if self._events_made:
+                return
+            events_dir = os.path.join(self.root, "events")
+            for system, events in self.data.catalog.items():
+                base = f"{events_dir}/{system}"
+                os.makedirs(base, exist_ok=True)
+                for ev in events:
+                    with contextlib.suppress(FileExistsError):  # a probe's, made with it
+                        os.mkdir(f"{base}/{ev}")
+            self._events_made = True
+
     def put(self, rel: str, text: str) -> None:
-        path = os.path.join(self.root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        path = f"{self.root}/{rel}"
+        folder = os.path.dirname(path)
+        if folder not in self._folders:  # one makedirs per folder, not per file
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
         with open(path, "w") as f:
             f.write(text)
 
@@ -150,7 +174,7 @@ class DemoKernel:
                 trig = self.triggers.get(f"{sys_}/{ev}")
                 return "\n".join(trig) + "\n" if trig else TRIGGER_HELP
             if name == "format":
-                fmt = cat[sys_][ev]
+                fmt = self.data.format(sys_, ev)
                 return fmt if fmt else _generic_format(ev)
             return str(sorted(cat).index(sys_) * 100 + sorted(cat[sys_]).index(ev) + 1) + "\n"
         m = _EVENT_ENABLE.match(rel)
@@ -338,19 +362,24 @@ class DemoKernel:
         return lines
 
     def _set_filter(self, rel: str, system: str, event: str, value: str, append: bool) -> None:
+        # The filter grammar is imported with the first filter or trigger written.
+        from ftop.engine.demo.event_filter import FilterError, _fields_of, check_filter
+
         key = f"{system}/{event}"
         text = value.strip()
         if text in ("0", ""):
             self.filters.pop(key, None)
             return
         try:
-            check_filter(text, _fields_of(self.data.catalog.get(system, {}).get(event)))
+            check_filter(text, _fields_of(self.data.format(system, event)))
         except FilterError as e:
             log = self._log_error("event filter parse error", e.message, text, e.pos)
             raise self._refuse(rel, value, errno.EINVAL, append, log) from None
         self.filters[key] = text
 
     def _set_trigger(self, rel: str, system: str, event: str, value: str, append: bool) -> None:
+        from ftop.engine.demo.event_filter import FilterError, _fields_of, check_filter
+
         key = f"{system}/{event}"
         text = value.strip()
         have = self.triggers.setdefault(key, [])
@@ -374,7 +403,7 @@ class DemoKernel:
             raise self._refuse(rel, value, errno.EINVAL, append)
         if cond:
             try:
-                check_filter(cond.strip(), _fields_of(self.data.catalog.get(system, {}).get(event)))
+                check_filter(cond.strip(), _fields_of(self.data.format(system, event)))
             except FilterError as e:
                 log = self._log_error("event filter parse error", e.message, cond.strip(), e.pos)
                 raise self._refuse(rel, value, errno.EINVAL, append, log) from None
@@ -408,7 +437,9 @@ class DemoKernel:
     ) -> None:
         """A hist trigger needs keys=, and every key, value and sort field must exist
         (trace_events_hist.c: "Couldn't find field" in error_log, caret under the field)."""
-        fields = _fields_of(self.data.catalog.get(system, {}).get(event))
+        from ftop.engine.demo.event_filter import _fields_of
+
+        fields = _fields_of(self.data.format(system, event))
         attrs = spec.split(":")[1:]
         if not any(a.split("=", 1)[0] in ("keys", "key") for a in attrs):
             raise self._refuse(rel, value, errno.EINVAL, append)
@@ -527,7 +558,24 @@ class DemoTracefs(Tracefs):
     def exists(self, rel: str) -> bool:
         if self.instance is not None and rel in _MACHINE_WIDE:
             return rel == STACK_TRACER_SYSCTL
+        self._events_for(rel)
         return super().exists(rel) or self.kernel.dynamic(rel) is not None
+
+    def _events_for(self, rel: str) -> None:
+        if rel == "events" or rel.startswith("events/"):
+            self.kernel.events_tree()
+
+    def is_dir(self, rel: str) -> bool:
+        self._events_for(rel)
+        return super().is_dir(rel)
+
+    def listdir(self, rel: str) -> List[str]:
+        self._events_for(rel)
+        return super().listdir(rel)
+
+    def dirs(self, rel: str) -> List[str]:
+        self._events_for(rel)
+        return super().dirs(rel)
 
     def write(self, rel: str, value: str, append: bool = False) -> None:
         if self.instance is not None and rel in _MACHINE_WIDE:
@@ -625,12 +673,7 @@ def _build_tree(kernel: DemoKernel) -> None:
             for ev in events
         ),
     )
-    events_dir = os.path.join(kernel.root, "events")
-    for system, events in data.catalog.items():
-        base = os.path.join(events_dir, system)
-        os.mkdir(base)
-        for ev in events:
-            os.mkdir(os.path.join(base, ev))
+    # The events' folders come when first listed (DemoKernel.events_tree).
     if instance:
         return  # a new instance starts as the kernel makes it: nop, no events
     with kernel.lock:

@@ -38,22 +38,21 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ftop.engine.control.session import Recovery, Session
 from ftop.engine.control.state import RestoreReport
 from ftop.engine.demo.captures import DemoData
-from ftop.engine.demo.event_filter import (
-    FilterError,
-    Predicate,
-    _fields_of,
-    compile_filter,
-    printed_fields,
-)
-from ftop.engine.demo.graph_replay import GraphLimits, graph_cpu, narrow_graph
 from ftop.engine.demo.kernel import DemoKernel, DemoTracefs, _build_tree
 from ftop.engine.stream import grammar
 from ftop.engine.stream.ring import Ring
+
+if TYPE_CHECKING:
+    from ftop.engine.demo.event_filter import Predicate
+
+# The replay's filter evaluation (demo/event_filter.py) and function_graph narrowing
+# (demo/graph_replay.py) are imported when the replay first selects lines, after the
+# first frame (issue 10).
 
 __all__ = ["FROZEN_AT", "DemoSession", "Replay", "open_demo"]
 
@@ -92,7 +91,9 @@ class _Line:
     pid: int = -1
 
 
-def _classify(line: str, event_system: Dict[str, str]) -> _Line:
+def _classify(
+    line: str, event_system: Dict[str, str], graph_cpu: Callable[[str], Optional[int]]
+) -> _Line:
     m = _LINE.match(line)
     if m:
         name = m.group("name")
@@ -124,7 +125,7 @@ def _classify(line: str, event_system: Dict[str, str]) -> _Line:
     return _Line(line, None, "", None, False, cpu)
 
 
-def _fields_of_line(x: _Line) -> Dict[str, str]:
+def _fields_of_line(x: _Line, printed_fields: Callable[[str], Dict[str, str]]) -> Dict[str, str]:
     """The fields a filter may name, as the recorded line prints them."""
     text = x.post.split(": ", 2)[-1] if x.post.count(": ") >= 2 else ""
     out = printed_fields(text)
@@ -179,8 +180,12 @@ class Replay:
 
     def parsed(self, name: str) -> List[_Line]:
         if name not in self._parsed:
+            from ftop.engine.demo.graph_replay import graph_cpu
+
             es = self.kernel.event_system
-            self._parsed[name] = [_classify(ln, es) for ln in self.kernel.data.source(name)]
+            self._parsed[name] = [
+                _classify(ln, es, graph_cpu) for ln in self.kernel.data.source(name)
+            ]
         return self._parsed[name]
 
     def current_notes(self) -> List[str]:
@@ -190,6 +195,8 @@ class Replay:
             return list(self.notes)
 
     def _select(self) -> None:
+        from ftop.engine.demo.graph_replay import GraphLimits, graph_cpu, narrow_graph
+
         k = self.kernel
         with k.lock:
             gen = k.generation
@@ -230,7 +237,7 @@ class Replay:
                     narrowed = True
                     es = k.event_system
                     raw = k.data.source(tracer)
-                    lines = [_classify(ln, es) for ln in narrow_graph(raw, limits)]
+                    lines = [_classify(ln, es, graph_cpu) for ln in narrow_graph(raw, limits)]
         elif "events" in sources:
             lines = [x for x in self.parsed("events") if x.lost or (x.event and x.name in enabled)]
             narrowed = not self._recorded_events() <= enabled
@@ -278,13 +285,20 @@ class Replay:
         A filter on a field the recorded line does not print cannot be judged:
         the line stays and a note says so (the kernel would judge the binary
         field; the capture kept only its text)."""
+        from ftop.engine.demo.event_filter import (
+            FilterError,
+            _fields_of,
+            compile_filter,
+            printed_fields,
+        )
+
         es = self.kernel.event_system
-        cat = self.kernel.data.catalog
+        data = self.kernel.data
         tests: Dict[str, Predicate] = {}
         for key, text in filters.items():
             system, _, event = key.partition("/")
             try:
-                tests[event] = compile_filter(text, _fields_of(cat.get(system, {}).get(event)))
+                tests[event] = compile_filter(text, _fields_of(data.format(system, event)))
             except FilterError:
                 continue  # the kernel refused it when written; never stored
         out: List[_Line] = []
@@ -294,7 +308,7 @@ class Replay:
             if test is None:
                 out.append(x)
                 continue
-            verdict = test(_fields_of_line(x))
+            verdict = test(_fields_of_line(x, printed_fields))
             if verdict is None:
                 unknown.add(f"{es.get(x.name or '', '?')}/{x.name}")
             if verdict is not False:

@@ -7,7 +7,6 @@ event's filter, triggers and format are read when someone looks at it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -21,16 +20,8 @@ __all__ = ["EventDetail", "enabled_events", "event_detail", "event_settings", "r
 def read_catalog(tfs: Tracefs) -> Dict[str, List[str]]:
     """``{system: [event, ...]}``, both sorted; systems without events are left out."""
     out: Dict[str, List[str]] = {}
-    base = tfs.path / "events"
-    try:
-        systems = sorted(e.name for e in os.scandir(base) if e.is_dir())
-    except OSError:
-        return out
-    for system in systems:
-        try:
-            events = sorted(e.name for e in os.scandir(base / system) if e.is_dir())
-        except OSError:
-            continue
+    for system in tfs.dirs("events"):
+        events = tfs.dirs(f"events/{system}")
         if events:
             out[system] = events
     return out

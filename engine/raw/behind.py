@@ -59,6 +59,13 @@ class BehindDecoder:
             take it rests for the rest. The reader (whose lag loses events for
             good) and the UI (whose lag is felt) come first; this thread takes
             what is left, and a live view needs only a screenful of new lines.
+        prepare: the one-time setup that rendering needs (reading every event's
+            format and kallsyms: a second on a desktop kernel, tens under QEMU).
+            It runs on this thread before the first take is decoded, or once the
+            thread has waited ``prepare_after_s`` with nothing to take, so that
+            the first events find it done. It is never rested for: resting in
+            proportion to it held a tracer switch's first lines back for more
+            than twice its time.
     """
 
     def __init__(
@@ -75,8 +82,13 @@ class BehindDecoder:
         duty: float = 0.3,
         min_bytes: int = 256 * 1024,
         max_queue_bytes: int = 16 << 20,
+        prepare: Optional[Callable[[], None]] = None,
+        prepare_after_s: float = 1.0,
     ) -> None:
         self.duty = duty
+        self._prepare = prepare
+        self.prepare_after_s = prepare_after_s
+        self._preparing = False
         self.layout = layout
         self.walk = walk
         self.render = render
@@ -167,6 +179,10 @@ class BehindDecoder:
         t = self._thread
         if t is None:
             return True
+        if self._preparing:
+            # It holds nothing of the kernel's and emits nothing more (it stops once
+            # the setup is done): a tracer switch or a quit need not wait for it.
+            return True
         t.join(timeout)
         return not t.is_alive()
 
@@ -177,6 +193,7 @@ class BehindDecoder:
     # -- the decoder's side --------------------------------------------------------
 
     def _run(self) -> None:
+        started = time.monotonic()
         try:
             while not self._stop.is_set():
                 self._wake.wait(0.2)
@@ -185,7 +202,19 @@ class BehindDecoder:
                     take, self._take, self._queued = self._take, [], 0
                     shed = (self._shed_pages, self._shed_bytes, self._shed_lost)
                     self._shed_pages, self._shed_bytes, self._shed_lost = 0, 0, []
-                if take or shed[0]:
+                busy = bool(take or shed[0])
+                if self._prepare is not None and (
+                    busy or time.monotonic() - started >= self.prepare_after_s
+                ):
+                    # Not at once: the first frame of a view that starts streaming
+                    # would wait for the GIL behind it.
+                    prepare, self._prepare = self._prepare, None
+                    self._preparing = True
+                    try:
+                        prepare()
+                    finally:
+                        self._preparing = False
+                if busy:
                     self.decode(take, shed)
         except BaseException as e:  # kept: a dead decoder shows as a stopped reader
             self.error = e

@@ -95,6 +95,10 @@ class RawSource:
     # Where to look for events made later (None for a file: its formats are all).
     events_dir: Optional[Path] = None
     _searched_at: float = 0.0
+    # Parsed once per source (a tracer switch makes a new renderer, not new symbols):
+    # parsing kallsyms takes as long as reading every format.
+    _symbols: Optional[Kallsyms] = None
+    _printk: Optional[PrintkFormats] = None
 
     def read_options(self, where: Path) -> None:
         """The options, clock and tracer that shape the text, read again (they change
@@ -189,12 +193,16 @@ class RawSource:
         return self.formats.get(tid)
 
     def renderer(self) -> Renderer:
+        if self._symbols is None:
+            self._symbols = Kallsyms.from_kallsyms(self.kallsyms_text)
+        if self._printk is None:
+            self._printk = PrintkFormats(self.printk_text)
         return Renderer(
             find_format=self.find_format,
             formats=self.formats,
-            symbols=Kallsyms.from_kallsyms(self.kallsyms_text),
+            symbols=self._symbols,
             tasks=self.tasks,
-            printk=PrintkFormats(self.printk_text),
+            printk=self._printk,
             options=self.options,
             endian=self.layout.endian,
         )
@@ -303,6 +311,8 @@ class RawPipe:
                 self._emit,
                 self._count_lost,
                 on_sampled=on_sampled,
+                # The formats and kallsyms, read before the first events need them.
+                prepare=self._prepare_renderer,
             )
 
     @staticmethod
@@ -328,6 +338,9 @@ class RawPipe:
             self._renderer = src.renderer()
             self._graph = src.graph(self._renderer)
         return self._renderer
+
+    def _prepare_renderer(self) -> None:
+        self.renderer  # noqa: B018 (built, on the decoder's thread)
 
     # TracePipeReader's surface
     @property

@@ -92,8 +92,18 @@ async def test_tracers_screen_switches_the_kernel_with_staged_options_and_quit_r
         def why() -> str:
             reader = session.reader
             tail = raw("trace").splitlines()[-6:]
+            # What the reader took and what its decoder made of it (a CI failure
+            # once had nothing else to go on).
+            took = (
+                f"{reader.kind}: {getattr(reader, 'pages_read', '?')} pages read, "
+                f"sampled {getattr(reader, 'sampled', '?')}, "
+                f"{reader.lines_read} lines, error {reader.error!r}, decoder "
+                f"{getattr(getattr(reader, '_behind', None), 'error', None)!r}"
+                if reader is not None
+                else "no reader"
+            )
             return (
-                f"ring {seq}..{session.ring.next_seq}, reader "
+                f"ring {seq}..{session.ring.next_seq}, {took}, reader "
                 f"{'running' if reader is not None and reader.running else 'stopped'}, "
                 f"set_ftrace_pid {raw('set_ftrace_pid').split()}, tracing_on "
                 f"{raw('tracing_on').strip()}, trace ends {tail}"

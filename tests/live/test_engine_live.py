@@ -317,3 +317,32 @@ def test_latency_format_is_streamed_as_the_kernels_text(
     finally:
         sess.restore()
     assert name not in list_dir(tfs, "instances")
+
+
+def test_an_option_that_shapes_the_text_reaches_a_raw_stream_at_once(
+    tfs: Tracefs, unchanged, journal_dir: Path
+) -> None:
+    """The raw renderer reads the options when it is built; the kernel formats with
+    the options of the moment. A change of options/context-info while streaming must
+    reach the lines that follow, as it reaches trace_pipe's."""
+    name = f"ftop-test-ctx-{os.getpid()}"
+    sess = Session(tfs, journal_dir=journal_dir)
+    token = f"ftop-ctx-{os.getpid()}-{time.time_ns()}"
+    try:
+        sess.use_instance(name)
+        sess.start_stream()
+        assert sess.stream_kind == "raw", sess.raw_why
+        sess.write_marker(token + "-a")
+        assert _wait_for(lambda: any(token + "-a" in ln for ln in _ring_lines(sess)), 30)
+        with_ctx = next(ln for ln in _ring_lines(sess) if token + "-a" in ln)
+        assert parse_line(with_ctx).pid == os.getpid(), with_ctx
+        sess.apply([Change("options/context-info", "0")])
+        sess.write_marker(token + "-b")
+        assert _wait_for(lambda: any(token + "-b" in ln for ln in _ring_lines(sess)), 30)
+        bare = next(ln for ln in _ring_lines(sess) if token + "-b" in ln)
+        # trace_print_context is left out: the line is the event's own text.
+        assert bare == f"tracing_mark_write: {token}-b", bare
+        assert sess.stream_kind == "raw"
+    finally:
+        sess.restore()
+    assert name not in list_dir(tfs, "instances")

@@ -38,6 +38,20 @@ def _start(journal_dir: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+# Another reader of a trace_pipe: named ``ftop-test-rdr`` (its comm, which ftop shows),
+# reading until killed, also past an empty read.
+_OTHER_READER = """
+import os, sys
+with open("/proc/self/comm", "w") as f:
+    f.write("ftop-test-rdr")
+fd = os.open(sys.argv[1], os.O_RDONLY)
+while True:
+    if not os.read(fd, 65536):
+        import time
+        time.sleep(0.01)
+"""
+
+
 def _wait_configured(tfs: Tracefs, journal_dir: Path, proc: subprocess.Popen[bytes]) -> None:
     end = time.monotonic() + 15
     while time.monotonic() < end:
@@ -225,12 +239,18 @@ def test_stream_names_another_reader_of_its_buffer(
     # Its stdout is read too, as a terminal or a pipe's reader would: this test is about
     # the note on other readers, not about a consumer that stops reading. (It failed
     # once in CI with nothing read from stdout, the note never said in 30 s; the
-    # message below now says whether cat and ftop were still running.)
-    drain = threading.Thread(target=lambda: proc.stdout.read(), daemon=True)  # type: ignore[union-attr]
+    # message below now says whether the other reader and ftop were still running.)
+    streaming = threading.Event()
+
+    def drain_stdout() -> None:
+        for _line in proc.stdout:  # type: ignore[union-attr]
+            streaming.set()
+
+    drain = threading.Thread(target=drain_stdout, daemon=True)
     drain.start()
-    cat = None
+    other = None
     want = ""
-    cat_exit = None
+    other_exit = None
     waited = 0.0
     try:
         pipe = tfs.path / "instances" / name / "trace_pipe"
@@ -238,26 +258,35 @@ def test_stream_names_another_reader_of_its_buffer(
         while not pipe.exists() and time.monotonic() < end and proc.poll() is None:
             time.sleep(0.05)
         assert pipe.exists(), f"no instance: exit {proc.poll()}, {b''.join(err).decode()}"
-        cat = subprocess.Popen(["cat", str(pipe)], stdout=subprocess.DEVNULL)
-        want = f"also reading this buffer (each read takes events from the others): cat (pid {cat.pid})"
+        assert streaming.wait(30), f"ftop printed nothing: {b''.join(err).decode()}"
+        # The other reader keeps its file open and reads on past an empty read: with two
+        # consumers the kernel's trace_pipe sometimes answers a read with 0 bytes (EOF),
+        # and `cat` then left after 0.7 to 4 s, before ftop's look (seen in CI and here).
+        other = subprocess.Popen(
+            [sys.executable, "-c", _OTHER_READER, str(pipe)], stdout=subprocess.DEVNULL
+        )
+        want = (
+            "also reading this buffer (each read takes events from the others): "
+            f"ftop-test-rdr (pid {other.pid})"
+        )
         # ftop looks for other readers every 5 s: several looks, on a busy machine.
         t0 = time.monotonic()
         while time.monotonic() < t0 + 30 and not any(want.encode() in ln for ln in err):
-            if cat.poll() is not None or proc.poll() is not None:
+            if other.poll() is not None or proc.poll() is not None:
                 break  # nothing more to see: said below
             time.sleep(0.1)
         waited = time.monotonic() - t0
     finally:
-        if cat is not None:
-            cat_exit = cat.poll()
-            cat.kill()
-            cat.wait()
+        if other is not None:
+            other_exit = other.poll()
+            other.kill()
+            other.wait()
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         pump.join(10)
     said = b"".join(err).decode()
     assert want in said, (
-        f"after {waited:.1f} s: cat's exit {cat_exit} (None: it was still reading); "
+        f"after {waited:.1f} s: the other reader's exit {other_exit} (None: it was still reading); "
         f"ftop stream's exit {proc.returncode}; stderr: {said!r}"
     )
     assert name not in os.listdir(tfs.path / "instances"), said

@@ -136,3 +136,39 @@ async def test_the_app_hands_slow_writes_back_when_it_leaves(make_app: AppFactor
         assert tracefs_mod.SLOW.on_slow is before
     finally:
         tracefs_mod.SLOW.on_slow = None
+
+
+async def test_the_live_screen_mounts_its_bars_only_after_the_first_frame(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search and filter Inputs are not in the first frame: mounted after a
+    refresh Textual did not write, they were styled into it (about 10 ms of it). They
+    come once the frame is out, and a key for them before that still finds them."""
+    bars_at_first_frame: List[int] = []
+    first_frame = FtopApp._first_frame
+
+    def marked(self: FtopApp) -> None:
+        if self.first_frame_at is None:
+            bars_at_first_frame.append(len(self.screen.query("#search, #filter")))
+        first_frame(self)
+
+    monkeypatch.setattr(FtopApp, "_first_frame", marked)
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.first_frame_at is not None)
+        assert bars_at_first_frame == [0]
+        await until(pilot, lambda: len(app.screen.query("#search, #filter")) == 2)
+        await app.action_quit()
+
+
+async def test_after_first_frame_runs_a_callback_at_once_once_the_frame_is_out(
+    make_app: AppFactory,
+) -> None:
+    """A screen mounted later (not the first) gets its after-frame work soon, not never."""
+    ran: List[str] = []
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.first_frame_at is not None)
+        app.after_first_frame(lambda: ran.append("late"))
+        await until(pilot, lambda: ran == ["late"])
+        await app.action_quit()

@@ -273,3 +273,39 @@ async def test_over_a_saved_trace_setup_says_it_needs_a_live_tracefs_and_offers_
             assert screen.check_action(action, ()) is False
         footer = {b.binding.action for b in screen.active_bindings.values() if b.enabled}
         assert "edit_buffer" not in footer
+
+
+async def test_an_older_read_of_the_probes_landing_last_does_not_undo_a_newer_one(
+    open_screen: OpenScreen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing the remove dialog reloads the list while the removal still runs; the
+    removal's own reload follows. A thread worker that ``exclusive`` cancels still
+    finishes: the older read, landing last, listed the removed probe (a CI failure)."""
+    import threading
+
+    from ftop.engine.ftrace.probes import Probe
+    from ftop.tui.screens import probes as probes_mod
+
+    stale = Probe(kind="kprobe", ret=False, group="kprobes", event="gone", target="do_exit")
+    release = threading.Event()
+    calls: list[int] = []
+    real = probes_mod.list_probes
+
+    def list_probes_slow_first(tfs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            release.wait(5)  # the older read: made before the removal, delivered last
+            return [stale]
+        return real(tfs)
+
+    async with open_screen("probes") as (_app, pilot, screen):
+        await until(pilot, lambda: screen.loaded)
+        monkeypatch.setattr(probes_mod, "list_probes", list_probes_slow_first)
+        screen.reload()  # the older read: held
+        await until(pilot, lambda: len(calls) == 1)
+        screen.reload()  # the newer read: done at once
+        await until(pilot, lambda: len(calls) == 2)
+        await pilot.pause(0.2)
+        release.set()
+        await pilot.pause(0.5)
+        assert screen.list.rows == real(screen.tracefs)

@@ -183,13 +183,15 @@ async def test_keymap_from_config_rebinds_a_command(
         assert app.screen.query_one("#search").has_focus
 
 
-async def test_the_first_screen_costs_one_stylesheet_reparse_and_themes_still_reach_every_screen(
+async def test_the_first_screen_parses_each_stylesheet_source_once_and_themes_reach_every_screen(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Textual counted each new mode screen as never styled and reparsed the whole
-    stylesheet twice in ``switch_mode`` (three times before the first frame, with the
-    theme's own): the first frame waited for them (issue 10). One now, the theme's.
-    A theme changed while a screen is not shown still restyles it when it is."""
+    stylesheet twice in ``switch_mode``, and the theme set once the app ran reparsed
+    it again and cleared the parse cache, so every source was parsed three or four
+    times before the first frame (issue 10). Now: no reparse, each source parsed once,
+    and the first frame already wears the chosen theme. A theme changed while a screen
+    is not shown still restyles it when it is."""
     from textual.css.stylesheet import Stylesheet
 
     reparses: List[str] = []
@@ -200,23 +202,47 @@ async def test_the_first_screen_costs_one_stylesheet_reparse_and_themes_still_re
         real_reparse(self)
 
     monkeypatch.setattr(Stylesheet, "reparse", reparse)
-    app = make_app(theme="dark")
+    from textual.css import stylesheet as stylesheet_mod
+
+    real_parse = stylesheet_mod.parse
+    misses: List[Any] = []
+
+    def parse(scope: str, css: str, read_from: Any, **k: Any) -> Any:
+        # Called on the parse cache's misses only. Textual parses a base class's CSS
+        # again when a deeper screen gives it a new tie-breaker: a new input, not a
+        # repeat; the same input twice means the cache was thrown away.
+        if app.first_frame_at is None:
+            misses.append((read_from, k.get("tie_breaker"), scope))
+        return real_parse(scope, css, read_from, **k)
+
+    monkeypatch.setattr(stylesheet_mod, "parse", parse)
+    app = make_app(theme="light")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: app.first_frame_at is not None)
-        assert len(reparses) == 1, reparses
+        assert reparses == []
+        assert misses, "the stylesheet was never parsed"
+        twice = sorted({str(m) for m in misses if misses.count(m) > 1})
+        assert twice == [], twice
+        assert app.has_class("-theme-light") and app.has_class("-light-mode")
+        band = app.screen.query_one(StatusBand)
+        first_bg = band.styles.background
+        app.theme = "dark"
+        await until(pilot, lambda: band.styles.background != first_bg)
+        app.theme = "light"  # the first frame's colours were the light theme's own
+        await until(pilot, lambda: band.styles.background == first_bg)
         await pilot.press("2")  # a screen made now: styled as it mounts, no reparse
         await until(pilot, lambda: isinstance(app.screen, EventsScreen))
         await pilot.pause(0.1)
-        assert len(reparses) == 1, reparses
+        assert len(reparses) == 2, reparses  # the two theme changes only
         band = app.screen.query_one(StatusBand)
-        dark_bg = band.styles.background
-        app.theme = "light"  # on the events screen: the live one is not shown
-        await until(pilot, lambda: band.styles.background != dark_bg)
         light_bg = band.styles.background
+        app.theme = "dark"  # on the events screen: the live one is not shown
+        await until(pilot, lambda: band.styles.background != light_bg)
+        dark_bg = band.styles.background
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, LiveScreen))
         await pilot.pause(0.1)
-        assert app.screen.query_one(StatusBand).styles.background == light_bg
+        assert app.screen.query_one(StatusBand).styles.background == dark_bg
 
 
 async def test_the_first_screen_is_not_held_back_but_later_switches_are_masked(
@@ -444,9 +470,9 @@ async def test_ctrl_c_quits_through_the_quit_path_and_restores(
 
 
 def footer_keys(app: FtopApp) -> list:  # type: ignore[type-arg]
-    from textual.widgets._footer import FooterKey
+    from ftop.tui.widgets.base import FtopFooter
 
-    return list(app.screen.query(FooterKey))
+    return list(app.screen.query_one(FtopFooter).shown)
 
 
 async def test_footer_offers_the_key_that_quits_while_an_input_has_the_focus(
@@ -471,7 +497,7 @@ async def test_footer_offers_the_key_that_quits_while_an_input_has_the_focus(
         # No key that types into the box is offered (space, letters, '/').
         assert not [k for k in footer_keys(app) if k.key in ("space", "T", "slash")], shown
         # Tracing's key_display is "T", which types here: the footer names F9.
-        assert [k.key_display for k in footer_keys(app) if k.action == "toggle_tracing"] == ["F9"]
+        assert [k.display for k in footer_keys(app) if k.action == "toggle_tracing"] == ["F9"]
         await pilot.press("q")
         await pilot.pause()
         assert app.return_code is None, "q typed into the box, it does not quit"
@@ -485,12 +511,15 @@ async def test_footer_offers_the_key_that_quits_while_an_input_has_the_focus(
         await _until(pilot, lambda: any(k.key == "q" for k in footer_keys(app)))
 
 
-async def test_the_footer_mounts_its_keys_once_until_they_change(
+async def test_the_footer_is_one_widget_drawn_again_only_when_its_keys_change(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Textual recomposes the footer on each change of the bindings (focus, screen,
-    resize): four times before the first frame, 36 keys mounted for 9 shown. Only a
-    change of what it shows mounts new keys."""
+    """Textual's footer is a widget per key, remounted on each change of the bindings
+    (focus, screen, resize): mounting and restyling them was about 20 ms of CPU before
+    the first frame. ftop's draws every key itself, and only when what it shows changes;
+    a click on a key runs it."""
+    from ftop.tui.screens.help import HelpScreen
+    from ftop.tui.widgets.base import FtopFooter
     from textual.widgets._footer import FooterKey
 
     made: List[str] = []
@@ -505,14 +534,27 @@ async def test_the_footer_mounts_its_keys_once_until_they_change(
     async with app.run_test(size=(120, 30)) as pilot:
         await _until(pilot, lambda: bool(footer_keys(app)))
         await pilot.pause(0.3)
-        shown = [k.key for k in footer_keys(app)]
-        assert made == shown
-        await pilot.resize_terminal(121, 30)  # same keys fit: nothing mounted
+        footer = app.screen.query_one(FtopFooter)
+        assert made == [] and not footer.children
+        shown = footer.shown
+        await pilot.resize_terminal(121, 30)  # the same keys fit: nothing changes
         await pilot.pause(0.3)
-        assert made == shown
+        assert footer.shown is shown
+        # What is drawn is what is placed: every key's text at its cells.
+        line = "".join(s.text for s in footer.render_line(0))
+        for e, start, end in footer.placed():
+            want = e.display + (" " + e.description if e.description else "")
+            assert line[start:end] == want, (line, e)
+        # A click on a key runs it.
+        help_key = next((e, a) for e, a, _ in footer.placed() if e.action == "help")
+        await pilot.click(FtopFooter, offset=(help_key[1], 0))
+        await _until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await _until(pilot, lambda: not isinstance(app.screen, HelpScreen))
         await pilot.press("slash")  # the search box: its letters type, the keys change
         await _until(pilot, lambda: any(k.key == "f10" for k in footer_keys(app)))
-        assert len(made) > len(shown)
+        assert app.screen.query_one(FtopFooter).shown != shown
+        assert made == []
 
 
 @pytest.mark.parametrize("key", list("1234567890"))
@@ -523,13 +565,14 @@ async def test_the_footer_fits_80_columns_and_keeps_help_and_quit(
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(key)
         await pilot.pause(0.3)
-        keys = footer_keys(app)
-        assert {"help", "quit"} <= {k.action for k in keys}
-        for k in keys:
-            r = k.region
-            assert r.width > 0 and r.right <= 80, (k.key, r)
-        # No two keys overlap (the palette key is docked right over the others).
-        spans = sorted((k.region.x, k.region.right) for k in keys)
+        from ftop.tui.widgets.base import FtopFooter
+
+        placed = app.screen.query_one(FtopFooter).placed()
+        assert {"help", "quit"} <= {e.action for e, _, _ in placed}
+        for e, start, end in placed:
+            assert 0 <= start < end <= 80, (e.key, start, end)
+        # No two keys overlap (the palette key is drawn at the right of the others).
+        spans = sorted((start, end) for _, start, end in placed)
         for (_, a_end), (b_start, _) in zip(spans, spans[1:]):
             assert a_end <= b_start, spans
 
@@ -618,7 +661,7 @@ async def test_the_linux_console_gets_glyphs_its_font_has(
             for key in ("2", "5", "7", "0"):
                 await pilot.press(key)
                 await pilot.pause(0.3)
-                shown = "".join(k.key_display for k in footer_keys(app))
+                shown = "".join(k.display for k in footer_keys(app))
                 assert ("⏎" not in shown and "Enter" in shown) or key in "70", shown
                 assert not lacking & set(_ansi(app)), (key, lacking & set(_ansi(app)))
     finally:

@@ -502,3 +502,40 @@ def test_a_second_ftop_on_the_same_buffer_is_told_to_use_an_instance(
     other.save()
     notes = sess.detect_foreign()
     assert any(n.endswith("on instance ftop-a") for n in notes), notes
+
+
+def test_the_first_poll_leaves_the_walk_of_open_files_to_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first poll runs before a view's first frame; finding other readers walks every
+    process's open files (tens of ms on a busy box), so the next poll does it."""
+    from typing import List
+
+    from ftop.engine.control import session as session_mod
+    from ftop.engine.control.session import Session
+
+    walks: List[str] = []
+
+    def walk(path: Path, *a: object) -> List[str]:
+        walks.append(str(path))
+        return ["cat (pid 42)"]
+
+    monkeypatch.setattr(session_mod, "other_readers", walk)
+    sess = Session(make_fake_tracefs(tmp_path / "t"), journal_dir=tmp_path / "j")
+    assert sess.poll().other_readers == [] and walks == []
+    assert sess.poll().other_readers == ["cat (pid 42)"] and len(walks) == 1
+    assert sess.poll().other_readers == ["cat (pid 42)"] and len(walks) == 1  # every 5 s
+
+
+def test_dirs_lists_only_the_folders_sorted_and_nothing_when_missing(tmp_path: Path) -> None:
+    """events/ holds files (enable, header_page) beside the system folders."""
+    (tmp_path / "events" / "sched" / "sched_switch").mkdir(parents=True)
+    (tmp_path / "events" / "irq").mkdir()
+    (tmp_path / "events" / "enable").write_text("0\n")
+    (tmp_path / "events" / "sched" / "enable").write_text("0\n")
+    tfs = Tracefs(tmp_path)
+    assert tfs.dirs("events") == ["irq", "sched"]
+    assert tfs.dirs("events/sched") == ["sched_switch"]
+    assert tfs.dirs("events/none") == []
+    assert tfs.listdir("events") == ["enable", "irq", "sched"]
+    assert tfs.is_dir("events/sched") and not tfs.is_dir("events/enable")

@@ -409,3 +409,79 @@ def test_tracing_cpumask_past_the_cpus_is_refused_and_a_mask_narrows_the_replay(
     demo.write("tracing_cpumask", "2")
     lines = [ln for ln in _drain(demo, 200) if "[00" in ln]
     assert lines and all("[001]" in ln for ln in lines)
+
+
+def test_the_event_folders_are_made_when_first_listed_and_list_the_catalog() -> None:
+    """The demo's start makes no folder per event (1,500 mkdirs were 8 ms of its first
+    frame); the first listing makes them, and every way in sees the recorded catalog."""
+    sess = open_demo(realtime=False)
+    try:
+        events = sess.kernel.root / "events"
+        sched = sorted(sess.data.catalog["sched"])
+        assert not (events / "sched").exists()  # not yet made
+        assert sess.tfs.dirs("events/sched") == sched
+        assert (events / "sched" / sched[0]).is_dir()  # made now, for direct readers too
+        assert sess.tfs.dirs("events") == sorted(s for s, e in sess.data.catalog.items() if e)
+        assert sess.tfs.is_dir(f"events/sched/{sched[0]}")
+        assert not sess.tfs.is_dir("events/sched/no_such_event")
+        assert read_catalog(sess.tfs)["sched"] == sched
+    finally:
+        sess.restore()
+
+
+def test_an_instance_lists_its_event_folders_too() -> None:
+    sess = open_demo(realtime=False)
+    try:
+        sess.tfs.make_instance("lazy")
+        inst = sess.tfs.sub("lazy")
+        assert inst.exists("events/sched/sched_switch")
+        assert inst.dirs("events/sched") == sorted(sess.data.catalog["sched"])
+        # A snapshot of the instance reads every event's filter: the folders are there.
+        st = snapshot(inst)
+        assert st.event_filters == {}
+    finally:
+        sess.tfs.remove_instance("lazy")
+        sess.restore()
+
+
+def test_a_probe_made_before_the_event_folders_are_listed_is_listed_with_them() -> None:
+    """A kprobe makes its event's folder at once; the folders made later (on the first
+    listing) must not trip over it."""
+    sess = open_demo(realtime=False)
+    try:
+        assert sess.data.has_functions
+        # Straight to the simulated tracefs: the session's journal would list first.
+        sess.tfs.write("kprobe_events", "p:kprobes/early vfs_read")
+        assert not sess.kernel._events_made
+        assert "early" in sess.tfs.dirs("events/kprobes")  # the first listing
+        assert "sched_switch" in sess.tfs.dirs("events/sched")
+        sess.tfs.write("kprobe_events", "")
+        assert "early" not in sess.tfs.dirs("events/kprobes")
+    finally:
+        sess.restore()
+
+
+def test_the_start_reads_the_event_names_and_a_format_when_first_looked_at() -> None:
+    """events.txt names what events.json.gz holds (both written by scripts/demo-data):
+    the start reads only the names; the formats come with the first look at one."""
+    import gzip
+    import json
+
+    from ftop.engine.demo.captures import DATA_DIR
+
+    with gzip.open(DATA_DIR / "events.json.gz", "rt") as f:
+        recorded = json.loads(f.read())
+    sess = open_demo(realtime=False)
+    try:
+        assert sess.data._formats is None
+        assert {s: sorted(e) for s, e in sess.data.catalog.items()} == {
+            s: sorted(e) for s, e in recorded.items()
+        }
+        fmt = sess.tfs.read("events/sched/sched_switch/format")
+        assert fmt == recorded["sched"]["sched_switch"] and "field:" in fmt
+        # A filter on a field of that format is checked against it, and a wrong one refused.
+        sess.tfs.write("events/sched/sched_switch/filter", "prev_pid == 1")
+        with pytest.raises(TracefsError):
+            sess.tfs.write("events/sched/sched_switch/filter", "no_such_field == 1")
+    finally:
+        sess.restore()

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 from ftop.engine.demo import session as demo
+from ftop.engine.demo.graph_replay import graph_cpu
 from ftop.engine.stream import grammar, lineview, offline, parse, stats
 from ftop.engine.stream.parse import Record
 
@@ -181,7 +182,7 @@ def test_offline_and_demo_read_the_same_timestamps_and_markers(
         m = offline._TS.search(ln)
         if ts is not None and (m is None or float(m.group(1)) != ts):
             bad.append((ln, "offline", ts))
-        d = demo._classify(ln, {})
+        d = demo._classify(ln, {}, graph_cpu)
         # The replay keeps a line's timestamp only when a name follows it (it
         # replays by name), so a "<stack trace>" head keeps none.
         if d.ts != ts and not (d.ts is None and rec.kind == "stack"):

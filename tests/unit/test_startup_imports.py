@@ -53,7 +53,15 @@ def test_importing_the_app_pulls_in_no_screen_module() -> None:
 
 # Imported by none of what the live screen, the first one, shows: a line's parser
 # (its fields: Enter, marks) and the dialogs come when first used.
-LIVE_LAZY = ["ftop.engine.stream.parse", "ftop.tui.widgets.dialogs"]
+LIVE_LAZY = [
+    "ftop.engine.stream.parse",
+    "ftop.tui.widgets.dialogs",
+    "ftop.tui.widgets.line_menu",  # Enter on a line
+    "ftop.engine.stream.save_text",  # a save
+    "ftop.engine.stream.predates",  # the stream's start, after the first frame
+    "ftop.tui.widgets.sparkline",  # the dashboard's and the stack screen's
+    "textual.widgets._sparkline",
+]
 
 
 def test_the_first_screen_pulls_in_no_parser_and_no_dialog() -> None:
@@ -174,3 +182,31 @@ def test_help_and_palette_pressed_at_once_list_every_screen() -> None:
     before, sections = got
     assert before is False
     assert {"2 Events", "9 Setup", "0 Probes"} <= set(sections), sections
+
+
+# The demo's first frame needs no probe parser, function catalog, filter grammar or
+# graph narrowing: they come with their first use (the replay starts after the frame).
+DEMO_LAZY = [
+    "ftop.engine.ftrace.probes",
+    "ftop.engine.ftrace.catalog",
+    "ftop.engine.demo.probe_args",
+    "ftop.engine.control.error_log",
+    "ftop.engine.demo.event_filter",  # the first filter written, or the replay's start
+    "ftop.engine.demo.graph_replay",  # the replay's start
+]
+
+
+def test_opening_the_demo_pulls_in_no_probe_parser_and_no_function_catalog() -> None:
+    loaded = _run(
+        f"""
+        import json, sys
+        import ftop.tui.app
+        import ftop.tui.screens.live
+        from ftop.engine.demo.session import open_demo
+        demo = open_demo(realtime=False)
+        demo.poll()
+        demo.restore()
+        print(json.dumps([m for m in {DEMO_LAZY!r} if m in sys.modules]))
+        """
+    )
+    assert loaded == [], f"imported by the demo's start: {loaded}"

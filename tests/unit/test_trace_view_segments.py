@@ -8,14 +8,14 @@ from typing import Dict, List, Tuple
 
 import pytest
 from ftop.engine.printable import printable
-from ftop.tui.widgets.trace_view import TraceView, _columns, _segments
+from ftop.tui.widgets.trace_view import OVERLAYS, PARTS, _columns, _segments
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
 CAPTURE = Path(__file__).resolve().parents[1] / "fixtures/host-6.18/all-events.trace_pipe.txt"
 # One distinct style per column kind the view knows (and "search" for the hits).
-KINDS = sorted(c.split("--", 1)[1] for c in TraceView.COMPONENT_CLASSES)
+KINDS = sorted([*PARTS, *OVERLAYS])
 STYLES: Dict[str, Style] = {k: Style(color=f"color({i + 1})") for i, k in enumerate(KINDS)}
 STYLES["base"] = Style(color="white")
 STYLES["search"] = Style(bgcolor="yellow")

@@ -21,8 +21,8 @@ from ftop.engine.stream.stats import NameRate
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
 from ftop.tui.screens.saved_trace import saved_trace_allows
 from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, human, plural, span_text
-from ftop.tui.widgets.glyphs import Sparkline
 from ftop.tui.widgets.printable import printable, shown
+from ftop.tui.widgets.sparkline import Sparkline
 from rich.text import Text
 from textual import on, work
 from textual.containers import Horizontal, Vertical

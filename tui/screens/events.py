@@ -327,6 +327,7 @@ class EventsScreen(FtopScreen):
         super().__init__()
         self.list: Optional[EventList] = None
         self.loaded = False
+        self._settings_asked = False
 
     def compose_body(self) -> Iterable[Widget]:
         from textual.containers import Horizontal
@@ -361,10 +362,13 @@ class EventsScreen(FtopScreen):
     # -- loading (worker threads) ------------------------------------------------------
 
     def reload(self, settings: bool = True) -> None:
-        self._load(settings)
+        # Only the newest read lands: it reads the filters and triggers too if any
+        # read still under way was to (a quick second reload must not drop them).
+        self._settings_asked = settings = settings or self._settings_asked
+        self._load(settings, self.begin_read("events-load"))
 
     @work(thread=True, exclusive=True, group="events-load")
-    def _load(self, settings: bool) -> None:
+    def _load(self, settings: bool, gen: int) -> None:
         sess = self.backend
         tfs = sess.tfs
         if tfs is None:
@@ -373,12 +377,12 @@ class EventsScreen(FtopScreen):
                 {r.name for r in sess.aggregates.snapshot(sess.clock(), top_n=5000).top_events}
             )
             cat = {"(in file)": names} if names else {}
-            self.app.call_from_thread(self._loaded, cat, set(), None)
+            self.deliver_read("events-load", gen, self._loaded, cat, set(), None)
             return
         cat = catalog_mod.read_catalog(tfs)
         enabled = catalog_mod.enabled_events(tfs)
         extra = catalog_mod.event_settings(tfs, cat) if settings else None
-        self.app.call_from_thread(self._loaded, cat, enabled, extra)
+        self.deliver_read("events-load", gen, self._loaded, cat, enabled, extra)
 
     def _loaded(
         self,
@@ -386,6 +390,7 @@ class EventsScreen(FtopScreen):
         enabled: Set[str],
         extra: Optional[Tuple[Dict[str, str], Dict[str, List[str]]]],
     ) -> None:
+        self._settings_asked = False
         lst = self.list
         if lst is None:
             return

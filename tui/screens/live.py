@@ -10,11 +10,9 @@ from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Tuple, Union
 
 from ftop.engine.errors import ConfigError, FtopError
 from ftop.engine.stream.lineview import Found, LineFilter, SearchPattern, search_rows
-from ftop.engine.stream.save_text import save_text
 from ftop.tui.registry import ScreenSpec, bindings_for, command, register_screen
 from ftop.tui.widgets.base import FtopScreen, ThemeColors, noun, plural
 from ftop.tui.widgets.glyphs import glyphs
-from ftop.tui.widgets.line_menu import EVENT, FIELDS, PID, TASK, LineMenu
 from ftop.tui.widgets.trace_view import TraceView
 from rich.text import Text
 from textual import on, work
@@ -118,18 +116,29 @@ class LiveScreen(FtopScreen):
         self.view = TraceView(self.backend.ring, id="trace")
         yield self.view
         yield Static(id="info")
-        yield Input(
-            placeholder="search: regex, smart case (Enter: find, Esc: close)",
-            id="search",
-            classes="bar",
-        )
-        yield Input(
-            placeholder="filter: task:NAME pid:N cpu:N ev:NAME (globs, a,b) or a regex; Enter",
-            id="filter",
-            classes="bar",
+
+    def _mount_bars(self) -> None:
+        """The search and filter bars, hidden until asked for. Mounted after the first
+        frame: two Inputs (and Input's stylesheet) cost it about 15 ms of CPU, 7 % of
+        Textual's own import (bench/ui_startup.py's reference)."""
+        if not self.is_attached or self.query("#search"):
+            return
+        self.mount(
+            Input(
+                placeholder="search: regex, smart case (Enter: find, Esc: close)",
+                id="search",
+                classes="bar",
+            ),
+            Input(
+                placeholder="filter: task:NAME pid:N cpu:N ev:NAME (globs, a,b) or a regex; Enter",
+                id="filter",
+                classes="bar",
+            ),
+            after="#info",
         )
 
     def on_mount(self) -> None:
+        self.ftop.after_first_frame(self._mount_bars)
         self.ftop.tick_signal.subscribe(self, self.on_tick)
         # The tick only comes when lines arrive; a scan or a search over what the
         # ring already holds, and horizontal scrolling, report on this timer.
@@ -233,6 +242,7 @@ class LiveScreen(FtopScreen):
     # -- actions ---------------------------------------------------------------------------
 
     def _bar(self, which: str) -> Input:
+        self._mount_bars()  # a key before the first frame's follow-up
         return self.query_one(f"#{which}", Input)
 
     def _open_bar(self, which: str, value: str) -> None:
@@ -416,6 +426,8 @@ class LiveScreen(FtopScreen):
 
     def _offer(self, rec: Record) -> None:
         """Enter on a line: its fields, or the view narrowed to its pid, task or event."""
+        # Imported on first use, as the dialogs are: the first frame does not need them.
+        from ftop.tui.widgets.line_menu import FIELDS, LineMenu
 
         def picked(choice: Optional[str]) -> None:
             if choice == FIELDS:
@@ -429,6 +441,8 @@ class LiveScreen(FtopScreen):
 
     def filter_by(self, choice: str, rec: Record) -> None:
         """Add "this line's pid / task / event" to the view's filter (replacing that part)."""
+        from ftop.tui.widgets.line_menu import EVENT, PID, TASK
+
         if self.view is None:
             return
         flt = self.view.filter
@@ -484,6 +498,8 @@ class LiveScreen(FtopScreen):
             return
         tracer = sess.status.tracer if sess.status.tracer != "?" else "nop"
         cpus = max(1, len(sess.status.cpu_stats) or os.cpu_count() or 1)
+        from ftop.engine.stream.save_text import save_text
+
         try:
             # All or nothing: a full disk leaves no half file and the old one intact.
             n = save_text(path, sess.ring, seqs=seqs, tracer=tracer, cpus=cpus)

@@ -139,14 +139,14 @@ class ProbesScreen(ChangesMixin, FtopScreen):
             self.reload()
 
     def reload(self) -> None:
-        self._load()
+        self._load(self.begin_read("probes-load"))
 
     @work(thread=True, exclusive=True, group="probes-load", exit_on_error=False)
-    def _load(self) -> None:
+    def _load(self, gen: int) -> None:
         caps = self.backend.caps
         available = [n for n in ("kprobe_events", "uprobe_events") if caps.has(n)]
         probes = list_probes(self.tracefs)
-        self.app.call_from_thread(self._loaded, probes, available)
+        self.deliver_read("probes-load", gen, self._loaded, probes, available)
 
     def _loaded(self, probes: List[Probe], available: List[str]) -> None:
         self.loaded = True

@@ -209,10 +209,10 @@ class SetupScreen(ChangesMixin, FtopScreen):
     # -- loading ------------------------------------------------------------------------
 
     def reload(self) -> None:
-        self._load()
+        self._load(self.begin_read("setup-load"))
 
     @work(thread=True, exclusive=True, group="setup-load", exit_on_error=False)
-    def _load(self) -> None:
+    def _load(self, gen: int) -> None:
         sess = self.backend
         tfs = self.tracefs
         clock, clocks = read_trace_clock(tfs)
@@ -238,7 +238,7 @@ class SetupScreen(ChangesMixin, FtopScreen):
             list_instances(tfs, created),
             (tfs.read_or("current_tracer") or "?").strip(),
         )
-        self.app.call_from_thread(self._loaded, st)
+        self.deliver_read("setup-load", gen, self._loaded, st)
 
     def _loaded(self, st: SetupState) -> None:
         self.settings = st

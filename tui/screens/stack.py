@@ -27,14 +27,14 @@ from ftop.tui.registry import ScreenSpec, bindings_for, command, commands_for, r
 from ftop.tui.screens.saved_trace import SavedTraceNote, is_saved_trace, saved_trace_allows
 from ftop.tui.widgets.base import FtopScreen, StatusInfo, ThemeColors, plural
 from ftop.tui.widgets.dialogs import EditDialog
-from ftop.tui.widgets.glyphs import Sparkline, glyphs
+from ftop.tui.widgets.glyphs import glyphs
 from ftop.tui.widgets.kit import ChangesMixin, bar
+from ftop.tui.widgets.sparkline import Sparkline
 from rich.text import Text
 from textual import work
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
-from textual.worker import get_current_worker
 
 __all__ = ["StackScreen", "read_stack"]
 
@@ -190,10 +190,10 @@ class StackScreen(ChangesMixin, FtopScreen):
                 self.reload()
 
     def reload(self) -> None:
-        self._load()
+        self._load(self.begin_read("stack-load"))
 
     @work(thread=True, exclusive=True, group="stack-load", exit_on_error=False)
-    def _load(self) -> None:
+    def _load(self, gen: int) -> None:
         sess = self.backend
         err: Optional[str] = None
         st: Optional[StackTrace] = None
@@ -211,8 +211,7 @@ class StackScreen(ChangesMixin, FtopScreen):
             words = []
         # A newer load was asked for (a reset, a poll that saw the size move): its
         # answer is the one to show, never this older one after it.
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._loaded, st, words, err)
+        self.deliver_read("stack-load", gen, self._loaded, st, words, err)
 
     def _loaded(self, st: Optional[StackTrace], words: List[str], err: Optional[str]) -> None:
         self.loaded = True

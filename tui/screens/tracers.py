@@ -162,10 +162,10 @@ class TracersScreen(ChangesMixin, FtopScreen):
     # -- loading ---------------------------------------------------------------------
 
     def reload(self) -> None:
-        self._load()
+        self._load(self.begin_read("tracers-load"))
 
     @work(thread=True, exclusive=True, group="tracers-load", exit_on_error=False)
-    def _load(self) -> None:
+    def _load(self, gen: int) -> None:
         tfs = self.tracefs
         caps = self.backend.caps
         current = (tfs.read_or("current_tracer") or "nop").strip()
@@ -203,7 +203,7 @@ class TracersScreen(ChangesMixin, FtopScreen):
         depth = _int_or_none(tfs.read_or("max_graph_depth"))
         thresh = _int_or_none(tfs.read_or("tracing_thresh"))
         data = Loaded(rows, options, depth, thresh, current, tfs.instance)
-        self.app.call_from_thread(self._loaded, data)
+        self.deliver_read("tracers-load", gen, self._loaded, data)
 
     def _loaded(self, data: Loaded) -> None:
         first = self.loaded is None

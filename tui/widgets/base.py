@@ -17,6 +17,7 @@ from functools import partial
 from typing import (
     TYPE_CHECKING,
     Any,
+    Callable,
     ClassVar,
     Dict,
     Iterable,
@@ -32,6 +33,7 @@ from ftop.engine.control.session import Status
 from ftop.engine.control.tracefs import Tracefs
 from ftop.engine.stream.stats import AggregateSnapshot
 from ftop.tui.widgets.glyphs import glyphs
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
@@ -40,8 +42,7 @@ from textual.color import Color
 from textual.keys import _character_to_key
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
-from textual.widgets._footer import FooterKey
+from textual.widgets import Input, Static
 
 if TYPE_CHECKING:
     from ftop.tui.app import FtopApp
@@ -368,7 +369,7 @@ class _FooterEntry(NamedTuple):
     palette: bool = False
 
 
-class FtopFooter(Footer):
+class FtopFooter(Widget, can_focus=False):
     """The footer, showing only keys that work where the focus is, as many as fit.
 
     While an input has the focus a letter types into it, and on a type-to-search
@@ -377,15 +378,52 @@ class FtopFooter(Footer):
     and one with another key (quit's F10, tracing's F9) shows that key instead.
     Past the width, screen keys go from the last, then ``T Tracing`` and the
     palette key; help and quit always stay.
+
+    One widget that draws every key, not Textual's Footer (a widget per key, each
+    with two component classes): mounting and restyling nine keys was about 20 ms of
+    CPU before the first frame (bench/ui_startup.py). It looks as that footer does,
+    cell for cell; a click runs the key, hovering shows its tooltip.
     """
 
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {
+        "ftop-footer--key",
+        "ftop-footer--description",
+        "ftop-footer--border",
+        "ftop-footer--hover",
+    }
+    DEFAULT_CSS = """
+    FtopFooter {
+        dock: bottom;
+        height: 1;
+        background: $panel;
+        color: $footer-foreground;
+    }
+    FtopFooter > .ftop-footer--key { color: $primary; text-style: bold; }
+    FtopFooter > .ftop-footer--description { color: $footer-description-foreground; }
+    FtopFooter > .ftop-footer--border { color: $foreground 20%; }
+    FtopFooter > .ftop-footer--hover {
+        color: $footer-key-foreground;
+        background: $block-hover-background;
+    }
+    """
+
+    show_command_palette = True
+
     def __init__(self) -> None:
-        super().__init__(compact=True)
+        super().__init__()
+        self._bindings_ready = False
         self._fit_width = 0
         self._shown: Tuple[_FooterEntry, ...] = ()
+        self._hover: Optional[int] = None
+
+    @property
+    def shown(self) -> Tuple[_FooterEntry, ...]:
+        """The keys shown, in order (the palette key last)."""
+        return self._shown
 
     def _plan(self) -> Tuple[_FooterEntry, ...]:
-        """The keys to show, in order: what :meth:`compose` mounts."""
+        """The keys to show, in order."""
         if not self._bindings_ready:
             return ()
         screen = self.screen
@@ -421,14 +459,14 @@ class FtopFooter(Footer):
             palette = screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
 
         def cells(binding: Binding) -> int:
-            # Compact FooterKey: key, a space, the description, a margin of one.
+            # The key, a space, the description, a margin of one.
             shown = self.app.get_key_display(binding)
             return Text(shown).cell_len + 1 + Text(binding.description).cell_len + 1
 
         width = self.app.size.width or 80
         self._fit_width = width
         keep = dict(chosen)
-        # The palette key is docked right with a one-cell border.
+        # The palette key is drawn at the right with a one-cell border.
         need = sum(cells(b) for _, b, _, _ in keep.values())
         if palette is not None and need + cells(palette[1]) + 1 > width:
             palette = None
@@ -450,39 +488,136 @@ class FtopFooter(Footer):
             plan.append(entry(binding, enabled, binding.tooltip or binding.description, True))
         return tuple(plan)
 
-    def compose(self) -> ComposeResult:
-        self._shown = plan = self._plan()
-        for e in plan:
-            key = FooterKey(
-                e.key,
-                e.display,
-                e.description,
-                e.action,
-                classes="-command-palette" if e.palette else "",
-                disabled=not e.enabled,
-                tooltip=e.tooltip,
-            )
-            # The palette key keeps its own (non-compact) look, as Textual's footer has it.
-            yield key if e.palette else key.data_bind(compact=Footer.compact)
+    # -- what Textual's Footer did: follow the bindings
 
-    async def recompose(self) -> None:
-        """Textual recomposes the footer on every change of the bindings (each focus
-        move, each screen switch) and ftop on each resize: four times before the first
-        frame, each a removal and a mount of every key. Only a change of what it shows
-        recomposes it."""
-        if self.is_attached and self._plan() == self._shown:
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
             return
-        await super().recompose()
+        if self.is_attached and screen is self.screen:
+            self.call_after_refresh(self.update_keys)
+
+    def update_keys(self) -> None:
+        """Show the keys that work now (drawn again only when they change)."""
+        plan = self._plan()
+        if plan != self._shown:
+            self._shown = plan
+            self._hover = None
+            self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
         if self._bindings_ready and self.app.size.width != self._fit_width:
-            self.call_after_refresh(self.recompose)
+            self.call_after_refresh(self.update_keys)
+
+    # -- drawing
+
+    def placed(self, width: Optional[int] = None) -> List[Tuple[_FooterEntry, int, int]]:
+        """Each key shown with the cells it takes, [start, end): the palette key at the
+        right, after its border cell; the others from the left, a cell apart."""
+        width = self.size.width if width is None else width
+        out: List[Tuple[_FooterEntry, int, int]] = []
+        x = 0
+        for e in self._shown:
+            n = Text(e.display).cell_len + (
+                1 + Text(e.description).cell_len if e.description else 0
+            )
+            if e.palette:
+                # One cell of padding after it, as the palette key of Textual's footer.
+                start = max(x + 1, width - n - 1)
+                out.append((e, start, start + n))
+            else:
+                out.append((e, x, x + n))
+                x += n + 1
+        return out
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("ftop-footer--key")
+        desc_style = self.get_component_rich_style("ftop-footer--description")
+        hover_style = self.get_component_rich_style("ftop-footer--hover")
+        border = self.get_component_rich_style("ftop-footer--border")
+        dim = Style(dim=True)
+        text = Text(no_wrap=True, overflow="crop", end="")
+        for i, (e, start, _end) in enumerate(self.placed()):
+            if start > text.cell_len:
+                gap = start - text.cell_len
+                if e.palette:
+                    text.append(" " * (gap - 1))
+                    text.append("│" if self.app.has_class("-console") else "▏", border)
+                else:
+                    text.append(" " * gap)
+            k, d = (hover_style, hover_style) if i == self._hover else (key_style, desc_style)
+            if not e.enabled:
+                k, d = k + dim, d + dim
+            text.append(e.display, k + Style(bold=True) if i == self._hover else k)
+            if e.description:
+                text.append(" " + e.description, d)
+        return text
+
+    def _entry_at(self, x: int) -> Optional[int]:
+        for i, (_e, start, end) in enumerate(self.placed()):
+            if start <= x < end:
+                return i
+        return None
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        i = self._entry_at(event.x)
+        if i != self._hover:
+            self._hover = i
+            self.tooltip = self._shown[i].tooltip or None if i is not None else None
+            self.refresh()
+
+    def on_leave(self, event: events.Leave) -> None:
+        if self._hover is not None:
+            self._hover = None
+            self.refresh()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        i = self._entry_at(event.x)
+        if i is None:
+            return
+        e = self._shown[i]
+        if not e.enabled:
+            self.app.bell()
+        else:
+            self.app.simulate_key(e.key)
 
 
 class FtopScreen(Screen[None]):
     """Base of the registered screens: status band, tab line, body, footer."""
 
     SCREEN_ID: ClassVar[str] = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The newest read asked for, by worker group (see begin_read).
+        self._reads: Dict[str, int] = {}
+
+    def begin_read(self, group: str) -> int:
+        """Number a read of the kernel's state that a thread worker is about to make.
+
+        ``exclusive`` cancels the group's older worker but cannot stop its thread: an
+        older read (made before a removal finished, say) could land after the newer
+        one and show what is no longer so (a CI failure on the Probes screen). Hand the
+        answer over with :meth:`deliver_read`: only the newest read's lands."""
+        n = self._reads.get(group, 0) + 1
+        self._reads[group] = n
+        return n
+
+    def deliver_read(self, group: str, n: int, fn: Callable[..., None], *args: Any) -> None:
+        """From the worker's thread: ``fn(*args)`` on the event loop, if read ``n`` is
+        still the newest of ``group`` when it gets there."""
+
+        def land() -> None:
+            if self._reads.get(group) == n:
+                fn(*args)
+
+        self.app.call_from_thread(land)
 
     @property
     def ftop(self) -> FtopApp:

@@ -13,12 +13,9 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from textual.app import RenderResult
-from textual.renderables.sparkline import Sparkline as SparklineRenderable
 from textual.scrollbar import ScrollBar, ScrollBarRender
-from textual.widgets import Sparkline as TextualSparkline
 
-__all__ = ["ASCII", "UNICODE", "Glyphs", "Sparkline", "glyphs", "is_console", "select"]
+__all__ = ["ASCII", "UNICODE", "Glyphs", "glyphs", "is_console", "select"]
 
 
 @dataclass(frozen=True)
@@ -137,13 +134,3 @@ def select(environ: Optional[Mapping[str, str]] = None) -> Glyphs:
 def glyphs() -> Glyphs:
     """The set in use."""
     return _current
-
-
-class Sparkline(TextualSparkline):
-    """Textual's sparkline, drawn with the bars of the glyph set in use."""
-
-    def render(self) -> RenderResult:
-        r = super().render()
-        if isinstance(r, SparklineRenderable):
-            r.BARS = glyphs().spark
-        return r

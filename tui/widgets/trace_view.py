@@ -29,10 +29,12 @@ from ftop.engine.stream import grammar
 from ftop.engine.stream.lineview import FilteredIndex, LineFilter, SearchPattern
 from ftop.engine.stream.ring import Ring
 from ftop.tui.registry import view_commands
+from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.cache import LRUCache
+from textual.color import Color, ColorParseError
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -201,6 +203,64 @@ def _segments(
     return out
 
 
+# The styles of a line's parts, from the theme's variables: (colour variable, text
+# style). Not component classes: Textual restyles a widget's component classes as
+# virtual nodes on each restyle (focus, screen resume, theme), and the view's 15
+# were about 15 ms of CPU before the first frame (bench/ui_startup.py).
+PARTS: Dict[str, Tuple[str, str]] = {
+    "task": ("trace-task", ""),
+    "pid": ("trace-pid", ""),
+    "cpu": ("trace-cpu", ""),
+    "flags": ("trace-flags", ""),
+    "ts": ("trace-ts", ""),
+    "name": ("trace-name", "bold"),
+    "event": ("trace-event", "bold"),
+    "parent": ("trace-parent", ""),
+    "fields": ("trace-fields", ""),
+    "lost": ("trace-lost", "bold reverse"),
+    "header": ("foreground-muted", ""),
+    "mark": ("trace-mark", "bold"),
+}
+# Highlights go on top of a line's own colours: (background variable, colour variable,
+# text style; a "$name" text style is the theme's variable). Not by colour alone: under
+# NO_COLOR (the mono theme) no background survives, so the cursor takes the theme's
+# cursor style (reverse there) and a marked line is underlined in every theme.
+OVERLAYS: Dict[str, Tuple[str, str, str]] = {
+    "search": ("trace-search", "background", "bold"),
+    "cursor": ("trace-cursor", "", "$trace-cursor-style"),
+    "marked": ("trace-marked", "", "underline"),
+}
+
+
+def part_styles(variables: Dict[str, str], base: Style) -> Dict[str, Style]:
+    """Every part's style and every highlight's, as the theme's ``variables`` give them
+    (colours with alpha blended over its background, as Textual blends them)."""
+    bg = Color.parse(variables.get("background", "#000000"))
+
+    def colour(name: str) -> Optional[RichColor]:
+        v = variables.get(name) if name else None
+        if not v:
+            return None
+        try:
+            c = Color.parse(v)
+        except ColorParseError:
+            return None
+        return (bg + c if c.a < 1 else c).rich_color
+
+    def text_style(spec: str) -> Style:
+        if spec.startswith("$"):
+            spec = variables.get(spec[1:], "none")
+        words = [w for w in spec.split() if w != "none"]
+        return Style.parse(" ".join(words)) if words else Style()
+
+    out = {"base": base}
+    for part, (var, spec) in PARTS.items():
+        out[part] = base + Style(color=colour(var)) + text_style(spec)
+    for part, (bg_var, fg_var, spec) in OVERLAYS.items():
+        out[part] = Style(color=colour(fg_var), bgcolor=colour(bg_var)) + text_style(spec)
+    return out
+
+
 class TraceView(ScrollView, can_focus=True):
     """Rows of the ring (all or filtered), with follow mode, cursor, marks and search."""
 
@@ -225,24 +285,6 @@ class TraceView(ScrollView, can_focus=True):
         ),
     )
 
-    COMPONENT_CLASSES = {
-        "trace--task",
-        "trace--pid",
-        "trace--cpu",
-        "trace--flags",
-        "trace--ts",
-        "trace--name",
-        "trace--event",
-        "trace--parent",
-        "trace--fields",
-        "trace--lost",
-        "trace--header",
-        "trace--mark",
-        "trace--search",
-        "trace--cursor",
-        "trace--marked",
-    }
-
     DEFAULT_CSS = """
     TraceView {
         background: $background;
@@ -250,24 +292,6 @@ class TraceView(ScrollView, can_focus=True):
         scrollbar-size-vertical: 1;
         scrollbar-size-horizontal: 0;
     }
-    TraceView > .trace--task { color: $trace-task; }
-    TraceView > .trace--pid { color: $trace-pid; }
-    TraceView > .trace--cpu { color: $trace-cpu; }
-    TraceView > .trace--flags { color: $trace-flags; }
-    TraceView > .trace--ts { color: $trace-ts; }
-    TraceView > .trace--name { color: $trace-name; text-style: bold; }
-    TraceView > .trace--event { color: $trace-event; text-style: bold; }
-    TraceView > .trace--parent { color: $trace-parent; }
-    TraceView > .trace--fields { color: $trace-fields; }
-    TraceView > .trace--lost { color: $trace-lost; text-style: bold reverse; }
-    TraceView > .trace--header { color: $foreground-muted; }
-    TraceView > .trace--mark { color: $trace-mark; text-style: bold; }
-    TraceView > .trace--search { background: $trace-search; color: $background; text-style: bold; }
-    /* Not by colour alone: under NO_COLOR (the mono theme) no background survives, so the
-       cursor takes the theme's cursor style (reverse there) and a marked line is underlined
-       in every theme. */
-    TraceView > .trace--cursor { background: $trace-cursor; text-style: $trace-cursor-style; }
-    TraceView > .trace--marked { background: $trace-marked; text-style: underline; }
     """
 
     class Opened(Message):
@@ -666,14 +690,7 @@ class TraceView(ScrollView, can_focus=True):
 
     def _get_styles(self) -> Dict[str, Style]:
         if self._styles is None:
-            base = self.rich_style
-            st = {"base": base}
-            for cls in self.COMPONENT_CLASSES:
-                part = self.get_component_rich_style(cls, partial=True)
-                # Highlights go on top of a line's own colours; columns on the base.
-                overlay = cls in ("trace--search", "trace--cursor", "trace--marked")
-                st[cls.split("--", 1)[1]] = part if overlay else base + part
-            self._styles = st
+            self._styles = part_styles(self.app.theme_variables, self.rich_style)
         return self._styles
 
     def _strip(self, seq: int, line: str) -> Strip:
