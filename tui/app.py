@@ -64,7 +64,7 @@ from ftop.tui.registry import (
     load_screens,
 )
 from ftop.tui.settings import Settings
-from ftop.tui.widgets.base import FtopScreen, StatusInfo
+from ftop.tui.widgets.base import FtopScreen, StatusInfo, tell_worker_error
 from ftop.tui.widgets.glyphs import UNICODE, glyphs
 from ftop.tui.widgets.glyphs import select as select_glyphs
 from ftop.tui.widgets.printable import install_render_guard, printable
@@ -76,7 +76,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Input
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -448,6 +448,15 @@ class FtopApp(App[Any]):
         else:
             load_screens()  # settles the command table's order
             self._gc_pace.freeze()  # the app is built: no full collection walks it again
+
+    @property
+    def leaving(self) -> bool:
+        """Quitting, a signal's restore, or the app's end has begun (see
+        :func:`~ftop.tui.widgets.base.tell_worker_error`)."""
+        return self._stopping.is_set()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        tell_worker_error(self, event)
 
     def on_unmount(self) -> None:
         self._gc_pace.stop()

@@ -367,7 +367,7 @@ class EventsScreen(FtopScreen):
         self._settings_asked = settings = settings or self._settings_asked
         self._load(settings, self.begin_read("events-load"))
 
-    @work(thread=True, exclusive=True, group="events-load")
+    @work(thread=True, exclusive=True, group="events-load", exit_on_error=False)
     def _load(self, settings: bool, gen: int) -> None:
         sess = self.backend
         tfs = sess.tfs
@@ -543,7 +543,7 @@ class EventsScreen(FtopScreen):
             want = f"{row.system}/{row.event}" not in lst.enabled
         self._toggle(row.system, row.event, want)
 
-    @work(thread=True, group="events-change")
+    @work(thread=True, group="events-change", exit_on_error=False)
     def _toggle(self, system: str, event: Optional[str], on: bool) -> None:
         sess = self.backend
         try:
@@ -591,7 +591,7 @@ class EventsScreen(FtopScreen):
         if row is not None:
             self._show_format(row.system, row.event or "")
 
-    @work(thread=True, group="events-read")
+    @work(thread=True, group="events-read", exit_on_error=False)
     def _show_format(self, system: str, event: str) -> None:
         d = catalog_mod.event_detail(self.tracefs, system, event)
         text = d.format if not d.error else d.error
@@ -609,7 +609,7 @@ class EventsScreen(FtopScreen):
         if row is not None:
             self._open_editor(row.system, row.event or "", "trigger")
 
-    @work(thread=True, group="events-read")
+    @work(thread=True, group="events-read", exit_on_error=False)
     def _open_editor(self, system: str, event: str, what: str) -> None:
         d = catalog_mod.event_detail(self.tracefs, system, event)
         self.app.call_from_thread(self._editor, d, what)

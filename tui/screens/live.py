@@ -347,7 +347,7 @@ class LiveScreen(FtopScreen):
         self._search_progress = 0.0
         self._search_worker(v.search, seqs, start, backward, from_cursor)
 
-    @work(thread=True, exclusive=True, group="search")
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search_worker(
         self,
         pattern: SearchPattern,
@@ -480,7 +480,7 @@ class LiveScreen(FtopScreen):
 
         self.app.push_screen(SaveDialog(default, filtered), done)
 
-    @work(thread=True, group="save")
+    @work(thread=True, group="save", exit_on_error=False)
     def _save_worker(self, path: str, seqs: Optional[Sequence[int]]) -> None:
         sess = self.backend
         if path.endswith(".dat"):

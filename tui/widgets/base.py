@@ -43,6 +43,7 @@ from textual.keys import _character_to_key
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static
+from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
     from ftop.tui.app import FtopApp
@@ -60,8 +61,33 @@ __all__ = [
     "no_color",
     "noun",
     "plural",
+    "tell_worker_error",
     "theme_color",
 ]
+
+
+def tell_worker_error(app: App[Any], event: Worker.StateChanged) -> None:
+    """A thread worker that raised: what it was doing and why, in a toast.
+
+    Textual's default (``exit_on_error``) ends the whole app with a traceback, and
+    ``exit_on_error=False`` alone drops the error without a word; ftop's workers use
+    the latter and come here (the app's and every screen's ``on_worker_state_changed``).
+    Once the app is quitting the error is moot: the quit puts the kernel's state back
+    and ends the session (the demo's simulated tracefs goes with it), so a read still
+    under way can fail on what is gone (a CI failure: the Events screen's first read
+    raised after a quick quit, and the app ended with its traceback).
+    """
+    if event.state is not WorkerState.ERROR:
+        return
+    if getattr(app, "leaving", False) or not app.is_running:
+        return
+    err = event.worker.error
+    from ftop.engine.errors import FtopError
+    from ftop.tui.widgets.dialogs import error_lines
+
+    text = error_lines(err).plain if isinstance(err, FtopError) else f"{type(err).__name__}: {err}"
+    what = event.worker.group if event.worker.group != "default" else event.worker.name
+    app.notify(text, title=f"{what}: failed", severity="error", timeout=8)
 
 
 class ThemeColors:
@@ -597,6 +623,9 @@ class FtopScreen(Screen[None]):
         super().__init__(*args, **kwargs)
         # The newest read asked for, by worker group (see begin_read).
         self._reads: Dict[str, int] = {}
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        tell_worker_error(self.app, event)
 
     def begin_read(self, group: str) -> int:
         """Number a read of the kernel's state that a thread worker is about to make.

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 __all__ = ["EditDialog", "FieldsDialog", "SaveDialog", "TextDialog", "error_lines"]
 
@@ -174,6 +175,17 @@ class RefusalShown:
     def action_cancel(self) -> None:
         self._as_dialog().dismiss(None)
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A worker that raised something other than a refusal (its workers catch
+        # those): shown in the dialog as a refusal would be, not the app's end.
+        app = self._as_dialog().app
+        if event.state is not WorkerState.ERROR or getattr(app, "leaving", False):
+            return
+        err = event.worker.error
+        self._refused(
+            err if isinstance(err, FtopError) else FtopError(f"{type(err).__name__}: {err}")
+        )
+
 
 class EditDialog(RefusalShown, ModalScreen[Optional[str]]):
     """Edit one value that goes to the kernel through the engine.
@@ -227,7 +239,7 @@ class EditDialog(RefusalShown, ModalScreen[Optional[str]]):
         self.query_one("#value", Input).disabled = True
         self._apply(event.value)
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False)
     def _apply(self, value: str) -> None:
         try:
             self.submit(value)
