@@ -390,6 +390,8 @@ class FtopApp(App[Any]):
         if self.first_frame_at is not None:
             return
         self.first_frame_at = time.monotonic()
+        if self.leaving:
+            return  # quit before the first frame: the restore is under way, start nothing
         for callback in self._after_first_frame:
             self.call_later(callback)
         self._after_first_frame.clear()

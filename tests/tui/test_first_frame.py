@@ -172,3 +172,27 @@ async def test_after_first_frame_runs_a_callback_at_once_once_the_frame_is_out(
         app.after_first_frame(lambda: ran.append("late"))
         await until(pilot, lambda: ran == ["late"])
         await app.action_quit()
+
+
+async def test_a_quit_before_the_first_frame_starts_nothing_after_it(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key pressed as ftop starts can quit before the first frame is out: the restore
+    is then under way, and the poll loop, the stream and the notes must not start
+    behind it (the poll reads the instance that the restore removes)."""
+    started: List[str] = []
+    monkeypatch.setattr(FtopApp, "_poll_loop", lambda self: started.append("poll"))
+    monkeypatch.setattr(FtopApp, "_detect_foreign", lambda self: started.append("foreign"))
+    first_frame = FtopApp._first_frame
+
+    def quit_first(self: FtopApp) -> None:
+        self._stopping.set()  # what action_quit does first
+        first_frame(self)
+
+    monkeypatch.setattr(FtopApp, "_first_frame", quit_first)
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.first_frame_at is not None)
+        await pilot.pause(0.2)
+        assert started == []
+        await app.action_quit()
