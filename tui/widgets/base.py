@@ -31,6 +31,7 @@ from typing import (
 from ftop.engine.backend import Backend, tracefs_of
 from ftop.engine.control.session import Status
 from ftop.engine.control.tracefs import Tracefs
+from ftop.engine.errors import FtopError
 from ftop.engine.stream.stats import AggregateSnapshot
 from ftop.tui.widgets.glyphs import glyphs
 from rich.style import Style
@@ -63,31 +64,40 @@ __all__ = [
     "plural",
     "tell_worker_error",
     "theme_color",
+    "worker_failure",
 ]
 
 
-def tell_worker_error(app: App[Any], event: Worker.StateChanged) -> None:
-    """A thread worker that raised: what it was doing and why, in a toast.
+def worker_failure(app: App[Any], event: Worker.StateChanged) -> Optional[FtopError]:
+    """The error a thread worker raised, as an :class:`FtopError` to show; None when
+    there is none to show.
 
     Textual's default (``exit_on_error``) ends the whole app with a traceback, and
     ``exit_on_error=False`` alone drops the error without a word; ftop's workers use
-    the latter and come here (the app's and every screen's ``on_worker_state_changed``).
-    Once the app is quitting the error is moot: the quit puts the kernel's state back
-    and ends the session (the demo's simulated tracefs goes with it), so a read still
-    under way can fail on what is gone (a CI failure: the Events screen's first read
-    raised after a quick quit, and the app ended with its traceback).
+    the latter and their node's ``on_worker_state_changed`` asks here (the app's and
+    every screen's through :func:`tell_worker_error`, an applying dialog's for its own
+    error line). Once the app is leaving the error is moot: the quit puts the kernel's
+    state back and ends the session (the demo's simulated tracefs goes with it), so a
+    read still under way can fail on what is gone (a CI failure: the Events screen's
+    first read raised after a quick quit, and the app ended with its traceback).
     """
     if event.state is not WorkerState.ERROR:
-        return
+        return None
     if getattr(app, "leaving", False) or not app.is_running:
-        return
+        return None
     err = event.worker.error
-    from ftop.engine.errors import FtopError
+    return err if isinstance(err, FtopError) else FtopError(f"{type(err).__name__}: {err}")
+
+
+def tell_worker_error(app: App[Any], event: Worker.StateChanged) -> None:
+    """A thread worker that raised: what it was doing and why, in a toast."""
+    err = worker_failure(app, event)
+    if err is None:
+        return
     from ftop.tui.widgets.dialogs import error_lines
 
-    text = error_lines(err).plain if isinstance(err, FtopError) else f"{type(err).__name__}: {err}"
     what = event.worker.group if event.worker.group != "default" else event.worker.name
-    app.notify(text, title=f"{what}: failed", severity="error", timeout=8)
+    app.notify(error_lines(err).plain, title=f"{what}: failed", severity="error", timeout=8)
 
 
 class ThemeColors:

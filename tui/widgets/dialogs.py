@@ -7,6 +7,7 @@ from typing import Callable, List, Optional, Tuple, cast
 
 from ftop.engine.errors import FtopError, TracefsError
 from ftop.engine.stream.parse import Record
+from ftop.tui.widgets.base import worker_failure
 from ftop.tui.widgets.printable import shown
 from rich.table import Table
 from rich.text import Text
@@ -16,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 __all__ = ["EditDialog", "FieldsDialog", "SaveDialog", "TextDialog", "error_lines"]
 
@@ -178,13 +179,9 @@ class RefusalShown:
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # A worker that raised something other than a refusal (its workers catch
         # those): shown in the dialog as a refusal would be, not the app's end.
-        app = self._as_dialog().app
-        if event.state is not WorkerState.ERROR or getattr(app, "leaving", False):
-            return
-        err = event.worker.error
-        self._refused(
-            err if isinstance(err, FtopError) else FtopError(f"{type(err).__name__}: {err}")
-        )
+        err = worker_failure(self._as_dialog().app, event)
+        if err is not None:
+            self._refused(err)
 
 
 class EditDialog(RefusalShown, ModalScreen[Optional[str]]):
